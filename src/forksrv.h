@@ -1,0 +1,3 @@
+#ifndef CORUN_FORKSRV_H
+#define CORUN_FORKSRV_H
+#endif

@@ -1,0 +1,28 @@
+/*
+ * input.h: reading job lines from files and standard input.
+ *
+ * Files are checked whole before anything runs (every bad line reported as
+ * FILE:LINE: message); then every input, files and standard input alike, is
+ * read from the loop in order, a chunk at a time, while the scheduler has
+ * room (backpressure). Each logical line goes to the scheduler as it is
+ * parsed. Loop thread only.
+ */
+#ifndef CORUN_INPUT_H
+#define CORUN_INPUT_H
+
+#include <ev.h>
+#include <stddef.h>
+
+/* Parse every named file whole; print each bad line to stderr. Returns the
+ * number of bad lines (0: all good). "-" is skipped. */
+int input_check(char *const names[], size_t n);
+/* Start reading the inputs in order on the loop. */
+void input_start(struct ev_loop *, char *const names[], size_t n);
+/* Pause or resume reading (the scheduler's in-flight limit). */
+void input_pause(int paused);
+/* True once every input has reached end-of-file. */
+int input_done(void);
+/* Stop reading for good (shutdown). */
+void input_stop(void);
+
+#endif

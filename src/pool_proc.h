@@ -1,0 +1,43 @@
+/*
+ * pool_proc.h: the process pool (-P) for CPU-bound jobs.
+ *
+ * Workers are forked by a fork server that is itself forked at start-up,
+ * before any thread exists (forksrv_start); the pool asks it for workers and
+ * their pipes arrive over a unix socket. Jobs and results travel as frames
+ * (frame.h); the loop side is non-blocking. Generic like the thread pool:
+ * tasks are opaque contexts, so the pool can be tested without the scheduler.
+ */
+#ifndef CORUN_POOL_PROC_H
+#define CORUN_POOL_PROC_H
+
+#include <ev.h>
+
+#include "kinds.h"
+
+struct result;
+
+/* Called on the loop thread when a task starts running in a worker. */
+typedef void (*ppool_start_fn)(void *ctx);
+/* Called on the loop thread when a task ends (res moved from): the kind's
+ * result, or failed with signal set when its worker died under it. */
+typedef void (*ppool_done_fn)(void *ctx, struct result *res);
+
+/* Fork the fork server. Must run before any thread exists; once. */
+void forksrv_start(void);
+
+/* Set the pool up (workers are forked at the first submit). */
+void ppool_init(struct ev_loop *, int nworkers, ppool_start_fn, ppool_done_fn);
+/* Room for one more task now (a worker's window is not full). */
+int ppool_ready(void);
+/* Queue a task; the arguments are copied. */
+void ppool_submit(void *ctx, const struct kind *, int argc, char *const argv[]);
+/* Stop ctx's task: a worker running it is killed (SIGKILL) and replaced.
+ * done is not called for ctx. Returns the signal sent, or 0 if the task
+ * had not started. */
+int ppool_cancel(void *ctx);
+/* Kill every worker and the fork server and reap them. */
+void ppool_shutdown(void);
+/* Worker replacements so far (for --stats). */
+unsigned long ppool_replacements(void);
+
+#endif

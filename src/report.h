@@ -1,0 +1,42 @@
+/*
+ * report.h: result records (spec section 5), text or JSON Lines.
+ *
+ * report_format is pure (tested on its own); report_write appends a record
+ * to the output buffer, which is flushed once per loop iteration (before the
+ * loop blocks) so a reader of a pipe sees each record as soon as its job
+ * ends, without a write per record when many end at once.
+ */
+#ifndef CORUN_REPORT_H
+#define CORUN_REPORT_H
+
+#include <stdint.h>
+
+#include "future.h"
+#include "util.h"
+
+struct record {
+	const char *id;          /* NULL: the sequence number is the id */
+	uint64_t seq;
+	const char *file;        /* source is FILE:LINE */
+	unsigned line;
+	const char *kind;        /* NULL when the line has none */
+	const char *executor;    /* NULL for error records */
+	const struct result *res; /* status, value, stderr, error, exit... */
+	int attempts;
+	double elapsed;
+};
+
+/* Append one record, with its trailing newline, to out. */
+void report_format(struct buf *out, const struct record *, int json);
+/* Append s as a JSON string (quotes included): invalid UTF-8 becomes
+ * U+FFFD, control characters are escaped. */
+void report_json_string(struct buf *out, const char *s, size_t len);
+
+/* Write records to fd (standard output), text or JSON. */
+void report_init(int fd, int json);
+/* Queue a record for writing. */
+void report_write(const struct record *);
+/* Write what is queued. Returns 0, or -1 with errno (EPIPE: reader gone). */
+int report_flush(void);
+
+#endif

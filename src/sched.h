@@ -1,0 +1,72 @@
+/*
+ * sched.h: jobs and the scheduler.
+ *
+ * The scheduler owns every job from the moment its line is read until its
+ * record is written. It queues jobs per executor, starts attempts when the
+ * executor has room, arms per-attempt timeouts, and settles each job's
+ * future exactly once. Only the loop thread touches a job.
+ */
+#ifndef CORUN_SCHED_H
+#define CORUN_SCHED_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "future.h"
+#include "kinds.h"
+
+struct job_spec;
+struct corun_options;
+
+struct job {
+	struct job *next;       /* queue link, owned by the scheduler */
+	struct job_spec *spec;  /* owned; NULL for an error line */
+	uint64_t seq;           /* 1-based across all inputs */
+	const char *file;       /* input name, lives for the whole run */
+	unsigned line;          /* first physical line */
+	enum executor ex;
+	int attempts;
+	unsigned flags;         /* JOB_* */
+	double timeout;         /* effective per-attempt timeout; < 0: none */
+	struct future fut;
+	ev_timer timer;         /* the attempt's timeout */
+	void *xdata;            /* the executor's per-attempt state */
+};
+
+#define JOB_RUNNING 0x1   /* an attempt is with its executor */
+#define JOB_TIMEDOUT 0x2  /* the running attempt is being stopped: timeout */
+#define JOB_CANCELLED 0x4 /* the running attempt is being stopped: cancel */
+
+/*
+ * An executor: the scheduler sees every executor through these, so it does
+ * not care which one runs a job, and a test can plug in a fake.
+ * Every submit() is answered by exactly one sched_attempt_done() for that
+ * job, later or from inside submit() or cancel().
+ */
+struct executor_ops {
+	const char *name;
+	int (*ready)(const struct job *);  /* room to start this job now? */
+	void (*submit)(struct job *);      /* start an attempt */
+	void (*cancel)(struct job *);      /* stop the running attempt */
+	void (*shutdown)(void);            /* stop everything at exit */
+};
+
+/* The loop every watcher of the run lives on. */
+extern struct ev_loop *sched_loop;
+
+/* An attempt has really started (its executor slot is taken): start the
+ * job's clock and its timeout. Every executor calls it once per attempt,
+ * from submit() or, if it queues internally, when the job leaves its queue;
+ * never after the attempt is done. */
+void sched_attempt_started(struct job *);
+/* An attempt ended; res is moved from (left empty). */
+void sched_attempt_done(struct job *, struct result *res);
+/* An executor has room again: start what waits for it. */
+void sched_kick(enum executor);
+
+/* The executors, as the scheduler uses them. */
+extern const struct executor_ops exec_loop_ops;
+extern const struct executor_ops exec_thread_ops;
+extern const struct executor_ops exec_process_ops;
+
+#endif

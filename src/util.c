@@ -1,0 +1,310 @@
+/*
+ * util.c: allocation wrappers, fatal errors, byte buffers, fd flags.
+ *
+ * Used from the loop thread, pool threads and worker processes alike, so
+ * nothing here keeps state.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_CLOSE_RANGE
+#include <linux/close_range.h>
+#endif
+#include <dirent.h>
+
+#include "util.h"
+
+/* Allocate or die. */
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatalx("out of memory (%zu bytes)", n);
+	return p;
+}
+
+/* Allocate zeroed memory or die. */
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatalx("out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+/* Resize or die. */
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		fatalx("out of memory (%zu bytes)", n);
+	return p;
+}
+
+/* Duplicate a string or die; the caller owns the copy. */
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* Duplicate n bytes as a string or die; the caller owns the copy. */
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void
+vmsg(const char *fmt, va_list ap, const char *suffix)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "corun: ");
+
+	vsnprintf(line + n, sizeof line - n, fmt, ap);
+	if (suffix != NULL)
+		fprintf(stderr, "%s: %s\n", line, suffix);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+/* Report an OS error and exit 2. */
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, e);
+	va_end(ap);
+	exit(2);
+}
+
+/* Report an error and exit 2. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, NULL);
+	va_end(ap);
+	exit(2);
+}
+
+/* Report a warning on stderr. */
+void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, NULL);
+	va_end(ap);
+}
+
+/* Format an error message into a caller's fixed buffer. */
+void
+errfmt(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Make room for n more bytes plus the terminating NUL. */
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t want = b->len + n + 1;
+
+	if (want <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+/* Append n bytes. */
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Append one byte. */
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+/* Append a C string. */
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Append formatted text. */
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Drop the first n bytes. */
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+/* Empty the buffer, keeping its memory. */
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+/* Release the buffer's memory. */
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Take ownership of the bytes; the caller frees them. */
+char *
+buf_steal(struct buf *b)
+{
+	char *p = b->data != NULL ? b->data : xstrdup("");
+
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+/* Set FD_CLOEXEC. */
+int
+fd_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* Set O_NONBLOCK. */
+int
+fd_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Mark every inherited fd above stderr close-on-exec. */
+void
+fd_cloexec_all(void)
+{
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (d == NULL) {
+		for (int fd = 3; fd < 1024; fd++)
+			fd_cloexec(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name);
+		if (fd > 2 && fd != dirfd(d))
+			fd_cloexec(fd);
+	}
+	closedir(d);
+}
+
+/* Write everything, retrying short writes and EINTR. */
+int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Seconds on the monotonic clock. */
+double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,71 @@
+/*
+ * util.h: memory, errors, byte buffers and fd helpers shared by every module.
+ *
+ * Two tiers of errors (style.md): fatal()/x*alloc() for what cannot be
+ * survived at start-up or is an out-of-memory condition; everything a job or
+ * an input line can get wrong is returned as a code plus a message.
+ * Nothing here touches job state, so it is safe from any thread or process.
+ */
+#ifndef CORUN_UTIL_H
+#define CORUN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORUN_ATTR_NORETURN __attribute__((noreturn))
+#define CORUN_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Memory: abort with a message on exhaustion; never return NULL. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+
+/* Print "corun: MSG: strerror(errno)" and exit 2. */
+void fatal(const char *, ...) CORUN_ATTR_PRINTF(1, 2) CORUN_ATTR_NORETURN;
+/* Print "corun: MSG" and exit 2. */
+void fatalx(const char *, ...) CORUN_ATTR_PRINTF(1, 2) CORUN_ATTR_NORETURN;
+/* Print "corun: MSG" on stderr and go on. */
+void warnx(const char *, ...) CORUN_ATTR_PRINTF(1, 2);
+
+/* Format into a fixed buffer (an error message slot); always terminated. */
+void errfmt(char *, size_t, const char *, ...) CORUN_ATTR_PRINTF(3, 4);
+
+/*
+ * A growable byte buffer. data is always NUL-terminated when non-NULL so it
+ * can be used as a C string where the bytes hold none; len excludes the NUL.
+ * The buffer owns data; buf_free releases it and leaves an empty buffer.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+void buf_reserve(struct buf *, size_t);
+void buf_add(struct buf *, const void *, size_t);
+void buf_addc(struct buf *, char);
+void buf_adds(struct buf *, const char *);
+void buf_printf(struct buf *, const char *, ...) CORUN_ATTR_PRINTF(2, 3);
+void buf_consume(struct buf *, size_t);
+void buf_reset(struct buf *);
+void buf_free(struct buf *);
+/* Hand over data (caller frees); leaves the buffer empty. Never NULL. */
+char *buf_steal(struct buf *);
+
+/* fd flags; return 0 or -1 with errno set. */
+int fd_cloexec(int);
+int fd_nonblock(int);
+/* Mark every fd above 2 close-on-exec (start-up: inherited fds). */
+void fd_cloexec_all(void);
+/* write(2) all of it, retrying on EINTR; 0 or -1 with errno set. Blocking. */
+int write_all(int, const void *, size_t);
+
+/* Monotonic clock in seconds (any thread or process). */
+double mono_now(void);
+
+#endif
