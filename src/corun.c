@@ -1,1 +1,74 @@
+/*
+ * corun.c: one run, from options to exit status.
+ *
+ * The order matters: job files are checked before anything starts; the fork
+ * server is forked before the loop and before any thread exists (pool
+ * workers are forked by it, never by this threaded process); then the loop
+ * runs until every input is read and every job is final.
+ */
 #include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corun.h"
+#include "input.h"
+#include "pool_proc.h"
+#include "report.h"
+#include "sched.h"
+
+/* Fill in the documented defaults. */
+void
+corun_options_init(struct corun_options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof *o);
+	if (cpus < 1)
+		cpus = 1;
+	o->procs = (int)cpus;
+	o->threads = 4;
+	o->jobs = (int)cpus;
+	o->max_inflight = 10000;
+	o->timeout = -1;
+	o->retries = 0;
+	o->backoff = 0.1;
+	o->backoff_max = 10;
+	o->grace = 2;
+}
+
+/* Run the inputs; return the exit status. */
+int
+corun_run(const struct corun_options *opts, char *const inputs[],
+	  size_t ninputs)
+{
+	struct ev_loop *loop;
+	int status;
+
+	fd_cloexec_all();
+	if (input_check(inputs, ninputs) > 0)
+		return 2;
+	if (!opts->dry_run)
+		forksrv_start();
+	signal(SIGPIPE, SIG_IGN);
+
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (loop == NULL)
+		fatalx("cannot initialise the event loop");
+	report_init(STDOUT_FILENO, opts->json);
+	sched_init(loop, opts);
+	if (!opts->dry_run)
+		executors_init(loop, opts);
+	input_start(loop, inputs, ninputs);
+	ev_run(loop, 0);
+
+	input_stop();
+	status = sched_exit_status();
+	if (!opts->dry_run)
+		sched_shutdown();
+	report_flush();
+	fflush(stdout);
+	return status;
+}

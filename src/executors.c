@@ -1,1 +1,234 @@
+/*
+ * executors.c: the three executors as the scheduler sees them.
+ *
+ * Each is an executor_ops table over a module that knows nothing of jobs:
+ * the loop executor runs sleep on a timer and exec/sh through child.c, the
+ * thread executor hands calls to pool_thread.c, the process executor to
+ * pool_proc.c. The adapters here turn their callbacks into the scheduler's
+ * sched_attempt_started/sched_attempt_done, so every submit is answered by
+ * exactly one sched_attempt_done. Loop thread only.
+ */
 #include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "child.h"
+#include "corun.h"
+#include "parse.h"
+#include "pool_proc.h"
+#include "pool_thread.h"
+#include "sched.h"
+
+static int children; /* exec/sh children running (the -j slots) */
+
+/* End an attempt that the executor stopped: the scheduler turns it into
+ * timeout or cancelled. */
+static void
+exec_stopped(struct job *job, int signal)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	res.signal = signal;
+	sched_attempt_done(job, &res);
+}
+
+/* sleep's timer fired. */
+static void
+loop_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job *job = w->data;
+	struct result res;
+
+	(void)revents;
+	ev_timer_stop(loop, w);
+	free(w);
+	result_init(&res);
+	res.status = ST_OK;
+	sched_attempt_done(job, &res);
+}
+
+/* sleep DUR: a timer on the loop. */
+void
+loop_sleep_start(struct job *job)
+{
+	ev_timer *w = xmalloc(sizeof *w);
+	double d = 0;
+
+	parse_duration(job->spec->argv[0], &d);
+	ev_timer_init(w, loop_sleep_cb, d, 0.);
+	w->data = job;
+	job->xdata = w;
+	sched_attempt_started(job);
+	ev_timer_start(sched_loop, w);
+}
+
+/* Stop a sleep early. */
+void
+loop_sleep_stop(struct job *job)
+{
+	ev_timer *w = job->xdata;
+
+	ev_timer_stop(sched_loop, w);
+	free(w);
+	exec_stopped(job, 0);
+}
+
+/* A child of exec or sh is done. */
+static void
+loop_child_done(void *ctx, struct result *res)
+{
+	children--;
+	sched_attempt_done(ctx, res);
+}
+
+/* exec PROGRAM [ARG]... or sh SCRIPT: a child process. */
+void
+loop_child_start(struct job *job)
+{
+	const struct job_spec *spec = job->spec;
+	char *shargv[] = {"/bin/sh", "-c", NULL, NULL};
+	char *const *argv = spec->argv;
+	char err[512];
+	struct child *c;
+
+	if (strcmp(spec->kind->name, "sh") == 0) {
+		shargv[2] = spec->argv[0];
+		argv = shargv;
+	}
+	sched_attempt_started(job);
+	c = child_spawn(sched_loop, argv, loop_child_done, job, err,
+			sizeof err);
+	if (c == NULL) {
+		struct result res;
+
+		result_init(&res);
+		res.status = ST_FAILED;
+		res.has_errout = 1;
+		result_error(&res, "%s", err);
+		sched_attempt_done(job, &res);
+		return;
+	}
+	children++;
+	job->xdata = c;
+}
+
+/* Stop a child: SIGTERM, SIGKILL after --grace; done comes when reaped. */
+void
+loop_child_stop(struct job *job)
+{
+	child_kill(job->xdata, sched_options()->grace);
+}
+
+/* Room for this loop job? Only child processes are limited (-j). */
+static int
+loop_ready(const struct job *job)
+{
+	return !job->spec->kind->spawns || children < sched_options()->jobs;
+}
+
+/* Start a loop job. */
+static void
+loop_submit(struct job *job)
+{
+	job->spec->kind->start(job);
+}
+
+/* Stop a loop job. */
+static void
+loop_cancel(struct job *job)
+{
+	job->spec->kind->stop(job);
+}
+
+/* Kill what is left at exit. */
+static void
+loop_shutdown(void)
+{
+	child_kill_all();
+}
+
+const struct executor_ops exec_loop_ops = {
+	"loop", loop_ready, loop_submit, loop_cancel, loop_shutdown,
+};
+
+/* Room in the thread pool? */
+static int
+thread_ready(const struct job *job)
+{
+	(void)job;
+	return tpool_idle() > 0;
+}
+
+/* Hand a job to a pool thread. */
+static void
+thread_submit(struct job *job)
+{
+	const struct job_spec *spec = job->spec;
+
+	tpool_submit(job, spec->kind, spec->argc, spec->argv);
+}
+
+/* A thread call cannot be interrupted: forget it, end the attempt now. */
+static void
+thread_cancel(struct job *job)
+{
+	tpool_cancel(job);
+	exec_stopped(job, 0);
+}
+
+const struct executor_ops exec_thread_ops = {
+	"thread", thread_ready, thread_submit, thread_cancel, tpool_shutdown,
+};
+
+/* Room in the process pool? */
+static int
+process_ready(const struct job *job)
+{
+	(void)job;
+	return ppool_ready();
+}
+
+/* Queue a job for a worker. */
+static void
+process_submit(struct job *job)
+{
+	const struct job_spec *spec = job->spec;
+
+	ppool_submit(job, spec->kind, spec->argc, spec->argv);
+}
+
+/* Kill the worker running the job (it is replaced). */
+static void
+process_cancel(struct job *job)
+{
+	exec_stopped(job, ppool_cancel(job));
+}
+
+const struct executor_ops exec_process_ops = {
+	"process", process_ready, process_submit, process_cancel,
+	ppool_shutdown,
+};
+
+/* Pool callbacks: an attempt really started / ended. */
+static void
+exec_pool_started(void *ctx)
+{
+	sched_attempt_started(ctx);
+}
+
+static void
+exec_pool_done(void *ctx, struct result *res)
+{
+	sched_attempt_done(ctx, res);
+}
+
+/* Set the pools up (they start threads and workers lazily). */
+void
+executors_init(struct ev_loop *loop, const struct corun_options *opts)
+{
+	tpool_init(loop, opts->threads, exec_pool_started, exec_pool_done);
+	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
+}

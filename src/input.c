@@ -1,1 +1,404 @@
+/*
+ * input.c: job lines from files and standard input.
+ *
+ * Two passes over job files: input_check parses each named file whole and
+ * reports every bad line before anything runs; then input_start streams
+ * every input, files and standard input alike, through the loop. Streaming
+ * reads a chunk at a time, hands each logical line to the scheduler as soon
+ * as it is complete, and stops reading while the scheduler says it is full
+ * (input_pause), so memory stays bounded whatever the input's size. Files
+ * are not kept in memory between the passes.
+ *
+ * Lines are split here; everything about their contents is the parser's.
+ * A physical line longer than PARSE_MAX_LINE is not buffered: its bytes are
+ * skipped up to the next newline and it is reported as too long.
+ *
+ * Threads: loop thread only. Regular files are watched with ev_io too: the
+ * epoll backend reports them as always readable.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "parse.h"
+#include "sched.h"
+
+#define INPUT_CHUNK 65536
+
+/* Where parsed lines go: the scheduler, or the error printer of the check
+ * pass. Both take the spec over. */
+struct sink {
+	void (*job)(struct job_spec *, const char *file, unsigned line);
+	void (*error)(struct job_spec *, const char *file, unsigned line,
+		      const char *msg);
+};
+
+struct input {
+	const char *name;   /* as given on the command line; "-": stdin */
+	int fd;
+	unsigned line;      /* physical lines consumed */
+	unsigned start;     /* first line of the logical line being read */
+	int discard;        /* skipping the rest of an over-long line */
+	int eof;            /* read() said end-of-file */
+	unsigned errors;    /* bad lines (check pass) */
+	struct buf buf;     /* bytes read and not yet split into lines */
+	struct parser parser;
+};
+
+static struct {
+	struct ev_loop *loop;
+	char *const *names;
+	size_t n;
+	size_t next;        /* index of the next input to open */
+	struct input in;    /* the input being read, when open */
+	int open;
+	int paused;
+	int done;
+	int stdin_flags;    /* to restore, or -1 */
+	ev_io io;
+} I;
+
+/* Set an input up to read fd. */
+static void
+input_open(struct input *in, const char *name, int fd)
+{
+	memset(in, 0, sizeof *in);
+	in->name = name;
+	in->fd = fd;
+	parser_init(&in->parser);
+}
+
+/* Release an input's buffers (the fd is the caller's). */
+static void
+input_release(struct input *in)
+{
+	buf_free(&in->buf);
+	parser_free(&in->parser);
+}
+
+/* One physical line (without its newline). */
+static void
+input_line(struct input *in, const char *p, size_t len,
+	   const struct sink *sink)
+{
+	struct job_spec *spec = NULL;
+	char err[512];
+
+	in->line++;
+	if (!parser_pending(&in->parser))
+		in->start = in->line;
+	switch (parser_feed(&in->parser, p, len, &spec, err, sizeof err)) {
+	case PARSE_JOB:
+		sink->job(spec, in->name, in->start);
+		break;
+	case PARSE_ERROR:
+		sink->error(spec, in->name, in->start, err);
+		break;
+	case PARSE_NONE:
+	case PARSE_MORE:
+		break;
+	}
+}
+
+/* End of an input: finish a pending continuation. */
+static void
+input_finish(struct input *in, const struct sink *sink)
+{
+	struct job_spec *spec = NULL;
+	char err[512];
+
+	switch (parser_finish(&in->parser, &spec, err, sizeof err)) {
+	case PARSE_JOB:
+		sink->job(spec, in->name, in->start);
+		break;
+	case PARSE_ERROR:
+		sink->error(spec, in->name, in->start, err);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Split the buffered bytes into lines and feed them, until the buffer has
+ * no whole line left or *stop becomes true (the scheduler is full). At
+ * end-of-file (in->eof) a last line without newline is fed too, and the
+ * parser is finished. Returns 1 when everything in the input was consumed.
+ */
+static int
+input_process(struct input *in, const struct sink *sink, const int *stop)
+{
+	size_t off = 0;
+	int all = 0;
+
+	while (!*stop && off < in->buf.len) {
+		char *p = in->buf.data + off;
+		char *nl = memchr(p, '\n', in->buf.len - off);
+
+		if (in->discard) {
+			if (nl == NULL) {
+				off = in->buf.len;
+				break;
+			}
+			in->discard = 0;
+			off += (size_t)(nl - p) + 1;
+			continue;
+		}
+		if (nl == NULL) {
+			if (in->buf.len - off <= PARSE_MAX_LINE && !in->eof)
+				break;
+			if (in->buf.len - off <= PARSE_MAX_LINE) {
+				/* The last line has no newline. */
+				input_line(in, p, in->buf.len - off, sink);
+				off = in->buf.len;
+				break;
+			}
+			/* Too long: report it, skip to its newline. */
+			in->line++;
+			if (!parser_pending(&in->parser))
+				in->start = in->line;
+			parser_free(&in->parser);
+			parser_init(&in->parser);
+			sink->error(NULL, in->name, in->start, "line too long");
+			in->discard = 1;
+			off = in->buf.len;
+			break;
+		}
+		input_line(in, p, (size_t)(nl - p), sink);
+		off += (size_t)(nl - p) + 1;
+	}
+	buf_consume(&in->buf, off);
+	if (in->eof && in->buf.len == 0 && !*stop) {
+		input_finish(in, sink);
+		all = 1;
+	}
+	return all;
+}
+
+/* Read one chunk into the input's buffer: bytes read, 0 at end-of-file,
+ * -1 with errno. */
+static ssize_t
+input_read(struct input *in)
+{
+	ssize_t n;
+
+	buf_reserve(&in->buf, INPUT_CHUNK);
+	do
+		n = read(in->fd, in->buf.data + in->buf.len, INPUT_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		in->buf.len += (size_t)n;
+		in->buf.data[in->buf.len] = '\0';
+	}
+	return n;
+}
+
+/* Check pass: a good line is dropped. */
+static void
+check_job(struct job_spec *spec, const char *file, unsigned line)
+{
+	(void)file, (void)line;
+	free(spec);
+}
+
+static struct input *check_in;
+
+/* Check pass: a bad line is reported as FILE:LINE: message. */
+static void
+check_error(struct job_spec *spec, const char *file, unsigned line,
+	    const char *msg)
+{
+	free(spec);
+	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	check_in->errors++;
+}
+
+static const struct sink check_sink = {check_job, check_error};
+
+/* Parse every named file whole; report each bad line. */
+int
+input_check(char *const names[], size_t n)
+{
+	static const int never = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct input in;
+		int fd;
+
+		if (strcmp(names[i], "-") == 0)
+			continue;
+		fd = open(names[i], O_RDONLY | O_CLOEXEC);
+		if (fd == -1) {
+			fprintf(stderr, "corun: %s: %s\n", names[i],
+				strerror(errno));
+			bad++;
+			continue;
+		}
+		input_open(&in, names[i], fd);
+		check_in = &in;
+		for (;;) {
+			ssize_t r = input_read(&in);
+
+			if (r < 0) {
+				fprintf(stderr, "corun: %s: %s\n", names[i],
+					strerror(errno));
+				in.errors++;
+				break;
+			}
+			in.eof = r == 0;
+			if (input_process(&in, &check_sink, &never))
+				break;
+		}
+		bad += (int)in.errors;
+		input_release(&in);
+		close(fd);
+	}
+	return bad;
+}
+
+static const struct sink run_sink = {sched_add, sched_add_error};
+
+static void input_read_cb(struct ev_loop *, ev_io *, int);
+
+/* Close the input being read. */
+static void
+input_close(void)
+{
+	ev_io_stop(I.loop, &I.io);
+	if (I.in.fd == STDIN_FILENO) {
+		if (I.stdin_flags != -1)
+			fcntl(STDIN_FILENO, F_SETFL, I.stdin_flags);
+		I.stdin_flags = -1;
+	} else {
+		close(I.in.fd);
+	}
+	input_release(&I.in);
+	I.open = 0;
+}
+
+/* Open the next input, or note that all are done. Returns 0 when one is
+ * open. */
+static int
+input_next(void)
+{
+	while (I.next < I.n) {
+		const char *name = I.names[I.next++];
+		int fd;
+
+		if (strcmp(name, "-") == 0) {
+			struct stat st;
+
+			fd = STDIN_FILENO;
+			I.stdin_flags = -1;
+			/* Pipes and sockets are read without blocking; a
+			 * terminal or file keeps its flags (they are shared
+			 * with other processes). */
+			if (fstat(fd, &st) == 0 &&
+			    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+				I.stdin_flags = fcntl(fd, F_GETFL);
+				if (I.stdin_flags != -1)
+					fcntl(fd, F_SETFL,
+					      I.stdin_flags | O_NONBLOCK);
+			}
+		} else {
+			fd = open(name, O_RDONLY | O_CLOEXEC);
+			if (fd == -1) {
+				warnx("%s: %s", name, strerror(errno));
+				continue;
+			}
+		}
+		input_open(&I.in, name, fd);
+		I.open = 1;
+		ev_io_init(&I.io, input_read_cb, fd, EV_READ);
+		return 0;
+	}
+	I.done = 1;
+	return -1;
+}
+
+/* Feed what is buffered, move on through the inputs, and keep the watcher
+ * started exactly while more bytes are wanted. */
+static void
+input_pump(void)
+{
+	while (I.open && !I.paused) {
+		if (!input_process(&I.in, &run_sink, &I.paused))
+			break;
+		input_close();
+		input_next();
+	}
+	if (I.open && !I.paused && !I.in.eof)
+		ev_io_start(I.loop, &I.io);
+	else if (I.open)
+		ev_io_stop(I.loop, &I.io);
+}
+
+/* The input is readable. */
+static void
+input_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	ssize_t n;
+
+	(void)loop, (void)w, (void)revents;
+	n = input_read(&I.in);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		warnx("%s: %s", I.in.name, strerror(errno));
+		n = 0;
+	}
+	if (n == 0)
+		I.in.eof = 1;
+	input_pump();
+}
+
+/* Start streaming the inputs. */
+void
+input_start(struct ev_loop *loop, char *const names[], size_t n)
+{
+	memset(&I, 0, sizeof I);
+	I.loop = loop;
+	I.names = names;
+	I.n = n;
+	I.stdin_flags = -1;
+	if (input_next() == 0)
+		input_pump();
+}
+
+/* Pause or resume reading. */
+void
+input_pause(int paused)
+{
+	I.paused = paused;
+	if (!I.open)
+		return;
+	if (paused)
+		ev_io_stop(I.loop, &I.io);
+	else
+		input_pump();
+}
+
+/* Every input read to its end? */
+int
+input_done(void)
+{
+	return I.done;
+}
+
+/* Stop reading for good. */
+void
+input_stop(void)
+{
+	if (I.open)
+		input_close();
+	I.next = I.n;
+	I.done = 1;
+}

@@ -42,10 +42,17 @@ struct kind {
 	 * Either way the attempt ends with exactly one sched_attempt_done. */
 	void (*start)(struct job *);
 	void (*stop)(struct job *);
+	int spawns;             /* runs a child process: counts against -j */
 };
 
 extern const struct kind kind_table[];
 extern const size_t kind_count;
+
+/* Loop kinds' entry points (executors.c). */
+void loop_sleep_start(struct job *);
+void loop_sleep_stop(struct job *);
+void loop_child_start(struct job *);
+void loop_child_stop(struct job *);
 
 /* The row for a kind name, or NULL. */
 const struct kind *kind_find(const char *);

@@ -1,1 +1,249 @@
-int main(void) { return 0; }
+/*
+ * main.c: turn argv into corun options and run them.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corun.h"
+#include "parse.h"
+#include "util.h"
+
+static const char usage_text[] =
+"Usage: corun [OPTION]... [JOBFILE]...\n"
+"Run the jobs of each JOBFILE (or of standard input, streamed, when there is\n"
+"none or it is -) concurrently, and write one result record per job.\n"
+"\n"
+"Executors:\n"
+"  -P, --procs N         process-pool workers (default: online CPUs)\n"
+"  -T, --threads N       thread-pool threads (default: 4)\n"
+"  -j, --jobs N          child processes (exec, sh) at once (default: online CPUs)\n"
+"      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
+"                        (default: 10000)\n"
+"      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
+"Attempts:\n"
+"  -t, --timeout DUR     per-attempt timeout (default: none)\n"
+"  -r, --retries N       retries after a failed or timed-out attempt (default: 0)\n"
+"      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%%\n"
+"                        jitter (default: 100ms:10s)\n"
+"      --grace DUR       SIGTERM to SIGKILL delay for children (default: 2s)\n"
+"      --fail-fast       stop at the first job that does not end ok\n"
+"Output:\n"
+"      --json            JSON Lines records instead of text\n"
+"  -k, --keep-order      write records in input order\n"
+"      --joblog FILE     append a line per final job to FILE\n"
+"      --resume          with --joblog: skip jobs already ok in FILE\n"
+"      --progress        progress line on stderr (a terminal only)\n"
+"      --stats           summary on stderr at the end\n"
+"  -n, --dry-run         parse and print the plan; run nothing\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n"
+"\n"
+"DUR is a number with an optional unit: 250ms, 1.5, 1.5s, 2m, 1h.\n"
+"Exit status: 0 all jobs ok, 1 some job not ok, 2 usage error or a job file\n"
+"that does not parse, 130/143 after SIGINT/SIGTERM.\n"
+"See corun(1) and, for the job language, corun-jobs(5).\n";
+
+enum {
+	OPT_MAX_INFLIGHT = 256,
+	OPT_LIMIT,
+	OPT_BACKOFF,
+	OPT_GRACE,
+	OPT_FAIL_FAST,
+	OPT_JSON,
+	OPT_JOBLOG,
+	OPT_RESUME,
+	OPT_PROGRESS,
+	OPT_STATS,
+};
+
+static const struct option longopts[] = {
+	{"procs", required_argument, NULL, 'P'},
+	{"threads", required_argument, NULL, 'T'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"timeout", required_argument, NULL, 't'},
+	{"retries", required_argument, NULL, 'r'},
+	{"backoff", required_argument, NULL, OPT_BACKOFF},
+	{"grace", required_argument, NULL, OPT_GRACE},
+	{"keep-order", no_argument, NULL, 'k'},
+	{"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"joblog", required_argument, NULL, OPT_JOBLOG},
+	{"resume", no_argument, NULL, OPT_RESUME},
+	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Complain about the command line and exit 2. */
+static void CORUN_ATTR_NORETURN
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "corun: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'corun --help' for more information.\n");
+	exit(2);
+}
+
+/* A count option in [min, max]. */
+static int
+opt_count(const char *name, const char *arg, long long min, long long max)
+{
+	long long n;
+
+	if (parse_count(arg, &n) == -1 || n < min || n > max) {
+		fprintf(stderr,
+			"corun: %s: '%s' is not a whole number from %lld to "
+			"%lld\nTry 'corun --help' for more information.\n",
+			name, arg, min, max);
+		exit(2);
+	}
+	return (int)n;
+}
+
+/* A duration option. */
+static double
+opt_duration(const char *name, const char *arg)
+{
+	double d;
+
+	if (parse_duration(arg, &d) == -1) {
+		fprintf(stderr,
+			"corun: %s: bad duration '%s'\nTry 'corun --help' for "
+			"more information.\n",
+			name, arg);
+		exit(2);
+	}
+	return d;
+}
+
+/* --limit GROUP=N, appended to the options. */
+static void
+opt_limit(struct corun_options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *group;
+
+	if (eq == NULL || eq == arg)
+		usage_error("--limit: expected GROUP=N, got '%s'", arg);
+	group = xstrndup(arg, (size_t)(eq - arg));
+	if (!parse_id_valid(group) && strspn(group, "0123456789") != strlen(group))
+		usage_error("--limit: bad group name in '%s'", arg);
+	o->limits = xrealloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
+	o->limits[o->nlimits].group = group;
+	o->limits[o->nlimits].n = opt_count("--limit", eq + 1, 1, 1000000);
+	o->nlimits++;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct corun_options o;
+	const char *unimplemented = NULL;
+	char **inputs;
+	size_t ninputs = 0, nstdin = 0;
+	int c;
+
+	corun_options_init(&o);
+	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			o.procs = opt_count("--procs", optarg, 1, 4096);
+			break;
+		case 'T':
+			o.threads = opt_count("--threads", optarg, 1, 4096);
+			break;
+		case 'j':
+			o.jobs = opt_count("--jobs", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_INFLIGHT:
+			o.max_inflight =
+			    opt_count("--max-inflight", optarg, 1, 100000000);
+			break;
+		case OPT_LIMIT:
+			opt_limit(&o, optarg);
+			unimplemented = "--limit";
+			break;
+		case 't':
+			o.timeout = opt_duration("--timeout", optarg);
+			break;
+		case 'r':
+			o.retries = opt_count("--retries", optarg, 0, 1000000);
+			break;
+		case OPT_BACKOFF:
+			if (parse_backoff(optarg, &o.backoff, &o.backoff_max) ==
+			    -1)
+				usage_error("--backoff: bad value '%s'", optarg);
+			break;
+		case OPT_GRACE:
+			o.grace = opt_duration("--grace", optarg);
+			break;
+		case 'k':
+			o.keep_order = 1;
+			unimplemented = "--keep-order";
+			break;
+		case OPT_FAIL_FAST:
+			o.fail_fast = 1;
+			unimplemented = "--fail-fast";
+			break;
+		case OPT_JSON:
+			o.json = 1;
+			break;
+		case OPT_JOBLOG:
+			o.joblog = optarg;
+			unimplemented = "--joblog";
+			break;
+		case OPT_RESUME:
+			o.resume = 1;
+			break;
+		case OPT_PROGRESS:
+			o.progress = 1;
+			unimplemented = "--progress";
+			break;
+		case OPT_STATS:
+			o.stats = 1;
+			unimplemented = "--stats";
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("corun %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr,
+				"Try 'corun --help' for more information.\n");
+			return 2;
+		}
+	}
+	if (o.resume && o.joblog == NULL)
+		usage_error("%s needs --joblog FILE", "--resume");
+	if (unimplemented != NULL)
+		usage_error("%s is not implemented yet", unimplemented);
+
+	inputs = xcalloc((size_t)(argc - optind) + 1, sizeof *inputs);
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0)
+			nstdin++;
+		inputs[ninputs++] = argv[i];
+	}
+	if (nstdin > 1)
+		usage_error("%s: standard input can be read only once", "-");
+	if (ninputs == 0)
+		inputs[ninputs++] = "-";
+	c = corun_run(&o, inputs, ninputs);
+	free(inputs);
+	return c;
+}

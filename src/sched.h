@@ -64,9 +64,26 @@ void sched_attempt_done(struct job *, struct result *res);
 /* An executor has room again: start what waits for it. */
 void sched_kick(enum executor);
 
-/* The executors, as the scheduler uses them. */
+/* Set the scheduler up on a loop; opts must outlive the run. */
+void sched_init(struct ev_loop *, const struct corun_options *);
+/* The options of the run. */
+const struct corun_options *sched_options(void);
+/* A job line was read; the scheduler takes spec over. */
+void sched_add(struct job_spec *, const char *file, unsigned line);
+/* A line did not parse: an error record (spec, partial or NULL, is taken
+ * over). */
+void sched_add_error(struct job_spec *, const char *file, unsigned line,
+		     const char *msg);
+/* Stop every executor and write what is left. */
+void sched_shutdown(void);
+/* The exit status of spec section 6 for what has run. */
+int sched_exit_status(void);
+
+/* The executors, as the scheduler uses them (executors.c). */
 extern const struct executor_ops exec_loop_ops;
 extern const struct executor_ops exec_thread_ops;
 extern const struct executor_ops exec_process_ops;
+/* Set the pools up; threads and workers start at their first job. */
+void executors_init(struct ev_loop *, const struct corun_options *);
 
 #endif
