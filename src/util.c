@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,7 +281,8 @@ fd_cloexec_all(void)
 	closedir(d);
 }
 
-/* Write everything, retrying short writes and EINTR. */
+/* Write everything, retrying short writes and EINTR, and waiting when the
+ * fd is non-blocking. */
 int
 write_all(int fd, const void *p, size_t n)
 {
@@ -291,6 +293,12 @@ write_all(int fd, const void *p, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* An fd inherited non-blocking: wait. */
+				struct pollfd pfd = {fd, POLLOUT, 0};
+				poll(&pfd, 1, -1);
+				continue;
+			}
 			return -1;
 		}
 		s += w;

@@ -62,7 +62,8 @@ int fd_cloexec(int);
 int fd_nonblock(int);
 /* Mark every fd above 2 close-on-exec (start-up: inherited fds). */
 void fd_cloexec_all(void);
-/* write(2) all of it, retrying on EINTR; 0 or -1 with errno set. Blocking. */
+/* write(2) all of it, retrying on EINTR and waiting out EAGAIN; 0 or -1
+ * with errno set. Blocking. */
 int write_all(int, const void *, size_t);
 
 /* Monotonic clock in seconds (any thread or process). */
