@@ -1,1 +1,750 @@
+/*
+ * parse.c: the job language (spec section 3): tokens, options, kinds.
+ *
+ * Pure: no I/O and no global state, so it can be unit-tested and fuzzed. The
+ * caller feeds physical lines; each is split into tokens at once, because a
+ * token never spans two physical lines (a quote ends on its own line and a
+ * continuation joins lines with a blank). The tokens of the logical line so
+ * far sit NUL-terminated, one after the other, in the parser's buffer. When
+ * the logical line is complete, its leading KEY=VALUE options are checked,
+ * then the kind, the on= executor, the arity and the kind's own check, and
+ * the job is copied into one allocation that the caller owns.
+ *
+ * Invariants: the scanner never reads line[len] or beyond. A logical line
+ * holding a NUL byte (ntok < 0) or longer than PARSE_MAX_LINE bytes
+ * (len > PARSE_MAX_LINE) is poisoned: its tokens are dropped and the rest of
+ * it is only scanned to find where it ends, so memory stays bounded and the
+ * next job starts at the right line. The first of the two errors wins.
+ */
 #include "config.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "parse.h"
+
+/* Most retries= accepts. */
+#define PARSE_MAX_RETRIES 1000000
+/* A token buffer bigger than this is released after its line, not kept. */
+#define PARSE_KEEP_BUF (64 * 1024)
+
+enum parse_scan { SCAN_END, SCAN_CONT, SCAN_QUOTE };
+
+enum parse_opt {
+	OPT_ID,
+	OPT_TIMEOUT,
+	OPT_RETRIES,
+	OPT_BACKOFF,
+	OPT_AFTER,
+	OPT_GROUP,
+	OPT_ON,
+	OPT_COUNT
+};
+
+static const char *const parse_opt_names[OPT_COUNT] = {
+    "id", "timeout", "retries", "backoff", "after", "group", "on",
+};
+
+/* A logical line's values while they still point into the token buffer. */
+struct parse_draft {
+	struct job_spec s; /* after and argv not set yet */
+	const char *after; /* after= as written */
+};
+
+/* True for the blanks that separate tokens. */
+static int
+parse_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* True for an ASCII decimal digit. */
+static int
+parse_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* True when n bytes are all digits (and there is at least one). */
+static int
+parse_all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!parse_digit(s[i]))
+			return 0;
+	return 1;
+}
+
+/* True when n bytes (at least one) are all in [A-Za-z0-9_.:-]. */
+static int
+parse_name_chars(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!(parse_digit(c) || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || c == '_' || c == '.' ||
+		      c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* An id= value: the id charset, not all digits, at most PARSE_MAX_ID. */
+static int
+parse_id_ok(const char *s, size_t n)
+{
+	return n <= PARSE_MAX_ID && parse_name_chars(s, n) &&
+	       !parse_all_digits(s, n);
+}
+
+/* Decimal digits that fit in long long, as n bytes: 0 or -1. */
+static int
+parse_count_n(const char *s, size_t n, long long *out)
+{
+	long long v = 0;
+
+	if (!parse_all_digits(s, n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int d = s[i] - '0';
+		if (v > (LLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A duration as n bytes (no sign, no exponent) into seconds: 0 or -1. */
+static int
+parse_duration_n(const char *s, size_t n, double *out)
+{
+	double mant = 0, scale = 1, v;
+	size_t i = 0;
+	int digits = 0;
+
+	for (; i < n && parse_digit(s[i]); i++, digits++)
+		mant = mant * 10 + (s[i] - '0');
+	if (i < n && s[i] == '.') {
+		/* Past 18 fraction digits nothing more is significant. */
+		for (i++; i < n && parse_digit(s[i]); i++, digits++) {
+			if (scale < 1e18) {
+				mant = mant * 10 + (s[i] - '0');
+				scale *= 10;
+			}
+		}
+	}
+	if (digits == 0)
+		return -1;
+	if (i == n || (n - i == 1 && s[i] == 's'))
+		v = mant / scale;
+	else if (n - i == 2 && s[i] == 'm' && s[i + 1] == 's')
+		v = mant / (scale * 1000);
+	else if (n - i == 1 && s[i] == 'm')
+		v = mant / scale * 60;
+	else if (n - i == 1 && s[i] == 'h')
+		v = mant / scale * 3600;
+	else
+		return -1;
+	if (!isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse a duration string into seconds. */
+int
+parse_duration(const char *s, double *out)
+{
+	return parse_duration_n(s, strlen(s), out);
+}
+
+/* Parse "DUR" or "DUR:MAX" (MAX >= DUR); *max is left alone without MAX. */
+int
+parse_backoff(const char *s, double *base, double *max)
+{
+	const char *colon = strchr(s, ':');
+	double b, m;
+
+	if (colon == NULL)
+		return parse_duration(s, base);
+	if (parse_duration_n(s, (size_t)(colon - s), &b) < 0 ||
+	    parse_duration(colon + 1, &m) < 0 || m < b)
+		return -1;
+	*base = b;
+	*max = m;
+	return 0;
+}
+
+/* Parse a non-negative decimal count. */
+int
+parse_count(const char *s, long long *out)
+{
+	return parse_count_n(s, strlen(s), out);
+}
+
+/* Check a string against the id syntax of spec section 3. */
+int
+parse_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return parse_name_chars(s, n) && !parse_all_digits(s, n);
+}
+
+/* Check an after= list; return its number of entries, or -1. */
+static int
+parse_after_count(const char *s)
+{
+	int count = 0;
+
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		long long seq;
+
+		if (parse_all_digits(s, n)) {
+			if (parse_count_n(s, n, &seq) < 0 || seq == 0)
+				return -1;
+		} else if (!parse_id_ok(s, n)) {
+			return -1;
+		}
+		count++;
+		if (comma == NULL)
+			return count;
+		s = comma + 1;
+	}
+}
+
+/* Append n bytes to toks unless only scanning (toks NULL). */
+static void
+parse_put(struct buf *toks, const char *s, size_t n)
+{
+	if (toks != NULL)
+		buf_add(toks, s, n);
+}
+
+/* True when the backslash at s[i] continues the line (CRLF tolerated). */
+static int
+parse_cont_at(const char *s, size_t len, size_t i)
+{
+	return i + 1 == len || (i + 2 == len && s[i + 1] == '\r');
+}
+
+/*
+ * Read a double-quoted string starting at s[*pi] (the quote) into toks;
+ * advance *pi past the closing quote. -1 when the line ends first.
+ */
+static int
+parse_dquote(const char *s, size_t len, size_t *pi, struct buf *toks)
+{
+	size_t i = *pi + 1;
+
+	while (i < len) {
+		char c = s[i];
+		if (c == '"') {
+			*pi = i + 1;
+			return 0;
+		}
+		if (c == '\\') {
+			char e = i + 1 < len ? s[i + 1] : '\0';
+			if (e == '"' || e == '\\') {
+				parse_put(toks, &e, 1);
+				i += 2;
+			} else if (e == 'n' || e == 't') {
+				parse_put(toks, e == 'n' ? "\n" : "\t", 1);
+				i += 2;
+			} else {
+				parse_put(toks, "\\", 1);
+				i++;
+			}
+			continue;
+		}
+		size_t j = i;
+		while (j < len && s[j] != '"' && s[j] != '\\')
+			j++;
+		parse_put(toks, s + i, j - i);
+		i = j;
+	}
+	return -1;
+}
+
+/*
+ * Read one token starting at s[*pi] into toks (when not NULL) and advance
+ * *pi past it. SCAN_END: the token is complete; SCAN_CONT: it stops at a
+ * continuation backslash, where *pi is left; SCAN_QUOTE: a quote is not
+ * closed on this line.
+ */
+static enum parse_scan
+parse_token(const char *s, size_t len, size_t *pi, struct buf *toks)
+{
+	size_t i = *pi;
+	enum parse_scan sc = SCAN_END;
+
+	while (i < len && !parse_blank(s[i])) {
+		char c = s[i];
+		if (c == '\'') {
+			const char *q = memchr(s + i + 1, '\'', len - i - 1);
+			if (q == NULL)
+				return SCAN_QUOTE;
+			parse_put(toks, s + i + 1, (size_t)(q - s) - i - 1);
+			i = (size_t)(q - s) + 1;
+		} else if (c == '"') {
+			if (parse_dquote(s, len, &i, toks) < 0)
+				return SCAN_QUOTE;
+		} else if (c == '\\') {
+			if (parse_cont_at(s, len, i)) {
+				sc = SCAN_CONT;
+				break;
+			}
+			parse_put(toks, s + i + 1, 1);
+			i += 2;
+		} else {
+			size_t j = i;
+			while (j < len && !parse_blank(s[j]) && s[j] != '\'' &&
+			       s[j] != '"' && s[j] != '\\')
+				j++;
+			parse_put(toks, s + i, j - i);
+			i = j;
+		}
+	}
+	*pi = i;
+	return sc;
+}
+
+/*
+ * Split one physical line into tokens appended NUL-terminated to toks,
+ * counting them in *ntok; with toks NULL only find out how the line ends.
+ * On SCAN_QUOTE the unfinished token is dropped and the earlier ones stay.
+ */
+static enum parse_scan
+parse_scan(const char *s, size_t len, struct buf *toks, int *ntok)
+{
+	size_t i = 0;
+
+	for (;;) {
+		while (i < len && parse_blank(s[i]))
+			i++;
+		if (i == len || s[i] == '#')
+			return SCAN_END;
+		size_t start = i, mark = toks != NULL ? toks->len : 0;
+		enum parse_scan sc = parse_token(s, len, &i, toks);
+		if (sc == SCAN_QUOTE && toks != NULL && toks->data != NULL) {
+			toks->len = mark;
+			toks->data[mark] = '\0';
+		}
+		if (sc == SCAN_QUOTE || (sc == SCAN_CONT && i == start))
+			return sc;
+		if (toks != NULL) {
+			buf_addc(toks, '\0');
+			(*ntok)++;
+		}
+		if (sc == SCAN_CONT)
+			return sc;
+	}
+}
+
+/* The token after tok in a NUL-separated run. */
+static const char *
+parse_next(const char *tok)
+{
+	return tok + strlen(tok) + 1;
+}
+
+/*
+ * Copy a parsed line into one allocation holding the struct, the after[]
+ * and argv[] arrays and every string; kseg is the byte count of the kind
+ * word and its arguments (NUL-terminated, back to back). The caller owns
+ * the result and frees it with free().
+ */
+static struct job_spec *
+parse_build(const struct parse_draft *l, size_t kseg)
+{
+	const struct job_spec *t = &l->s;
+	size_t idlen = t->id != NULL ? strlen(t->id) + 1 : 0;
+	size_t glen = t->group != NULL ? strlen(t->group) + 1 : 0;
+	size_t alen = l->after != NULL ? strlen(l->after) + 1 : 0;
+	size_t nptr = (size_t)t->nafter + (size_t)t->argc + 1;
+	struct job_spec *s = xmalloc(sizeof *s + nptr * sizeof(char *) + idlen +
+				     glen + alen + kseg);
+	char **ptr = (char **)(void *)(s + 1);
+	char *str = (char *)(ptr + nptr);
+
+	*s = *t;
+	s->after = (const char *const *)ptr;
+	if (t->id != NULL) {
+		s->id = memcpy(str, t->id, idlen);
+		str += idlen;
+	}
+	if (t->group != NULL) {
+		s->group = memcpy(str, t->group, glen);
+		str += glen;
+	}
+	if (l->after != NULL) {
+		char *a = memcpy(str, l->after, alen);
+		for (int i = 0; i < t->nafter; i++) {
+			char *comma = strchr(a, ',');
+			ptr[i] = a;
+			if (comma != NULL) {
+				*comma = '\0';
+				a = comma + 1;
+			}
+		}
+		str += alen;
+	}
+	ptr += t->nafter;
+	s->argv = ptr;
+	if (t->kindname != NULL) {
+		char *a = memcpy(str, t->kindname, kseg);
+		s->kindname = a;
+		for (int i = 0; i < t->argc; i++) {
+			a += strlen(a) + 1;
+			ptr[i] = a;
+		}
+	}
+	ptr[t->argc] = NULL;
+	return s;
+}
+
+/* Set every option of a line to unset. */
+static void
+parse_draft_init(struct parse_draft *l)
+{
+	memset(l, 0, sizeof *l);
+	l->s.timeout = -1;
+	l->s.retries = -1;
+	l->s.backoff = -1;
+	l->s.backoff_max = -1;
+	l->s.on = -1;
+}
+
+/*
+ * The spec of a bad line: kind word and id when the tokens show them, else
+ * NULL. The caller owns the result.
+ */
+static struct job_spec *
+parse_error_spec(const char *tok, int ntok)
+{
+	struct parse_draft l;
+
+	parse_draft_init(&l);
+	for (int i = 0; i < ntok; i++, tok = parse_next(tok)) {
+		const char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			l.s.kindname = tok;
+			break;
+		}
+		if (l.s.id == NULL && eq - tok == 2 &&
+		    memcmp(tok, "id", 2) == 0 &&
+		    parse_id_ok(eq + 1, strlen(eq + 1)))
+			l.s.id = eq + 1;
+	}
+	if (l.s.kindname == NULL && l.s.id == NULL)
+		return NULL;
+	return parse_build(&l,
+			   l.s.kindname != NULL ? strlen(l.s.kindname) + 1 : 0);
+}
+
+/* Check one KEY=VALUE token (eq at its '=') and record it: 0 or -1. */
+static int
+parse_option(struct parse_draft *l, unsigned *seen, const char *tok,
+	     const char *eq, char *err, size_t errlen)
+{
+	size_t klen = (size_t)(eq - tok);
+	const char *v = eq + 1;
+	long long n;
+	int o, e;
+
+	for (o = 0; o < OPT_COUNT; o++)
+		if (strlen(parse_opt_names[o]) == klen &&
+		    memcmp(parse_opt_names[o], tok, klen) == 0)
+			break;
+	if (o == OPT_COUNT) {
+		errfmt(err, errlen, "unknown option '%.*s'", (int)klen, tok);
+		return -1;
+	}
+	if (*seen & (1u << o)) {
+		errfmt(err, errlen, "option '%s' given twice",
+		       parse_opt_names[o]);
+		return -1;
+	}
+	*seen |= 1u << o;
+	switch (o) {
+	case OPT_ID:
+		if (!parse_id_ok(v, strlen(v))) {
+			errfmt(err, errlen, "bad id '%s'", v);
+			return -1;
+		}
+		l->s.id = v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_duration(v, &l->s.timeout) < 0) {
+			errfmt(err, errlen, "bad duration '%s'", v);
+			return -1;
+		}
+		return 0;
+	case OPT_RETRIES:
+		if (parse_count(v, &n) < 0 || n > PARSE_MAX_RETRIES) {
+			errfmt(err, errlen, "bad count '%s'", v);
+			return -1;
+		}
+		l->s.retries = (int)n;
+		return 0;
+	case OPT_BACKOFF:
+		if (parse_backoff(v, &l->s.backoff, &l->s.backoff_max) < 0) {
+			errfmt(err, errlen, "bad backoff '%s'", v);
+			return -1;
+		}
+		return 0;
+	case OPT_AFTER:
+		l->s.nafter = parse_after_count(v);
+		if (l->s.nafter < 0) {
+			errfmt(err, errlen, "bad after list '%s'", v);
+			return -1;
+		}
+		l->after = v;
+		return 0;
+	case OPT_GROUP:
+		if (strlen(v) > PARSE_MAX_ID ||
+		    !parse_name_chars(v, strlen(v))) {
+			errfmt(err, errlen, "bad group '%s'", v);
+			return -1;
+		}
+		l->s.group = v;
+		return 0;
+	default:
+		e = executor_parse(v);
+		if (e < 0) {
+			errfmt(err, errlen, "bad executor '%s'", v);
+			return -1;
+		}
+		l->s.on = e;
+		return 0;
+	}
+}
+
+/* Check that the kind may run on the on= executor: 0 or -1. */
+static int
+parse_on(const struct kind *k, int on, char *err, size_t errlen)
+{
+	char list[64] = "";
+	size_t n = 0;
+
+	if (on < 0 || (k->executors & (1u << on)))
+		return 0;
+	for (int e = 0; e < EX_COUNT; e++) {
+		if (!(k->executors & (1u << e)))
+			continue;
+		int w = snprintf(list + n, sizeof list - n, "%s%s",
+				 n > 0 ? " or " : "", executor_name(e));
+		if (w < 0 || (size_t)w >= sizeof list - n)
+			break;
+		n += (size_t)w;
+	}
+	errfmt(err, errlen, "on=%s: kind '%s' runs only on %s",
+	       executor_name(on), k->name, list);
+	return -1;
+}
+
+/* Check the number of arguments against the kind: 0 or -1. */
+static int
+parse_arity(const struct kind *k, int argc, char *err, size_t errlen)
+{
+	int lo = k->min_args, hi = k->max_args;
+
+	if (argc >= lo && (hi < 0 || argc <= hi))
+		return 0;
+	if (hi < 0)
+		errfmt(err, errlen, "%s: expected at least %d argument%s",
+		       k->name, lo, lo == 1 ? "" : "s");
+	else if (lo == hi)
+		errfmt(err, errlen, "%s: expected %d argument%s", k->name, lo,
+		       lo == 1 ? "" : "s");
+	else if (lo == 0)
+		errfmt(err, errlen, "%s: expected at most %d argument%s",
+		       k->name, hi, hi == 1 ? "" : "s");
+	else
+		errfmt(err, errlen, "%s: expected %d to %d arguments", k->name,
+		       lo, hi);
+	return -1;
+}
+
+/*
+ * Turn the ntok tokens of a complete logical line (toklen bytes) into a
+ * job. On PARSE_JOB and PARSE_ERROR, *out (possibly NULL on error) belongs
+ * to the caller.
+ */
+static enum parse_rc
+parse_tokens(const char *toks, size_t toklen, int ntok, struct job_spec **out,
+	     char *err, size_t errlen)
+{
+	struct parse_draft l;
+	struct job_spec *s;
+	const char *tok = toks;
+	unsigned seen = 0;
+	int i;
+
+	parse_draft_init(&l);
+	for (i = 0; i < ntok; i++, tok = parse_next(tok)) {
+		const char *eq = strchr(tok, '=');
+		if (eq == NULL)
+			break;
+		if (parse_option(&l, &seen, tok, eq, err, errlen) < 0)
+			goto fail;
+	}
+	if (i == ntok) {
+		errfmt(err, errlen, "missing kind");
+		goto fail;
+	}
+	l.s.kindname = tok;
+	l.s.argc = ntok - i - 1;
+	l.s.kind = kind_find(tok);
+	if (l.s.kind == NULL) {
+		errfmt(err, errlen, "unknown kind '%s'", tok);
+		goto fail;
+	}
+	if (parse_on(l.s.kind, l.s.on, err, errlen) < 0 ||
+	    parse_arity(l.s.kind, l.s.argc, err, errlen) < 0)
+		goto fail;
+	s = parse_build(&l, toklen - (size_t)(tok - toks));
+	if (l.s.kind->check != NULL &&
+	    l.s.kind->check(s->argc, s->argv, err, errlen) != 0) {
+		free(s);
+		goto fail;
+	}
+	*out = s;
+	return PARSE_JOB;
+fail:
+	*out = parse_error_spec(toks, ntok);
+	return PARSE_ERROR;
+}
+
+/* Forget the logical line, ready for the next one. */
+static void
+parse_reset(struct parser *p)
+{
+	if (p->toks.cap > PARSE_KEEP_BUF)
+		buf_free(&p->toks);
+	else
+		buf_reset(&p->toks);
+	p->ntok = 0;
+	p->cont = 0;
+	p->len = 0;
+}
+
+/* Finish the logical line in the parser and reset it. */
+static enum parse_rc
+parse_end(struct parser *p, struct job_spec **out, char *err, size_t errlen)
+{
+	enum parse_rc rc = PARSE_ERROR;
+
+	if (p->ntok < 0)
+		errfmt(err, errlen, "NUL byte in line");
+	else if (p->len > PARSE_MAX_LINE)
+		errfmt(err, errlen, "line too long");
+	else if (p->ntok == 0)
+		rc = PARSE_NONE;
+	else
+		rc = parse_tokens(p->toks.data, p->toks.len, p->ntok, out, err,
+				  errlen);
+	parse_reset(p);
+	return rc;
+}
+
+/* Start with no pending line. */
+void
+parser_init(struct parser *p)
+{
+	struct buf empty = BUF_INIT;
+
+	p->toks = empty;
+	p->ntok = 0;
+	p->cont = 0;
+	p->len = 0;
+}
+
+/* Release the parser's buffer (a pending line is dropped). */
+void
+parser_free(struct parser *p)
+{
+	buf_free(&p->toks);
+	parser_init(p);
+}
+
+/* Whether a continued line awaits its next physical line. */
+int
+parser_pending(const struct parser *p)
+{
+	return p->cont;
+}
+
+/* Take one physical line; see parse.h for what comes back. */
+enum parse_rc
+parser_feed(struct parser *p, const char *line, size_t len,
+	    struct job_spec **out, char *err, size_t errlen)
+{
+	int store = p->ntok >= 0 && p->len <= PARSE_MAX_LINE;
+	enum parse_scan sc;
+
+	*out = NULL;
+	/* The continuation backslash counts as the joining blank. */
+	if (p->len > PARSE_MAX_LINE || len > PARSE_MAX_LINE - p->len)
+		p->len = PARSE_MAX_LINE + 1;
+	else
+		p->len += len;
+	if (store && p->len > PARSE_MAX_LINE) {
+		p->ntok = 0;
+		buf_free(&p->toks);
+		store = 0;
+	} else if (store && memchr(line, '\0', len) != NULL) {
+		p->ntok = -1;
+		buf_free(&p->toks);
+		store = 0;
+	}
+	sc = parse_scan(line, len, store ? &p->toks : NULL,
+			store ? &p->ntok : NULL);
+	if (sc == SCAN_CONT) {
+		p->cont = 1;
+		return PARSE_MORE;
+	}
+	if (sc == SCAN_QUOTE && store) {
+		errfmt(err, errlen, "unterminated quote");
+		*out = parse_error_spec(p->toks.data, p->ntok);
+		parse_reset(p);
+		return PARSE_ERROR;
+	}
+	return parse_end(p, out, err, errlen);
+}
+
+/* End of input: finish a pending continued line, if any. */
+enum parse_rc
+parser_finish(struct parser *p, struct job_spec **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!p->cont)
+		return PARSE_NONE;
+	return parse_end(p, out, err, errlen);
+}
+
+/* Parse one NUL-terminated line on its own; *out belongs to the caller. */
+enum parse_rc
+parse_line(const char *line, struct job_spec **out, char *err, size_t errlen)
+{
+	struct parser p;
+	enum parse_rc rc;
+
+	parser_init(&p);
+	rc = parser_feed(&p, line, strlen(line), out, err, errlen);
+	if (rc == PARSE_MORE)
+		rc = parser_finish(&p, out, err, errlen);
+	parser_free(&p);
+	return rc;
+}
