@@ -1,1 +1,466 @@
+/*
+ * pool_thread.c: the thread pool (-T) that runs kinds' blocking calls.
+ *
+ * Design. One pool per process, N threads created together at the first
+ * submit with every signal blocked (signals are the loop thread's business).
+ * A submitted call becomes one task: a single allocation holding the task,
+ * its argv array and the argument strings. The loop pushes it on the work
+ * queue (mutex + condvar; the condvar is signalled only when a thread waits
+ * on it). A thread pops it, runs kind->run, fills the task's result, pushes
+ * the task on the done queue and, when that queue was empty, wakes the loop
+ * with ev_async_send (which coalesces and carries no data). The loop's
+ * ev_async callback takes the whole done queue under one lock and hands each
+ * result to the done function, then frees the task; calls submitted from
+ * those done functions are queued together when the callback ends (one lock,
+ * and no more condvar signals than there are waiting threads). A thread takes
+ * the lock once per task: pushing a result and popping the next call share it.
+ *
+ * Since the scheduler only submits when tpool_idle() > 0, every task gets a
+ * thread at once, so the start function is called inside tpool_submit.
+ *
+ * Threads. Fields under "mu" are shared with the pool threads and only
+ * touched with mu held. Everything else (busy and live counts, the list of
+ * tasks in flight, a task's cancelled flag and list links) belongs to the
+ * loop thread; a pool thread touches only its own task's result and queue
+ * link, and only while it holds that task.
+ *
+ * Cancel and shutdown. A call cannot be interrupted. tpool_cancel marks the
+ * task: its result is discarded when it arrives and the thread counts as
+ * busy until then. The ev_async watcher holds a reference on the loop only
+ * while a call that is not cancelled is in flight, so a pool does not keep
+ * ev_run going for abandoned calls. tpool_shutdown stops the watcher, tells
+ * the threads to stop, joins those that are idle (they exit at once) and
+ * detaches the busy ones, whose calls are abandoned: such a thread frees its
+ * own task when its call returns, sends nothing, and exits. The pool struct
+ * is reference-counted (the loop's reference plus one per live thread); the
+ * last one out frees it. The pool may be shut down from inside a done
+ * function and initialised again afterwards.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "future.h"
+#include "pool_thread.h"
+#include "util.h"
+
+/* Room for a run function's one-line error message. */
+#define TPOOL_ERRLEN 512
+
+struct tpool_task {
+	struct tpool_task *next;  /* work or done queue, under mu */
+	struct tpool_task *lnext; /* tasks in flight: loop thread only */
+	struct tpool_task **lprev;
+	void *ctx;
+	const struct kind *kind;
+	bool cancelled; /* loop thread only */
+	int argc;
+	struct result res; /* written by the thread running it */
+	char *argv[];	   /* argc + 1 pointers, then the strings */
+};
+
+struct tpool_thread {
+	struct tpool *pool;
+	pthread_t tid;
+	bool running; /* holds a task; under mu */
+	bool abandon; /* busy at shutdown: detach, do not join */
+};
+
+struct tpool {
+	struct ev_loop *loop;
+	ev_async async;
+	tpool_start_fn start;
+	tpool_done_fn done;
+	int nthreads;
+	int busy;		     /* tasks submitted and not yet collected */
+	int live;		     /* of those, the ones not cancelled */
+	struct tpool_task *inflight; /* every busy task, for tpool_cancel */
+	bool collecting;	     /* inside tpool_async_cb */
+	struct tpool_task *batch, **batch_tail; /* submitted while collecting */
+	int nbatch;
+	struct tpool_thread *threads; /* NULL until the first submit */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* work arrived, or stopping */
+	struct tpool_task *work_head, **work_tail; /* under mu */
+	struct tpool_task *done_head, **done_tail; /* under mu */
+	int nwait;     /* threads waiting on cond; under mu */
+	int refs;      /* loop + live threads; under mu */
+	bool stopping; /* under mu */
+};
+
+static struct tpool *tp;
+/* Bumped by every shutdown, so a callback can tell it happened under it. */
+static unsigned long tpool_generation;
+
+/* Free a task and the result it still holds. */
+static void
+tpool_task_free(struct tpool_task *t)
+{
+	result_free(&t->res);
+	free(t);
+}
+
+/* Free a NULL-terminated chain of tasks linked by next. */
+static void
+tpool_chain_free(struct tpool_task *t)
+{
+	while (t != NULL) {
+		struct tpool_task *next = t->next;
+		tpool_task_free(t);
+		t = next;
+	}
+}
+
+/* Release the pool itself once nothing refers to it. */
+static void
+tpool_free(struct tpool *p)
+{
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->mu);
+	free(p->threads);
+	free(p);
+}
+
+/* Drop one reference to p (mu not held); the last one frees it. */
+static void
+tpool_unref(struct tpool *p)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->mu);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (last)
+		tpool_free(p);
+}
+
+/* Run a task's call in the current thread and fill in its result. */
+static void
+tpool_run(struct tpool_task *t)
+{
+	char err[TPOOL_ERRLEN];
+
+	err[0] = '\0';
+	if (t->kind->run(t->argc, t->argv, &t->res.value, err, sizeof err) ==
+	    0) {
+		t->res.status = ST_OK;
+		return;
+	}
+	err[sizeof err - 1] = '\0';
+	t->res.status = ST_FAILED;
+	t->res.error = xstrdup(err);
+}
+
+/* A pool thread: take calls from the work queue until the pool stops. */
+static void *
+tpool_thread_main(void *arg)
+{
+	struct tpool_thread *th = arg;
+	struct tpool *p = th->pool;
+	struct tpool_task *t;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->work_head == NULL && !p->stopping) {
+			p->nwait++;
+			pthread_cond_wait(&p->cond, &p->mu);
+			p->nwait--;
+		}
+		if (p->stopping)
+			break;
+		t = p->work_head;
+		p->work_head = t->next;
+		if (p->work_head == NULL)
+			p->work_tail = &p->work_head;
+		th->running = true;
+		pthread_mutex_unlock(&p->mu);
+
+		tpool_run(t);
+
+		pthread_mutex_lock(&p->mu);
+		th->running = false;
+		if (p->stopping) {
+			/* Abandoned: nobody will collect it. */
+			tpool_task_free(t);
+			break;
+		}
+		t->next = NULL;
+		bool wake = p->done_head == NULL;
+		*p->done_tail = t;
+		p->done_tail = &t->next;
+		if (wake)
+			ev_async_send(p->loop, &p->async);
+	}
+	bool last = --p->refs == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (last)
+		tpool_free(p);
+	return NULL;
+}
+
+/* Create all the threads, each with every signal blocked. */
+static void
+tpool_spawn(struct tpool *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	p->threads = xcalloc((size_t)p->nthreads, sizeof *p->threads);
+	p->refs += p->nthreads; /* no thread exists yet: mu not needed */
+	sigfillset(&all);
+	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc != 0) {
+		errno = rc;
+		fatal("pthread_sigmask");
+	}
+	for (int i = 0; i < p->nthreads; i++) {
+		struct tpool_thread *th = &p->threads[i];
+
+		th->pool = p;
+		rc = pthread_create(&th->tid, NULL, tpool_thread_main, th);
+		if (rc != 0) {
+			errno = rc;
+			fatal("pthread_create");
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Append a chain of n tasks to the work queue and wake up to n waiting
+ * threads. The condvar is signalled after the unlock, so a woken thread does
+ * not block on mu at once; no wakeup is lost, because a submit needs an idle
+ * thread: the queued tasks never outnumber the threads that wait, or were
+ * woken and have not yet looked at the queue. */
+static void
+tpool_push(struct tpool *p, struct tpool_task *head, struct tpool_task **tail,
+	   int n)
+{
+	int wake;
+
+	pthread_mutex_lock(&p->mu);
+	*p->work_tail = head;
+	p->work_tail = tail;
+	wake = n < p->nwait ? n : p->nwait;
+	pthread_mutex_unlock(&p->mu);
+	while (wake-- > 0)
+		pthread_cond_signal(&p->cond);
+}
+
+/* One fewer call that keeps the loop running. */
+static void
+tpool_live_dec(struct tpool *p)
+{
+	if (--p->live == 0)
+		ev_unref(p->loop);
+}
+
+/* Loop side: hand every finished call's result to the done function. */
+static void
+tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct tpool *p = w->data;
+	struct tpool_task *t, *next;
+	unsigned long gen = tpool_generation;
+
+	(void)loop;
+	(void)revents;
+	p->collecting = true;
+	pthread_mutex_lock(&p->mu);
+	t = p->done_head;
+	p->done_head = NULL;
+	p->done_tail = &p->done_head;
+	pthread_mutex_unlock(&p->mu);
+
+	for (; t != NULL; t = next) {
+		next = t->next;
+		*t->lprev = t->lnext;
+		if (t->lnext != NULL)
+			t->lnext->lprev = t->lprev;
+		p->busy--;
+		if (!t->cancelled) {
+			tpool_live_dec(p);
+			p->done(t->ctx, &t->res);
+		}
+		tpool_task_free(t);
+		if (tpool_generation != gen) {
+			/* Shut down from inside done: p may be gone. */
+			tpool_chain_free(next);
+			return;
+		}
+	}
+	p->collecting = false;
+	if (p->batch != NULL) {
+		tpool_push(p, p->batch, p->batch_tail, p->nbatch);
+		p->batch = NULL;
+		p->batch_tail = &p->batch;
+		p->nbatch = 0;
+	}
+}
+
+/* Create the pool for loop with nthreads threads (started at the first
+ * submit); start and done are called on the loop thread. */
+void
+tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
+	   tpool_done_fn done)
+{
+	struct tpool *p;
+	int rc;
+
+	if (tp != NULL)
+		fatalx("thread pool initialised twice");
+	if (nthreads < 1)
+		fatalx("thread pool needs at least one thread");
+	p = xcalloc(1, sizeof *p);
+	p->loop = loop;
+	p->start = start;
+	p->done = done;
+	p->nthreads = nthreads;
+	p->work_tail = &p->work_head;
+	p->done_tail = &p->done_head;
+	p->batch_tail = &p->batch;
+	p->refs = 1;
+	rc = pthread_mutex_init(&p->mu, NULL);
+	if (rc == 0)
+		rc = pthread_cond_init(&p->cond, NULL);
+	if (rc != 0) {
+		errno = rc;
+		fatal("thread pool");
+	}
+	ev_async_init(&p->async, tpool_async_cb);
+	p->async.data = p;
+	ev_async_start(loop, &p->async);
+	ev_unref(loop);
+	tp = p;
+}
+
+/* Threads neither busy nor reserved by a submit; 0 without a pool. */
+int
+tpool_idle(void)
+{
+	if (tp == NULL)
+		return 0;
+	return tp->nthreads - tp->busy;
+}
+
+/* Run kind->run(argc, argv) in a thread for ctx; the arguments are copied.
+ * The caller must have checked tpool_idle() > 0. start(ctx) is called
+ * before this returns; done(ctx, res) later, from the loop. */
+void
+tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
+{
+	struct tpool *p = tp;
+	struct tpool_task *t;
+	size_t size, ptrs;
+	char *s;
+
+	if (p == NULL || p->busy >= p->nthreads)
+		fatalx("thread pool: submit without an idle thread");
+	if (p->threads == NULL)
+		tpool_spawn(p);
+
+	ptrs = sizeof(char *) * ((size_t)argc + 1);
+	size = sizeof *t + ptrs;
+	for (int i = 0; i < argc; i++)
+		size += strlen(argv[i]) + 1;
+	t = xmalloc(size);
+	t->next = NULL;
+	t->ctx = ctx;
+	t->kind = kind;
+	t->cancelled = false;
+	t->argc = argc;
+	result_init(&t->res);
+	s = (char *)t->argv + ptrs;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+
+		memcpy(s, argv[i], n);
+		t->argv[i] = s;
+		s += n;
+	}
+	t->argv[argc] = NULL;
+
+	t->lnext = p->inflight;
+	t->lprev = &p->inflight;
+	if (p->inflight != NULL)
+		p->inflight->lprev = &t->lnext;
+	p->inflight = t;
+	p->busy++;
+	if (p->live++ == 0)
+		ev_ref(p->loop);
+
+	if (p->collecting) {
+		/* Queued with the others at the end of tpool_async_cb. */
+		*p->batch_tail = t;
+		p->batch_tail = &t->next;
+		p->nbatch++;
+	} else {
+		tpool_push(p, t, &t->next, 1);
+	}
+	if (p->start != NULL)
+		p->start(ctx);
+}
+
+/* Forget ctx's call: done is never called for it; its thread stays busy
+ * until the call returns. No effect if ctx has no call in flight. */
+void
+tpool_cancel(void *ctx)
+{
+	if (tp == NULL)
+		return;
+	for (struct tpool_task *t = tp->inflight; t != NULL; t = t->lnext) {
+		if (t->ctx == ctx && !t->cancelled) {
+			t->cancelled = true;
+			tpool_live_dec(tp);
+			return;
+		}
+	}
+}
+
+/* Stop the pool: idle threads exit (and are joined), busy ones are left to
+ * finish their call and exit on their own; queued and finished tasks are
+ * freed without calling done. */
+void
+tpool_shutdown(void)
+{
+	struct tpool *p = tp;
+	struct tpool_task *work, *done;
+	int nspawned;
+
+	if (p == NULL)
+		return;
+	tp = NULL;
+	tpool_generation++;
+	if (p->live == 0)
+		ev_ref(p->loop);
+	ev_async_stop(p->loop, &p->async);
+
+	nspawned = p->threads != NULL ? p->nthreads : 0;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	work = p->work_head;
+	done = p->done_head;
+	p->work_head = p->done_head = NULL;
+	p->work_tail = &p->work_head;
+	p->done_tail = &p->done_head;
+	for (int i = 0; i < nspawned; i++)
+		p->threads[i].abandon = p->threads[i].running;
+	pthread_mutex_unlock(&p->mu);
+
+	tpool_chain_free(work);
+	tpool_chain_free(done);
+	tpool_chain_free(p->batch);
+	for (int i = 0; i < nspawned; i++) {
+		if (p->threads[i].abandon)
+			pthread_detach(p->threads[i].tid);
+		else
+			pthread_join(p->threads[i].tid, NULL);
+	}
+	tpool_unref(p);
+}
