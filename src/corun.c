@@ -15,9 +15,11 @@
 
 #include "corun.h"
 #include "input.h"
+#include "joblog.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
+#include "stats.h"
 
 /* Fill in the documented defaults. */
 void
@@ -54,21 +56,30 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 		forksrv_start();
 	signal(SIGPIPE, SIG_IGN);
 
+	if (opts->joblog != NULL && !opts->dry_run &&
+	    joblog_open(opts->joblog, opts->resume) == -1)
+		return 2;
+
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (loop == NULL)
 		fatalx("cannot initialise the event loop");
 	report_init(STDOUT_FILENO, opts->json);
 	sched_init(loop, opts);
-	if (!opts->dry_run)
+	if (!opts->dry_run) {
 		executors_init(loop, opts);
+		stats_init(loop, opts->stats, opts->progress);
+	}
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
 
 	input_stop();
-	status = sched_exit_status();
-	if (!opts->dry_run)
+	if (!opts->dry_run) {
 		sched_shutdown();
+		stats_finish();
+	}
+	status = sched_exit_status();
 	report_flush();
+	joblog_close();
 	fflush(stdout);
 	return status;
 }

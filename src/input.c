@@ -61,6 +61,8 @@ static struct {
 	int open;
 	int paused;
 	int done;
+	int busy;           /* inside input_pump: close later */
+	int stopped;        /* input_stop was called */
 	int stdin_flags;    /* to restore, or -1 */
 	ev_io io;
 } I;
@@ -329,11 +331,17 @@ input_next(void)
 static void
 input_pump(void)
 {
+	I.busy = 1;
 	while (I.open && !I.paused) {
 		if (!input_process(&I.in, &run_sink, &I.paused))
 			break;
 		input_close();
 		input_next();
+	}
+	I.busy = 0;
+	if (I.stopped) {
+		input_stop();
+		return;
 	}
 	if (I.open && !I.paused && !I.in.eof)
 		ev_io_start(I.loop, &I.io);
@@ -377,6 +385,8 @@ input_start(struct ev_loop *loop, char *const names[], size_t n)
 void
 input_pause(int paused)
 {
+	if (I.stopped)
+		return;
 	I.paused = paused;
 	if (!I.open)
 		return;
@@ -393,12 +403,15 @@ input_done(void)
 	return I.done;
 }
 
-/* Stop reading for good. */
+/* Stop reading for good. Called while a line is being fed (the scheduler
+ * stops on --fail-fast), it makes the feeding stop and closes after. */
 void
 input_stop(void)
 {
-	if (I.open)
-		input_close();
+	I.stopped = 1;
+	I.paused = 1;
 	I.next = I.n;
 	I.done = 1;
+	if (I.open && !I.busy)
+		input_close();
 }

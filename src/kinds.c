@@ -21,6 +21,7 @@
 
 #include "kinds.h"
 #include "parse.h"
+#include "sched.h"
 #include "util.h"
 
 #define EXMASK(e) (1u << (e))
@@ -70,6 +71,21 @@ check_nonempty(int argc, char *const argv[], char *err, size_t errlen)
 	(void)argc;
 	if (argv[0][0] == '\0') {
 		errfmt(err, errlen, "empty argument");
+		return -1;
+	}
+	return 0;
+}
+
+/* Check that argv[0] can name a job: an id or a sequence number. */
+static int
+check_ref(int argc, char *const argv[], char *err, size_t errlen)
+{
+	long long n;
+
+	(void)argc;
+	if (!parse_id_valid(argv[0]) &&
+	    (parse_count(argv[0], &n) == -1 || n < 1)) {
+		errfmt(err, errlen, "bad id '%s'", argv[0]);
 		return -1;
 	}
 	return 0;
@@ -309,6 +325,9 @@ const struct kind kind_table[] = {
 	{.name = "sh", .executor = EX_LOOP, .executors = LOOP,
 	 .min_args = 1, .max_args = 1, .start = loop_child_start,
 	 .stop = loop_child_stop, .spawns = 1},
+	{.name = "cancel", .executor = EX_LOOP, .executors = LOOP,
+	 .min_args = 1, .max_args = 1, .check = check_ref,
+	 .start = sched_cancel_start},
 	{.name = "resolve", .executor = EX_THREAD, .executors = THREAD,
 	 .min_args = 1, .max_args = 1, .check = check_nonempty,
 	 .run = run_resolve},

@@ -147,7 +147,6 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	const char *unimplemented = NULL;
 	char **inputs;
 	size_t ninputs = 0, nstdin = 0;
 	int c;
@@ -171,7 +170,6 @@ main(int argc, char *argv[])
 			break;
 		case OPT_LIMIT:
 			opt_limit(&o, optarg);
-			unimplemented = "--limit";
 			break;
 		case 't':
 			o.timeout = opt_duration("--timeout", optarg);
@@ -189,29 +187,24 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			o.keep_order = 1;
-			unimplemented = "--keep-order";
 			break;
 		case OPT_FAIL_FAST:
 			o.fail_fast = 1;
-			unimplemented = "--fail-fast";
 			break;
 		case OPT_JSON:
 			o.json = 1;
 			break;
 		case OPT_JOBLOG:
 			o.joblog = optarg;
-			unimplemented = "--joblog";
 			break;
 		case OPT_RESUME:
 			o.resume = 1;
 			break;
 		case OPT_PROGRESS:
 			o.progress = 1;
-			unimplemented = "--progress";
 			break;
 		case OPT_STATS:
 			o.stats = 1;
-			unimplemented = "--stats";
 			break;
 		case 'n':
 			o.dry_run = 1;
@@ -230,8 +223,6 @@ main(int argc, char *argv[])
 	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
-	if (unimplemented != NULL)
-		usage_error("%s is not implemented yet", unimplemented);
 
 	inputs = xcalloc((size_t)(argc - optind) + 1, sizeof *inputs);
 	for (int i = optind; i < argc; i++) {

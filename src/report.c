@@ -356,6 +356,8 @@ format_json(struct buf *out, const struct record *rec)
 	add_int(out, rec->attempts);
 	ADD_LIT(out, ",\"elapsed\":");
 	add_seconds(out, rec->elapsed, 6);
+	if (rec->resumed)
+		ADD_LIT(out, ",\"resumed\":true");
 	ADD_LIT(out, "}\n");
 }
 
@@ -401,7 +403,10 @@ format_text(struct buf *out, const struct record *rec)
 		buf_addc(out, '-');
 	buf_addc(out, ':');
 
-	if (res->status == ST_OK) {
+	if (rec->resumed) {
+		text = "(resumed)";
+		len = strlen(text);
+	} else if (res->status == ST_OK) {
 		const char *nl =
 		    val->len ? memchr(val->data, '\n', val->len) : NULL;
 		text = val->data;

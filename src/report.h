@@ -24,6 +24,7 @@ struct record {
 	const struct result *res; /* status, value, stderr, error, exit... */
 	int attempts;
 	double elapsed;
+	int resumed;             /* --resume found it ok in the job log */
 };
 
 /* Append one record, with its trailing newline, to out. */

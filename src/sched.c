@@ -1,17 +1,28 @@
 /*
  * sched.c: the scheduler, one state machine per job.
  *
- *   queued --(executor has room)--> running attempt N
- *   running --(attempt ends, retries left)--> backing off --> queued
- *   running --(attempt ends otherwise)--> final (record written, freed)
+ *   waiting --(every after= job ended ok)--> queued
+ *   waiting --(an after= job ended otherwise)--> final: skipped
+ *   queued --(executor and group have room)--> running attempt N
+ *   running --(attempt failed or timed out, retries left)--> backing off
+ *   backing off --(delay passed)--> queued
+ *   running --(attempt ended otherwise)--> final
+ *   any state --(cancel ID, --fail-fast, a signal)--> final: cancelled
  *
- * A job is queued in the FIFO of its slot class (loop timers, child
- * processes, thread pool, process pool). Queues are drained in the loop's
- * prepare phase, once per iteration: an executor that frees room, or an
- * attempt that ends inside submit(), never recurses into the scheduler, and
- * many starts are batched into one pass. The same pass flushes the records
- * written during the iteration, so a reader sees each one before the loop
- * blocks again.
+ * A final job's record is written at once, or with -k when every earlier
+ * job's has been; then the job is freed. Jobs live in a table by sequence
+ * number until then; ids map to sequence numbers for the whole run. Of a
+ * job that is gone only its status is needed (for a later after=), and
+ * only if it was not ok: the set of not-ok sequence numbers is all that
+ * grows with a long stream, besides the explicit ids.
+ *
+ * Queues are per slot class (loop timers, child processes, thread pool,
+ * process pool) and are drained in the loop's prepare phase, once per
+ * iteration: an executor that frees room, or an attempt that ends inside
+ * submit(), never recurses into the scheduler, and many starts are batched
+ * into one pass. The same pass settles jobs skipped or cancelled in bulk
+ * and flushes the records written during the iteration, so a reader sees
+ * each one before the loop blocks again.
  *
  * Threads: only the loop thread runs any of this. Memory: a job owns its
  * spec and its future's result; both go when its record has been written.
@@ -20,19 +31,34 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "child.h"
 #include "corun.h"
 #include "input.h"
+#include "joblog.h"
 #include "parse.h"
 #include "report.h"
 #include "sched.h"
+#include "stats.h"
+#include "table.h"
 
 /* Slot classes: the loop executor has two, timers and child processes,
  * so a sleep never waits behind an exec held back by -j. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_COUNT };
+
+/* Where a job is in its life. */
+enum {
+	JS_WAITING,  /* on after= jobs */
+	JS_QUEUED,   /* in a class queue or a group queue */
+	JS_RUNNING,  /* an attempt is with its executor */
+	JS_BACKOFF,  /* between attempts */
+	JS_PENDING,  /* to be settled by the next prepare phase (skipq) */
+	JS_DONE,     /* final; its record waits for -k */
+};
 
 struct queue {
 	struct job *head;
@@ -40,24 +66,57 @@ struct queue {
 	size_t len;
 };
 
+/* A --limit group: its jobs waiting for room, and how many run. */
+struct group {
+	const char *name;
+	int limit;
+	int running;
+	struct queue wait;
+};
+
+/* A job waiting for another to end (kept on the other job). */
+struct waiter {
+	uint64_t seq;
+	struct waiter *next;
+};
+
 static struct {
 	const struct corun_options *opts;
 	struct queue q[Q_COUNT];
+	struct queue skipq;     /* jobs to settle as skipped or cancelled */
+	struct group *groups;
+	size_t ngroups;
+	struct u64tab live;     /* seq -> job, until its record is written */
+	struct u64tab notok;    /* seq -> status + 1 of gone jobs not ok */
+	struct strtab ids;      /* id -> seq, every explicit id */
 	ev_prepare prepare;
-	uint64_t seq;          /* last sequence number given */
-	size_t inflight;       /* jobs read and not yet final */
-	unsigned long notok;   /* final records other than ok */
+	ev_signal sigint;
+	ev_signal sigterm;
+	uint64_t seq;           /* last sequence number given */
+	uint64_t next_write;    /* -k: the next record to write */
+	size_t inflight;        /* jobs read and not yet written */
+	size_t running[EX_COUNT];
+	unsigned long notok_count;
 	int input_paused;
-	int dry_run_bad;       /* dry run: lines that did not parse */
+	int stopping;           /* cancelling everything: fail-fast/signal */
+	int signal;             /* the signal that stopped the run */
+	int dry_run_bad;        /* dry run: lines that did not parse */
 } S;
 
 struct ev_loop *sched_loop;
 
-static const struct executor_ops *const ops_of[EX_COUNT] = {
+static const struct executor_ops *ops_of[EX_COUNT] = {
 	&exec_loop_ops,
 	&exec_thread_ops,
 	&exec_process_ops,
 };
+
+/* Run an executor's jobs through other ops (a test's fake). */
+void
+sched_set_executor(enum executor ex, const struct executor_ops *ops)
+{
+	ops_of[ex] = ops;
+}
 
 /* The slot class a job waits in. */
 static int
@@ -73,6 +132,7 @@ static void
 queue_push(struct queue *q, struct job *job)
 {
 	job->next = NULL;
+	job->prev = q->tail;
 	if (q->tail != NULL)
 		q->tail->next = job;
 	else
@@ -81,20 +141,34 @@ queue_push(struct queue *q, struct job *job)
 	q->len++;
 }
 
-/* Take the first job of a queue. */
-static struct job *
-queue_pop(struct queue *q)
+/* Put a job first in a queue. */
+static void
+queue_push_front(struct queue *q, struct job *job)
 {
-	struct job *job = q->head;
+	job->prev = NULL;
+	job->next = q->head;
+	if (q->head != NULL)
+		q->head->prev = job;
+	else
+		q->tail = job;
+	q->head = job;
+	q->len++;
+}
 
-	if (job != NULL) {
+/* Take a job out of a queue. */
+static void
+queue_remove(struct queue *q, struct job *job)
+{
+	if (job->prev != NULL)
+		job->prev->next = job->next;
+	else
 		q->head = job->next;
-		if (q->head == NULL)
-			q->tail = NULL;
-		job->next = NULL;
-		q->len--;
-	}
-	return job;
+	if (job->next != NULL)
+		job->next->prev = job->prev;
+	else
+		q->tail = job->prev;
+	job->prev = job->next = NULL;
+	q->len--;
 }
 
 /* The options of the run. */
@@ -104,7 +178,30 @@ sched_options(void)
 	return S.opts;
 }
 
-/* Start the attempts their executors have room for, class by class. */
+/* Queue a job for its executor. */
+static void
+sched_enqueue(struct job *job)
+{
+	int c = sched_class(job);
+
+	job->state = JS_QUEUED;
+	queue_push(&S.q[c], job);
+	stats_queue_depth(job->ex, S.q[c].len);
+}
+
+/* Take a queued job out of whichever queue holds it. */
+static void
+sched_unqueue(struct job *job)
+{
+	if (job->flags & JOB_INGROUP) {
+		queue_remove(&job->group->wait, job);
+		job->flags &= ~JOB_INGROUP;
+	} else {
+		queue_remove(&S.q[sched_class(job)], job);
+	}
+}
+
+/* Start the attempts their executors and groups have room for. */
 static void
 sched_dispatch(void)
 {
@@ -114,13 +211,24 @@ sched_dispatch(void)
 		while (q->head != NULL) {
 			struct job *job = q->head;
 			const struct executor_ops *ops = ops_of[job->ex];
+			struct group *g = job->group;
 
 			if (!ops->ready(job))
 				break;
-			queue_pop(q);
+			queue_remove(q, job);
+			if (g != NULL && g->running >= g->limit) {
+				job->flags |= JOB_INGROUP;
+				queue_push(&g->wait, job);
+				continue;
+			}
+			if (g != NULL)
+				g->running++;
 			job->attempts++;
-			job->flags |= JOB_RUNNING;
+			if (job->attempts > 1)
+				stats_retry();
+			job->state = JS_RUNNING;
 			job->flags &= ~(JOB_TIMEDOUT | JOB_CANCELLED);
+			S.running[job->ex]++;
 			ops->submit(job);
 		}
 	}
@@ -144,34 +252,140 @@ sched_record(const struct job *job, struct record *rec)
 	rec->res = &job->fut.res;
 	rec->attempts = job->attempts;
 	rec->elapsed = future_elapsed(&job->fut);
+	rec->resumed = (job->flags & JOB_RESUMED) != 0;
 }
 
-/* Free a job and everything it owns. */
+/* Write a final job's record and free it. */
 static void
-sched_free(struct job *job)
+sched_write(struct job *job)
 {
+	struct record rec;
+
+	sched_record(job, &rec);
+	report_write(&rec);
+	if (job->fut.res.status != ST_OK)
+		u64tab_put(&S.notok, job->seq,
+			   (void *)(uintptr_t)(job->fut.res.status + 1));
+	u64tab_del(&S.live, job->seq);
+	while (job->waiters != NULL) {
+		struct waiter *w = job->waiters;
+		job->waiters = w->next;
+		free(w);
+	}
 	future_free(&job->fut);
 	free(job->spec);
 	free(job);
+	S.inflight--;
 }
 
-/* A job's future has settled: write its record and let it go. */
+/* Write the records that are due: all of them, or with -k those whose
+ * every predecessor has been written. */
+static void
+sched_write_due(struct job *job)
+{
+	if (!S.opts->keep_order) {
+		sched_write(job);
+		return;
+	}
+	for (;;) {
+		job = u64tab_get(&S.live, S.next_write);
+		if (job == NULL || job->state != JS_DONE)
+			return;
+		S.next_write++;
+		sched_write(job);
+	}
+}
+
+/* Mark a job to be settled by the prepare phase (not from inside another
+ * job's settlement, which would recurse along dependency chains). */
+static void
+sched_defer(struct job *job, enum job_status status, const char *why)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = status;
+	result_error(&res, "%s", why);
+	result_move(&job->fut.res, &res);
+	job->state = JS_PENDING;
+	queue_push(&S.skipq, job);
+}
+
+/* Release a job's waiters: each has one dependency fewer, or is skipped
+ * when this one did not end ok. */
+static void
+sched_wake(struct job *job)
+{
+	int ok = job->fut.res.status == ST_OK;
+
+	while (job->waiters != NULL) {
+		struct waiter *w = job->waiters;
+		struct job *j = u64tab_get(&S.live, w->seq);
+
+		job->waiters = w->next;
+		free(w);
+		if (j == NULL || j->state != JS_WAITING)
+			continue;
+		if (!ok) {
+			char why[PARSE_MAX_ID + 64];
+			if (job->spec != NULL && job->spec->id != NULL)
+				snprintf(why, sizeof why,
+					 "dependency '%s' ended %s",
+					 job->spec->id,
+					 status_name(job->fut.res.status));
+			else
+				snprintf(why, sizeof why,
+					 "dependency %llu ended %s",
+					 (unsigned long long)job->seq,
+					 status_name(job->fut.res.status));
+			sched_defer(j, ST_SKIPPED, why);
+		} else if (--j->ndeps == 0) {
+			sched_enqueue(j);
+		}
+	}
+}
+
+static void sched_stop(int signo);
+
+/* A job's future has settled: log it, count it, release its waiters,
+ * write its record when due. */
 static void
 sched_settled(struct future *fut, void *arg)
 {
 	struct job *job = arg;
-	struct record rec;
+	enum job_status st = fut->res.status;
 
-	(void)fut;
-	if (job->fut.res.status != ST_OK)
-		S.notok++;
-	sched_record(job, &rec);
-	report_write(&rec);
-	sched_free(job);
-	S.inflight--;
+	job->state = JS_DONE;
+	if (st != ST_OK)
+		S.notok_count++;
+	stats_settled(job->ex, st, job->attempts > 0,
+		      future_elapsed(&job->fut));
+	if (!(job->flags & JOB_RESUMED)) {
+		struct record rec;
+		sched_record(job, &rec);
+		joblog_write(&rec, job->fut.started);
+	}
+	sched_wake(job);
+	if (st != ST_OK && S.opts->fail_fast && !S.stopping)
+		sched_stop(0);
+	sched_write_due(job);
 }
 
-/* Make a new job for a sequence number; it owns spec (may be NULL). */
+/* Settle a job now with a status and a message. */
+static void
+sched_settle_now(struct job *job, enum job_status status, const char *why)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = status;
+	if (why != NULL)
+		result_error(&res, "%s", why);
+	future_settle(&job->fut, &res, ev_now(sched_loop));
+}
+
+/* Make a new job for the next sequence number; it owns spec (may be
+ * NULL). It is live from now until its record is written. */
 static struct job *
 sched_new(struct job_spec *spec, const char *file, unsigned line)
 {
@@ -182,7 +396,9 @@ sched_new(struct job_spec *spec, const char *file, unsigned line)
 	job->file = file;
 	job->line = line;
 	job->timeout = -1;
+	job->state = JS_QUEUED;
 	future_init(&job->fut, sched_settled, job);
+	u64tab_put(&S.live, job->seq, job);
 	S.inflight++;
 	if (S.inflight >= (size_t)S.opts->max_inflight && !S.input_paused) {
 		S.input_paused = 1;
@@ -249,21 +465,152 @@ sched_plan(const struct job *job)
 	buf_free(&b);
 }
 
-/* A job line was read: queue it (spec is taken over). */
+/*
+ * The sequence number that an after= or cancel reference names among the
+ * jobs before seq: an explicit id, or a sequence number. 0 if none.
+ */
+static uint64_t
+sched_resolve(const char *ref, uint64_t seq)
+{
+	long long n;
+
+	if (parse_count(ref, &n) == 0)
+		return n > 0 && (uint64_t)n < seq ? (uint64_t)n : 0;
+	return strtab_get(&S.ids, ref);
+}
+
+/* The --limit group called name, or NULL. */
+static struct group *
+sched_group(const char *name)
+{
+	for (size_t i = 0; i < S.ngroups; i++)
+		if (strcmp(S.groups[i].name, name) == 0)
+			return &S.groups[i];
+	return NULL;
+}
+
+/* Drop a job that never runs nor has a record (dry run). */
+static void
+sched_discard(struct job *job)
+{
+	u64tab_del(&S.live, job->seq);
+	future_free(&job->fut);
+	free(job->spec);
+	free(job);
+	S.inflight--;
+}
+
+/* A line that cannot run: an error record, or in a dry run a message. */
+static void
+sched_reject(struct job *job, const char *msg)
+{
+	if (S.opts->dry_run) {
+		fprintf(stderr, "%s:%u: %s\n", job->file, job->line, msg);
+		S.dry_run_bad++;
+		sched_discard(job);
+		return;
+	}
+	sched_settle_now(job, ST_ERROR, msg);
+}
+
+/* Wait for the after= jobs of a new job, or queue it. Returns with the
+ * job queued, waiting, deferred (skipped) or settled (error). */
+static void
+sched_depend(struct job *job)
+{
+	const struct job_spec *spec = job->spec;
+
+	for (int i = 0; i < spec->nafter; i++) {
+		const char *ref = spec->after[i];
+		uint64_t d = sched_resolve(ref, job->seq);
+		struct job *dep;
+		char why[PARSE_MAX_ID + 64];
+
+		if (d == 0) {
+			snprintf(why, sizeof why,
+				 "after: '%s' names no earlier job", ref);
+			sched_reject(job, why);
+			return;
+		}
+		dep = u64tab_get(&S.live, d);
+		if (dep != NULL && dep->state != JS_DONE) {
+			struct waiter *w = xmalloc(sizeof *w);
+			w->seq = job->seq;
+			w->next = dep->waiters;
+			dep->waiters = w;
+			job->ndeps++;
+			continue;
+		}
+		uintptr_t st = dep != NULL
+				   ? (dep->fut.res.status == ST_OK
+					  ? 0
+					  : (uintptr_t)dep->fut.res.status + 1)
+				   : (uintptr_t)u64tab_get(&S.notok, d);
+		if (st != 0) {
+			snprintf(why, sizeof why, "dependency '%s' ended %s",
+				 ref, status_name((enum job_status)(st - 1)));
+			sched_defer(job, ST_SKIPPED, why);
+			return;
+		}
+	}
+	if (job->ndeps > 0)
+		job->state = JS_WAITING;
+	else
+		sched_enqueue(job);
+}
+
+/* A job line was read: check its id and dependencies and queue it (spec
+ * is taken over). */
 void
 sched_add(struct job_spec *spec, const char *file, unsigned line)
 {
 	struct job *job = sched_new(spec, file, line);
+	char idbuf[32];
+	const char *id = spec->id;
 
 	job->ex = spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
 	job->timeout = spec->timeout >= 0 ? spec->timeout : S.opts->timeout;
-	if (S.opts->dry_run) {
-		sched_plan(job);
-		sched_free(job);
-		S.inflight--;
+	if (spec->group != NULL)
+		job->group = sched_group(spec->group);
+	if (id != NULL && strtab_add(&S.ids, id, job->seq) == -1) {
+		char why[PARSE_MAX_ID + 32];
+
+		snprintf(why, sizeof why, "duplicate id '%s'", id);
+		/* The record's id is its sequence number then. */
+		spec->id = NULL;
+		sched_reject(job, why);
 		return;
 	}
-	queue_push(&S.q[sched_class(job)], job);
+	if (S.stopping) {
+		sched_settle_now(job, ST_CANCELLED, "cancelled");
+		return;
+	}
+	if (S.opts->dry_run) {
+		for (int i = 0; i < spec->nafter; i++) {
+			if (sched_resolve(spec->after[i], job->seq) == 0) {
+				char why[PARSE_MAX_ID + 64];
+				snprintf(why, sizeof why,
+					 "after: '%s' names no earlier job",
+					 spec->after[i]);
+				sched_reject(job, why);
+				return;
+			}
+		}
+		sched_plan(job);
+		sched_discard(job);
+		return;
+	}
+	if (id == NULL) {
+		snprintf(idbuf, sizeof idbuf, "%llu",
+			 (unsigned long long)job->seq);
+		id = idbuf;
+	}
+	if (S.opts->resume && joblog_was_ok(id)) {
+		job->flags |= JOB_RESUMED;
+		sched_settle_now(job, ST_OK, NULL);
+		return;
+	}
+	sched_depend(job);
 }
 
 /* A line did not parse: it ends at once as an error record. spec, if not
@@ -273,19 +620,12 @@ sched_add_error(struct job_spec *spec, const char *file, unsigned line,
 		const char *msg)
 {
 	struct job *job = sched_new(spec, file, line);
-	struct result res;
 
-	if (S.opts->dry_run) {
-		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
-		S.dry_run_bad++;
-		sched_free(job);
-		S.inflight--;
-		return;
-	}
-	result_init(&res);
-	res.status = ST_ERROR;
-	result_error(&res, "%s", msg);
-	future_settle(&job->fut, &res, ev_now(sched_loop));
+	/* Its id is its id= only if that is unique. */
+	if (spec != NULL && spec->id != NULL &&
+	    strtab_add(&S.ids, spec->id, job->seq) == -1)
+		spec->id = NULL;
+	sched_reject(job, msg);
 }
 
 /* The attempt's timeout fired: have the executor stop it. */
@@ -303,10 +643,8 @@ sched_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 sched_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct job *job = w->data;
-
 	(void)loop, (void)revents;
-	queue_push(&S.q[sched_class(job)], job);
+	sched_enqueue(w->data);
 }
 
 /* The executor has started an attempt. */
@@ -340,6 +678,19 @@ sched_backoff(const struct job *job, int n)
 	return d * (1.0 + 0.2 * ((double)rand() / ((double)RAND_MAX + 1)));
 }
 
+/* Let a group's next waiting job back into its class queue. */
+static void
+sched_group_release(struct group *g)
+{
+	g->running--;
+	if (g->wait.head != NULL) {
+		struct job *next = g->wait.head;
+		queue_remove(&g->wait, next);
+		next->flags &= ~JOB_INGROUP;
+		queue_push_front(&S.q[sched_class(next)], next);
+	}
+}
+
 /* An attempt ended: retry, or settle the job's future. */
 void
 sched_attempt_done(struct job *job, struct result *res)
@@ -347,7 +698,9 @@ sched_attempt_done(struct job *job, struct result *res)
 	int retries;
 
 	ev_timer_stop(sched_loop, &job->timer);
-	job->flags &= ~JOB_RUNNING;
+	S.running[job->ex]--;
+	if (job->group != NULL)
+		sched_group_release(job->group);
 	job->xdata = NULL;
 	if (job->flags & JOB_CANCELLED) {
 		res->status = ST_CANCELLED;
@@ -359,8 +712,10 @@ sched_attempt_done(struct job *job, struct result *res)
 	retries = job->spec->retries >= 0 ? job->spec->retries
 					  : S.opts->retries;
 	if ((res->status == ST_FAILED || res->status == ST_TIMEOUT) &&
-	    job->attempts <= retries) {
-		result_free(res);
+	    job->attempts <= retries && !S.stopping) {
+		/* The record will carry the last attempt's result. */
+		result_move(&job->fut.res, res);
+		job->state = JS_BACKOFF;
 		ev_timer_init(&job->timer, sched_backoff_cb,
 			      sched_backoff(job, job->attempts), 0.);
 		job->timer.data = job;
@@ -377,16 +732,133 @@ sched_kick(enum executor ex)
 	(void)ex;
 }
 
+/*
+ * Cancel a job that is not final: settle it at once if it is not running
+ * (with the last attempt's result replaced), or have its executor stop the
+ * attempt. Returns 0, or -1 if it was already final.
+ */
+static int
+sched_cancel(struct job *job)
+{
+	switch (job->state) {
+	case JS_WAITING:
+		sched_defer(job, ST_CANCELLED, "cancelled");
+		return 0;
+	case JS_QUEUED:
+		sched_unqueue(job);
+		sched_defer(job, ST_CANCELLED, "cancelled");
+		return 0;
+	case JS_BACKOFF:
+		ev_timer_stop(sched_loop, &job->timer);
+		sched_defer(job, ST_CANCELLED, "cancelled");
+		return 0;
+	case JS_RUNNING:
+		if (!(job->flags & (JOB_CANCELLED | JOB_TIMEDOUT))) {
+			job->flags |= JOB_CANCELLED;
+			ops_of[job->ex]->cancel(job);
+		}
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The `cancel ID` kind: cancel a queued or running job. */
+void
+sched_cancel_start(struct job *job)
+{
+	const char *ref = job->spec->argv[0];
+	uint64_t seq = sched_resolve(ref, job->seq);
+	struct job *target = seq ? u64tab_get(&S.live, seq) : NULL;
+	struct result res;
+
+	sched_attempt_started(job);
+	result_init(&res);
+	if (seq == 0) {
+		res.status = ST_FAILED;
+		result_error(&res, "no job '%s'", ref);
+	} else if (target == NULL || target == job ||
+		   sched_cancel(target) == -1) {
+		res.status = ST_FAILED;
+		result_error(&res, "job '%s' is already final", ref);
+	} else {
+		res.status = ST_OK;
+	}
+	sched_attempt_done(job, &res);
+}
+
+/* Cancel every job that is not final and stop reading: --fail-fast
+ * (signo 0) or the first SIGINT/SIGTERM. */
+static void
+sched_stop(int signo)
+{
+	size_t n = 0;
+	uint64_t *seqs;
+
+	S.stopping = 1;
+	if (signo != 0)
+		S.signal = signo;
+	input_stop();
+	/* Cancelling changes the table: walk a copy of its keys. */
+	seqs = xmalloc((S.live.len + 1) * sizeof *seqs);
+	for (size_t i = 0; i < S.live.cap; i++)
+		if (S.live.keys[i] != 0)
+			seqs[n++] = S.live.keys[i];
+	for (size_t i = 0; i < n; i++) {
+		struct job *job = u64tab_get(&S.live, seqs[i]);
+		if (job != NULL)
+			sched_cancel(job);
+	}
+	free(seqs);
+}
+
+/* SIGINT or SIGTERM: the first stops gracefully, the second at once. */
+static void
+sched_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	if (S.signal == 0) {
+		sched_stop(w->signum);
+		return;
+	}
+	/* Second signal: kill everything, write a cancelled record for
+	 * every job that is not final, without waiting for anything. */
+	child_kill_all();
+	S.stopping = 2;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Settle what sched_defer queued; settling may queue more. */
+static void
+sched_settle_deferred(void)
+{
+	struct job *job;
+
+	while ((job = S.skipq.head) != NULL) {
+		struct result res;
+
+		queue_remove(&S.skipq, job);
+		result_init(&res);
+		result_move(&res, &job->fut.res);
+		future_settle(&job->fut, &res, ev_now(sched_loop));
+	}
+}
+
 /* Once per loop iteration, before it blocks: start what has room, write
  * the records, manage input backpressure, and end the run when done. */
 static void
 sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)w, (void)revents;
-	sched_dispatch();
+	sched_settle_deferred();
+	if (!S.stopping)
+		sched_dispatch();
+	sched_settle_deferred();
 	if (report_flush() == -1 && errno == EPIPE) {
 		/* Nobody reads the records any more: stop cleanly. */
-		input_stop();
+		if (!S.stopping)
+			sched_stop(0);
+		S.stopping = 2;
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
@@ -404,26 +876,90 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 {
 	memset(&S, 0, sizeof S);
 	S.opts = opts;
+	S.next_write = 1;
 	sched_loop = loop;
+	S.ngroups = opts->nlimits;
+	S.groups = xcalloc(S.ngroups, sizeof *S.groups);
+	for (size_t i = 0; i < S.ngroups; i++) {
+		S.groups[i].name = opts->limits[i].group;
+		S.groups[i].limit = opts->limits[i].n;
+	}
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
+	if (!opts->dry_run) {
+		ev_signal_init(&S.sigint, sched_signal_cb, SIGINT);
+		ev_signal_init(&S.sigterm, sched_signal_cb, SIGTERM);
+		ev_signal_start(loop, &S.sigint);
+		ev_signal_start(loop, &S.sigterm);
+	}
 }
 
-/* Stop every executor. */
+/* After a second signal or a lost reader: every job that is not final
+ * ends cancelled now, whatever its executor is doing. */
+static void
+sched_abandon(void)
+{
+	for (uint64_t seq = 1; seq <= S.seq && S.live.len > 0; seq++) {
+		struct job *job = u64tab_get(&S.live, seq);
+
+		if (job == NULL || job->state == JS_DONE)
+			continue;
+		if (job->state == JS_PENDING)
+			queue_remove(&S.skipq, job);
+		else if (job->state == JS_QUEUED)
+			sched_unqueue(job);
+		ev_timer_stop(sched_loop, &job->timer);
+		job->state = JS_DONE;
+		sched_settle_now(job, ST_CANCELLED, "cancelled");
+	}
+}
+
+/* Stop every executor and write what is left. */
 void
 sched_shutdown(void)
 {
+	if (S.stopping == 2)
+		sched_abandon();
 	for (int ex = 0; ex < EX_COUNT; ex++)
 		ops_of[ex]->shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
+	ev_signal_stop(sched_loop, &S.sigint);
+	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();
+	u64tab_free(&S.live);
+	u64tab_free(&S.notok);
+	strtab_free(&S.ids);
+	free(S.groups);
+}
+
+/* Jobs final so far that were not ok. */
+unsigned long
+sched_notok(void)
+{
+	return S.notok_count;
+}
+
+/* Jobs running now on an executor. */
+size_t
+sched_running(enum executor ex)
+{
+	return S.running[ex];
+}
+
+/* Jobs read so far. */
+uint64_t
+sched_read(void)
+{
+	return S.seq;
 }
 
 /* The exit status of spec section 6 for what has run. */
 int
 sched_exit_status(void)
 {
+	if (S.signal != 0)
+		return 128 + S.signal;
 	if (S.dry_run_bad > 0)
 		return 2;
-	return S.notok > 0 ? 1 : 0;
+	return S.notok_count > 0 ? 1 : 0;
 }

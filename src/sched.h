@@ -18,24 +18,33 @@
 struct job_spec;
 struct corun_options;
 
+struct group;
+struct waiter;
+
 struct job {
-	struct job *next;       /* queue link, owned by the scheduler */
-	struct job_spec *spec;  /* owned; NULL for an error line */
+	struct job *prev;       /* links in the queue the job waits in */
+	struct job *next;
+	struct job_spec *spec;  /* owned; NULL for some error lines */
 	uint64_t seq;           /* 1-based across all inputs */
 	const char *file;       /* input name, lives for the whole run */
 	unsigned line;          /* first physical line */
 	enum executor ex;
+	unsigned char state;    /* sched.c's JS_* */
+	unsigned short flags;   /* JOB_* */
 	int attempts;
-	unsigned flags;         /* JOB_* */
+	int ndeps;              /* after= jobs not yet final */
 	double timeout;         /* effective per-attempt timeout; < 0: none */
+	struct waiter *waiters; /* jobs whose after= names this one */
+	struct group *group;    /* its --limit group, or NULL */
 	struct future fut;
-	ev_timer timer;         /* the attempt's timeout */
+	ev_timer timer;         /* the attempt's timeout, or the backoff */
 	void *xdata;            /* the executor's per-attempt state */
 };
 
-#define JOB_RUNNING 0x1   /* an attempt is with its executor */
-#define JOB_TIMEDOUT 0x2  /* the running attempt is being stopped: timeout */
-#define JOB_CANCELLED 0x4 /* the running attempt is being stopped: cancel */
+#define JOB_TIMEDOUT 0x1  /* the running attempt is being stopped: timeout */
+#define JOB_CANCELLED 0x2 /* the running attempt is being stopped: cancel */
+#define JOB_RESUMED 0x4   /* --resume: ok in the job log, not run */
+#define JOB_INGROUP 0x8   /* queued in its group's wait queue */
 
 /*
  * An executor: the scheduler sees every executor through these, so it does
@@ -76,6 +85,12 @@ void sched_add_error(struct job_spec *, const char *file, unsigned line,
 		     const char *msg);
 /* Stop every executor and write what is left. */
 void sched_shutdown(void);
+/* The cancel kind's start (a loop kind). */
+void sched_cancel_start(struct job *);
+/* For progress and stats: jobs not ok so far, running per executor, read. */
+unsigned long sched_notok(void);
+size_t sched_running(enum executor);
+uint64_t sched_read(void);
 /* The exit status of spec section 6 for what has run. */
 int sched_exit_status(void);
 
@@ -83,6 +98,8 @@ int sched_exit_status(void);
 extern const struct executor_ops exec_loop_ops;
 extern const struct executor_ops exec_thread_ops;
 extern const struct executor_ops exec_process_ops;
+/* Replace an executor's ops (tests plug in fakes). */
+void sched_set_executor(enum executor, const struct executor_ops *);
 /* Set the pools up; threads and workers start at their first job. */
 void executors_init(struct ev_loop *, const struct corun_options *);
 

@@ -1,0 +1,176 @@
+/*
+ * joblog.c: the job log and --resume (see joblog.h for the format).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "joblog.h"
+#include "report.h"
+#include "table.h"
+#include "util.h"
+
+#define JOBLOG_HEADER                                                          \
+	"id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\t" \
+	"exit\tsignal\n"
+#define JOBLOG_FIELDS 11
+
+static int joblog_fd = -1;
+static struct strtab joblog_ok; /* ids recorded ok, for --resume */
+static struct buf joblog_line = BUF_INIT;
+
+/* Remember the id of every well-formed line of buf whose status is ok. A
+ * last line without its newline was cut short by a crash: ignored. */
+static void
+joblog_scan(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *f[JOBLOG_FIELDS + 1];
+		int n = 0;
+
+		if (nl == NULL)
+			break;
+		f[n++] = p;
+		for (const char *c = p; c < nl && n <= JOBLOG_FIELDS; c++)
+			if (*c == '\t')
+				f[n++] = c + 1;
+		if (n == JOBLOG_FIELDS && strncmp(f[5], "ok\t", 3) == 0 &&
+		    f[1] - f[0] > 1) {
+			char *id = xstrndup(f[0], (size_t)(f[1] - f[0] - 1));
+			strtab_add(&joblog_ok, id, 1);
+			free(id);
+		}
+		p = nl + 1;
+	}
+}
+
+/* Read the whole log for --resume. */
+static int
+joblog_load(const char *path)
+{
+	struct buf b = BUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		ssize_t n;
+
+		buf_reserve(&b, 65536);
+		n = read(fd, b.data + b.len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			buf_free(&b);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+	}
+	close(fd);
+	joblog_scan(b.data, b.len);
+	buf_free(&b);
+	return 0;
+}
+
+/* Open the log. */
+int
+joblog_open(const char *path, int resume)
+{
+	struct stat st;
+
+	if (resume && joblog_load(path) == -1) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	joblog_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (joblog_fd == -1) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(joblog_fd, &st) == 0 && st.st_size == 0)
+		write_all(joblog_fd, JOBLOG_HEADER, sizeof JOBLOG_HEADER - 1);
+	return 0;
+}
+
+/* Was id ok in the log? */
+int
+joblog_was_ok(const char *id)
+{
+	return strtab_get(&joblog_ok, id) != 0;
+}
+
+/* Append a field, tabs and newlines made blanks so the line stays one. */
+static void
+joblog_field(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_addc(b, '-');
+		return;
+	}
+	for (; *s != '\0'; s++)
+		buf_addc(b, *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+/* Append a final job's line. */
+void
+joblog_write(const struct record *rec, double started)
+{
+	struct buf *b = &joblog_line;
+	const struct result *res = rec->res;
+
+	if (joblog_fd == -1)
+		return;
+	buf_reset(b);
+	if (rec->id != NULL)
+		joblog_field(b, rec->id);
+	else
+		buf_printf(b, "%llu", (unsigned long long)rec->seq);
+	buf_printf(b, "\t%llu\t", (unsigned long long)rec->seq);
+	joblog_field(b, rec->file);
+	buf_printf(b, ":%u\t", rec->line);
+	joblog_field(b, rec->kind);
+	buf_addc(b, '\t');
+	joblog_field(b, rec->executor);
+	buf_printf(b, "\t%s\t%d\t", status_name(res->status), rec->attempts);
+	if (started > 0)
+		buf_printf(b, "%.3f", started);
+	else
+		buf_addc(b, '-');
+	buf_printf(b, "\t%.3f\t", rec->elapsed);
+	if (res->exit >= 0)
+		buf_printf(b, "%d\t", res->exit);
+	else
+		buf_adds(b, "-\t");
+	if (res->signal > 0)
+		buf_printf(b, "%d\n", res->signal);
+	else
+		buf_adds(b, "-\n");
+	if (write_all(joblog_fd, b->data, b->len) == -1) {
+		warnx("job log: %s", strerror(errno));
+		close(joblog_fd);
+		joblog_fd = -1;
+	}
+}
+
+/* Close the log. */
+void
+joblog_close(void)
+{
+	if (joblog_fd != -1)
+		close(joblog_fd);
+	joblog_fd = -1;
+	strtab_free(&joblog_ok);
+	buf_free(&joblog_line);
+}

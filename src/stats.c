@@ -1,0 +1,266 @@
+/*
+ * stats.c: --stats and --progress (see stats.h).
+ *
+ * Latencies go into log-linear histograms: HIST_SUB buckets per power of
+ * two of microseconds, so memory is fixed whatever the number of jobs and
+ * a quantile is exact to about 3%. Loop lag is how late a 10 ms repeating
+ * timer fires compared with when it was due, read with ev_time() (the real
+ * time, not the loop's cached time).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "pool_proc.h"
+#include "sched.h"
+#include "stats.h"
+
+#define LAG_INTERVAL 0.01
+#define PROGRESS_INTERVAL 0.1
+
+static struct {
+	struct ev_loop *loop;
+	int stats;
+	int progress;
+	double start;
+	unsigned long long by_status[ST_COUNT];
+	unsigned long long done;
+	unsigned long long retries;
+	size_t peak_queue[EX_COUNT];
+	struct hist latency[EX_COUNT];
+	struct hist lag;
+	double lag_due;
+	ev_timer lag_timer;
+	ev_timer progress_timer;
+	int drawn;
+} T;
+
+/* The bucket of a duration. */
+static size_t
+hist_bucket(double seconds)
+{
+	double us = seconds * 1e6;
+	unsigned long long v;
+	int e;
+
+	if (!(us > 0))
+		return 0;
+	if (us >= 0x1p43)
+		return HIST_BUCKETS - 1;
+	v = (unsigned long long)us;
+	if (v < HIST_SUB)
+		return (size_t)v;
+	e = 63 - __builtin_clzll(v); /* v in [2^e, 2^(e+1)) */
+	/* HIST_SUB sub-buckets per power of two from 2^5 = HIST_SUB up. */
+	return (size_t)((e - 4) * HIST_SUB) +
+	       (size_t)((v >> (e - 5)) - HIST_SUB);
+}
+
+/* The upper bound of a bucket, in seconds. */
+static double
+hist_upper(size_t b)
+{
+	size_t e, sub;
+
+	if (b < HIST_SUB)
+		return (double)(b + 1) / 1e6;
+	e = b / HIST_SUB + 4;
+	sub = b % HIST_SUB + HIST_SUB;
+	return ldexp((double)(sub + 1), (int)e - 5) / 1e6;
+}
+
+/* Count a duration. */
+void
+hist_add(struct hist *h, double seconds)
+{
+	h->count[hist_bucket(seconds)]++;
+	h->n++;
+	if (seconds > h->max)
+		h->max = seconds;
+}
+
+/* A quantile of the histogram. */
+double
+hist_quantile(const struct hist *h, double q)
+{
+	unsigned long long rank, seen = 0;
+
+	if (h->n == 0)
+		return 0;
+	rank = (unsigned long long)ceil(q * (double)h->n);
+	if (rank == 0)
+		rank = 1;
+	for (size_t b = 0; b < HIST_BUCKETS; b++) {
+		seen += h->count[b];
+		if (seen >= rank) {
+			double u = hist_upper(b);
+			return u < h->max ? u : h->max;
+		}
+	}
+	return h->max;
+}
+
+/* The lag timer fired: how late was it? */
+static void
+stats_lag_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	double now = ev_time();
+
+	(void)revents;
+	hist_add(&T.lag, now > T.lag_due ? now - T.lag_due : 0);
+	T.lag_due = now + LAG_INTERVAL;
+	ev_timer_set(w, LAG_INTERVAL, 0.);
+	ev_timer_start(loop, w);
+}
+
+/* Seconds as a short human figure. */
+static void
+fmt_secs(char *out, size_t len, double s)
+{
+	if (s < 1e-3)
+		snprintf(out, len, "%.0fus", s * 1e6);
+	else if (s < 1)
+		snprintf(out, len, "%.2fms", s * 1e3);
+	else if (s < 120)
+		snprintf(out, len, "%.2fs", s);
+	else
+		snprintf(out, len, "%.0fm%02.0fs", floor(s / 60),
+			 fmod(s, 60));
+}
+
+/* Redraw the progress line. */
+static void
+stats_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	char line[256], eta[32] = "";
+	double el = ev_time() - T.start;
+	int n;
+
+	(void)loop, (void)w, (void)revents;
+	if (input_done()) {
+		unsigned long long total = sched_read();
+		n = snprintf(line, sizeof line, "%llu/%llu", T.done, total);
+		if (T.done > 0 && total > T.done) {
+			fmt_secs(eta, sizeof eta,
+				 el / (double)T.done * (double)(total - T.done));
+		}
+	} else {
+		n = snprintf(line, sizeof line, "%llu done, %.0f/s", T.done,
+			     el > 0 ? (double)T.done / el : 0.0);
+	}
+	snprintf(line + n, sizeof line - (size_t)n,
+		 " | running loop %zu thread %zu process %zu | failed %lu%s%s",
+		 sched_running(EX_LOOP), sched_running(EX_THREAD),
+		 sched_running(EX_PROCESS), sched_notok(),
+		 eta[0] ? " | ETA " : "", eta);
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+	T.drawn = 1;
+}
+
+/* Start what the options ask for. */
+void
+stats_init(struct ev_loop *loop, int stats, int progress)
+{
+	memset(&T, 0, sizeof T);
+	T.loop = loop;
+	T.stats = stats;
+	T.progress = progress && isatty(STDERR_FILENO);
+	T.start = ev_time();
+	if (T.stats) {
+		T.lag_due = ev_time() + LAG_INTERVAL;
+		ev_timer_init(&T.lag_timer, stats_lag_cb, LAG_INTERVAL, 0.);
+		ev_timer_start(loop, &T.lag_timer);
+		/* Lag is measured while there is work: don't keep the
+		 * loop alive for it. */
+		ev_unref(loop);
+	}
+	if (T.progress) {
+		ev_timer_init(&T.progress_timer, stats_progress_cb,
+			      PROGRESS_INTERVAL, PROGRESS_INTERVAL);
+		ev_timer_start(loop, &T.progress_timer);
+		ev_unref(loop);
+	}
+}
+
+/* Note a queue depth. */
+void
+stats_queue_depth(enum executor ex, size_t depth)
+{
+	if (depth > T.peak_queue[ex])
+		T.peak_queue[ex] = depth;
+}
+
+/* Note a retry. */
+void
+stats_retry(void)
+{
+	T.retries++;
+}
+
+/* Note a final job. */
+void
+stats_settled(enum executor ex, enum job_status st, int ran, double elapsed)
+{
+	T.by_status[st]++;
+	T.done++;
+	if (ran && T.stats)
+		hist_add(&T.latency[ex], elapsed);
+}
+
+/* Print the summary. */
+static void
+stats_print(void)
+{
+	char p50[16], p90[16], p99[16], max[16];
+
+	fprintf(stderr, "corun stats\n  jobs        %llu (", T.done);
+	for (int s = 0; s < ST_COUNT; s++)
+		fprintf(stderr, "%s%s %llu", s ? ", " : "",
+			status_name((enum job_status)s), T.by_status[s]);
+	fprintf(stderr, ")\n  retries     %llu\n", T.retries);
+	fprintf(stderr, "  workers     %lu replaced\n", ppool_replacements());
+	fprintf(stderr, "  latency     %-8s %8s %9s %9s %9s %9s\n", "executor",
+		"jobs", "p50", "p90", "p99", "max");
+	for (int ex = 0; ex < EX_COUNT; ex++) {
+		const struct hist *h = &T.latency[ex];
+
+		fmt_secs(p50, sizeof p50, hist_quantile(h, 0.50));
+		fmt_secs(p90, sizeof p90, hist_quantile(h, 0.90));
+		fmt_secs(p99, sizeof p99, hist_quantile(h, 0.99));
+		fmt_secs(max, sizeof max, h->max);
+		fprintf(stderr, "              %-8s %8llu %9s %9s %9s %9s\n",
+			executor_name((enum executor)ex), h->n, p50, p90, p99,
+			max);
+	}
+	fprintf(stderr, "  queue peak  loop %zu, thread %zu, process %zu\n",
+		T.peak_queue[EX_LOOP], T.peak_queue[EX_THREAD],
+		T.peak_queue[EX_PROCESS]);
+	fmt_secs(p99, sizeof p99, hist_quantile(&T.lag, 0.99));
+	fmt_secs(max, sizeof max, T.lag.max);
+	fprintf(stderr, "  loop lag    p99 %s, max %s (%llu samples)\n", p99,
+		max, T.lag.n);
+}
+
+/* The end of the run. */
+void
+stats_finish(void)
+{
+	if (T.stats) {
+		ev_ref(T.loop);
+		ev_timer_stop(T.loop, &T.lag_timer);
+	}
+	if (T.progress) {
+		ev_ref(T.loop);
+		ev_timer_stop(T.loop, &T.progress_timer);
+		if (T.drawn)
+			fputs("\r\033[K", stderr);
+	}
+	if (T.stats)
+		stats_print();
+	fflush(stderr);
+}
