@@ -1,1 +1,559 @@
+/*
+ * forksrv.c: the fork server and the worker processes it forks.
+ *
+ * Forking from a threaded process can deadlock (a lock held by another
+ * thread at fork time stays locked forever in the child), so corun forks one
+ * small server first thing, before the loop or any thread exists, and every
+ * worker, first or replacement, is forked by that server instead.
+ *
+ * Three processes run code from this file:
+ *
+ * - corun (loop thread): forksrv_start, then forksrv_send/recv on its end
+ *   of a SOCK_SEQPACKET socket, one struct fs_msg per packet, and at the
+ *   end forksrv_stop. Nothing else in corun touches the server.
+ * - the server: one thread, its own process group, default signal
+ *   dispositions, only SIGCHLD blocked (it is read from a signalfd),
+ *   standard input and output on /dev/null, no fd but 0-2 and the socket.
+ *   It polls the socket and the signalfd. FS_SPAWN: two pipes and a fork;
+ *   the worker's pid and corun's ends of the pipes go back over the socket
+ *   (SCM_RIGHTS) and the server closes its copies. FS_KILL: SIGKILL to the
+ *   group of a worker it has not reaped yet, so a pid is never signalled
+ *   after it could have been reused. SIGCHLD: reap, and report FS_EXITED.
+ *   End of file on the socket (corun exited, however it died): SIGKILL
+ *   every worker's group, reap them all, exit.
+ * - a worker: its own process group, default signals, empty mask, fds 0-2
+ *   and its two pipes only. It reads job frames (frame.h) in big chunks,
+ *   runs each with its kind's run function and writes the result frame as
+ *   soon as the job ends, so corun's clock for the next job is right. It
+ *   exits 0 at end of file on its job pipe. A run function that crashes
+ *   just kills the worker; corun fails the job and asks for another.
+ *
+ * The server and the workers leave with _exit, never flushing stdio
+ * buffers that are copies of corun's.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef HAVE_CLOSE_RANGE
+#include <linux/close_range.h>
+#endif
+
+#include "corun.h"
+#include "forksrv.h"
+#include "frame.h"
+#include "kinds.h"
+#include "pool_proc.h"
+#include "util.h"
+
+#define WORKER_READ 65536 /* bytes asked for per read of job frames */
+#define SERVER_FD 3       /* where the server keeps its socket */
+
+/* Corun's side: the socket and the server's pid. */
+static int fs_fd = -1;
+static pid_t fs_pid;
+static int fs_reaped;
+
+/* The server's side: workers forked and not yet reaped. */
+static pid_t *srv_pids;
+static size_t srv_npids, srv_cap;
+
+/* A worker's reusable buffers. */
+struct wk {
+	struct buf in;    /* job bytes read and not yet run */
+	struct buf out;   /* the result frame being written */
+	struct buf value; /* the value of the job being run */
+	char **argv;
+	size_t argvcap;
+};
+
+static void forksrv_main(int sock) CORUN_ATTR_NORETURN;
+static void forksrv_worker(int jobfd, int resfd) CORUN_ATTR_NORETURN;
+
+/* Fork the fork server (corun, at start-up, before any thread exists). */
+void
+forksrv_start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (fs_fd >= 0)
+		fatalx("fork server started twice");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fatal("socketpair");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(sv[0]);
+		forksrv_main(sv[1]);
+	}
+	close(sv[1]);
+	/* The server does it too; whichever runs first wins the race. */
+	setpgid(pid, pid);
+	if (fd_nonblock(sv[0]) < 0)
+		fatal("fork server socket");
+	fs_fd = sv[0];
+	fs_pid = pid;
+	fs_reaped = 0;
+}
+
+/* Corun's end of the socket, or -1. */
+int
+forksrv_fd(void)
+{
+	return fs_fd;
+}
+
+/* The server's pid, or 0. */
+pid_t
+forksrv_pid(void)
+{
+	return fs_pid;
+}
+
+/* Send one request without blocking. */
+int
+forksrv_send(int type, pid_t pid)
+{
+	struct fs_msg m = {type, pid, 0};
+	ssize_t r;
+
+	if (fs_fd < 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	do
+		r = send(fs_fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	return 0;
+}
+
+/* Close the fds a control message carried. */
+static void
+forksrv_close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Receive one message without blocking; fds are the caller's. */
+int
+forksrv_recv(struct fs_msg *m, int fds[2])
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} cbuf;
+	struct iovec iov = {m, sizeof *m};
+	struct msghdr mh = {0};
+	struct cmsghdr *c;
+	int got[4];
+	size_t ngot = 0;
+	ssize_t r;
+
+	fds[0] = fds[1] = -1;
+	if (fs_fd < 0)
+		return -1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.space;
+	mh.msg_controllen = sizeof cbuf.space;
+	do
+		r = recvmsg(fs_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (r <= 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (n > 4 - ngot)
+			n = 4 - ngot;
+		memcpy(got + ngot, CMSG_DATA(c), n * sizeof(int));
+		ngot += n;
+	}
+	if ((size_t)r != sizeof *m) {
+		forksrv_close_fds(got, ngot);
+		return -1;
+	}
+	if (m->type == FS_SPAWNED && ngot == 2 &&
+	    (mh.msg_flags & MSG_CTRUNC) == 0) {
+		fds[0] = got[0];
+		fds[1] = got[1];
+		return 1;
+	}
+	forksrv_close_fds(got, ngot);
+	return 1;
+}
+
+/* Remember that the loop's child watcher reaped the server. */
+void
+forksrv_reaped(void)
+{
+	fs_reaped = 1;
+}
+
+/* Close the socket and wait for the server, which kills its workers. */
+void
+forksrv_stop(void)
+{
+	if (fs_fd >= 0) {
+		close(fs_fd);
+		fs_fd = -1;
+	}
+	if (fs_pid > 0 && !fs_reaped)
+		while (waitpid(fs_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	fs_pid = 0;
+}
+
+/* Server: a pipe pair, close-on-exec. */
+static int
+forksrv_pipe(int p[2])
+{
+#ifdef HAVE_PIPE2
+	return pipe2(p, O_CLOEXEC);
+#else
+	if (pipe(p) < 0)
+		return -1;
+	fd_cloexec(p[0]);
+	fd_cloexec(p[1]);
+	return 0;
+#endif
+}
+
+/* Server: SIGKILL every worker's group, reap them all and exit. */
+static void
+forksrv_quit(void)
+{
+	for (size_t i = 0; i < srv_npids; i++)
+		kill(-srv_pids[i], SIGKILL);
+	for (;;) {
+		if (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+			continue;
+		break;
+	}
+	_exit(0);
+}
+
+/* Server: send one message, with fds if given; quit if corun is gone. */
+static void
+forksrv_reply(int sock, int type, pid_t pid, int status, const int fds[2])
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(2 * sizeof(int))];
+	} cbuf;
+	struct fs_msg m = {type, pid, status};
+	struct iovec iov = {&m, sizeof m};
+	struct msghdr mh = {0};
+	ssize_t r;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fds != NULL) {
+		struct cmsghdr *c;
+
+		memset(&cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf.space;
+		mh.msg_controllen = sizeof cbuf.space;
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
+	}
+	do
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		forksrv_quit();
+}
+
+/* Server: forget a reaped worker. */
+static void
+forksrv_forget(pid_t pid)
+{
+	for (size_t i = 0; i < srv_npids; i++) {
+		if (srv_pids[i] == pid) {
+			srv_pids[i] = srv_pids[--srv_npids];
+			return;
+		}
+	}
+}
+
+/* Server: is pid a worker not yet reaped? */
+static int
+forksrv_known(pid_t pid)
+{
+	for (size_t i = 0; i < srv_npids; i++)
+		if (srv_pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* Server: reap every dead worker and report it. A dead worker's group is
+ * killed before the reap, while its pid cannot have been reused, so
+ * nothing it forked outlives it. */
+static void
+forksrv_reap(int sock)
+{
+	for (;;) {
+		siginfo_t si;
+		int st;
+
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
+			return;
+		kill(-si.si_pid, SIGKILL);
+		while (waitpid(si.si_pid, &st, 0) < 0)
+			if (errno != EINTR)
+				return;
+		forksrv_forget(si.si_pid);
+		forksrv_reply(sock, FS_EXITED, si.si_pid, st, NULL);
+	}
+}
+
+/* Server: fork one worker and hand corun its pipes. */
+static void
+forksrv_spawn(int sock, int sigfd)
+{
+	int jp[2], rp[2], fds[2], e;
+	sigset_t none;
+	pid_t pid;
+
+	if (forksrv_pipe(jp) < 0) {
+		forksrv_reply(sock, FS_FAILED, 0, errno, NULL);
+		return;
+	}
+	if (forksrv_pipe(rp) < 0) {
+		e = errno;
+		close(jp[0]);
+		close(jp[1]);
+		forksrv_reply(sock, FS_FAILED, 0, e, NULL);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sock);
+		close(sigfd);
+		close(jp[1]);
+		close(rp[0]);
+		setpgid(0, 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		forksrv_worker(jp[0], rp[1]);
+	}
+	e = errno;
+	close(jp[0]);
+	close(rp[1]);
+	if (pid < 0) {
+		close(jp[1]);
+		close(rp[0]);
+		forksrv_reply(sock, FS_FAILED, 0, e, NULL);
+		return;
+	}
+	setpgid(pid, pid);
+	if (srv_npids == srv_cap) {
+		srv_cap = srv_cap ? 2 * srv_cap : 16;
+		srv_pids = xrealloc(srv_pids, srv_cap * sizeof *srv_pids);
+	}
+	srv_pids[srv_npids++] = pid;
+	fds[0] = jp[1];
+	fds[1] = rp[0];
+	forksrv_reply(sock, FS_SPAWNED, pid, 0, fds);
+	close(jp[1]);
+	close(rp[0]);
+}
+
+/* Server: close every fd but 0-2 and sock; returns where sock is now. */
+static int
+forksrv_close_all(int sock)
+{
+	if (sock != SERVER_FD) {
+		if (dup2(sock, SERVER_FD) < 0)
+			_exit(2);
+		close(sock);
+		sock = SERVER_FD;
+	}
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range(SERVER_FD + 1, ~0U, 0) == 0)
+		return sock;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = SERVER_FD + 1; fd < max; fd++)
+		close(fd);
+	return sock;
+}
+
+/* Server: default signals, SIGCHLD on a signalfd, fds 0-2 sane. */
+static int
+forksrv_setup(void)
+{
+	struct sigaction sa;
+	sigset_t chld;
+	int nul, sigfd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &chld, NULL);
+	nul = open("/dev/null", O_RDWR);
+	if (nul < 0)
+		_exit(2);
+	dup2(nul, 0);
+	dup2(nul, 1);
+	/* No stderr: a worker's messages must not land in a pipe. */
+	if (fcntl(2, F_GETFD) < 0)
+		dup2(nul, 2);
+	if (nul > 2)
+		close(nul);
+	sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0)
+		_exit(2);
+	return sigfd;
+}
+
+/* Server: serve corun until its end of the socket closes. */
+static void
+forksrv_main(int sock)
+{
+	struct pollfd pfd[2];
+	int sigfd;
+
+	setpgid(0, 0);
+	sock = forksrv_close_all(sock);
+	sigfd = forksrv_setup();
+	pfd[0].fd = sock;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sigfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		struct signalfd_siginfo ssi;
+		struct fs_msg m;
+		ssize_t r;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			forksrv_quit();
+		}
+		if (pfd[1].revents != 0) {
+			while (read(sigfd, &ssi, sizeof ssi) > 0)
+				;
+			forksrv_reap(sock);
+		}
+		if (pfd[0].revents == 0)
+			continue;
+		r = recv(sock, &m, sizeof m, MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0)
+			forksrv_quit();
+		if (r != sizeof m)
+			continue;
+		if (m.type == FS_SPAWN)
+			forksrv_spawn(sock, sigfd);
+		else if (m.type == FS_KILL && forksrv_known(m.pid))
+			kill(-m.pid, SIGKILL);
+	}
+}
+
+/* Worker: run one job frame and write its result at once. */
+static void
+forksrv_run_job(struct wk *wk, const struct frame *f, int resfd)
+{
+	struct frame_job j;
+	struct frame_result r = {0};
+	const struct kind *k = NULL;
+	char err[1024] = "";
+	int rc = -1;
+
+	buf_reset(&wk->value);
+	if (frame_job_decode(f->payload, f->len, &j) < 0)
+		errfmt(err, sizeof err, "worker: malformed job");
+	else if (j.kind >= kind_count || kind_table[j.kind].run == NULL)
+		errfmt(err, sizeof err, "worker: no kind #%u", (unsigned)j.kind);
+	else
+		k = &kind_table[j.kind];
+	if (k != NULL) {
+		if (j.argc + 1 > wk->argvcap) {
+			wk->argvcap = j.argc + 1;
+			wk->argv = xrealloc(wk->argv,
+					    wk->argvcap * sizeof *wk->argv);
+		}
+		frame_job_argv(&j, wk->argv);
+		rc = k->run((int)j.argc, wk->argv, &wk->value, err, sizeof err);
+		if (rc != 0 && err[0] == '\0')
+			errfmt(err, sizeof err, "%s: failed", k->name);
+	}
+	r.ok = rc == 0;
+	if (r.ok) {
+		r.truncated = wk->value.len > CORUN_OUTPUT_CAP;
+		r.value = wk->value.data;
+		r.vlen = r.truncated ? CORUN_OUTPUT_CAP : wk->value.len;
+	} else {
+		r.error = err;
+		r.elen = strlen(err);
+	}
+	buf_reset(&wk->out);
+	if (frame_put_result(&wk->out, f->tag, &r) < 0 ||
+	    write_all(resfd, wk->out.data, wk->out.len) < 0)
+		_exit(1);
+}
+
+/* Worker: run jobs from jobfd until it closes. */
+static void
+forksrv_worker(int jobfd, int resfd)
+{
+	struct wk wk = {BUF_INIT, BUF_INIT, BUF_INIT, NULL, 0};
+
+	for (;;) {
+		struct frame f;
+		size_t pos = 0;
+		ssize_t r, n;
+
+		buf_reserve(&wk.in, WORKER_READ);
+		r = read(jobfd, wk.in.data + wk.in.len,
+			 wk.in.cap - wk.in.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(r == 0 ? 0 : 1);
+		wk.in.len += (size_t)r;
+		wk.in.data[wk.in.len] = '\0';
+		while ((n = frame_decode(wk.in.data + pos, wk.in.len - pos,
+					 &f)) > 0) {
+			if (f.type != FRAME_JOB)
+				_exit(3);
+			forksrv_run_job(&wk, &f, resfd);
+			pos += (size_t)n;
+		}
+		if (n < 0)
+			_exit(3);
+		buf_consume(&wk.in, pos);
+	}
+}

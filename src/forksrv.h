@@ -1,3 +1,50 @@
+/*
+ * forksrv.h: the fork server, as the process pool (pool_proc.c) sees it.
+ *
+ * forksrv_start (declared in pool_proc.h) forks the server at start-up. The
+ * pool then talks to it over a SOCK_SEQPACKET socket, one struct fs_msg per
+ * packet: it asks for workers and for kills, and hears about new workers
+ * (their pipes ride along as SCM_RIGHTS) and about reaped ones. These calls
+ * run on the loop thread; the socket is non-blocking on corun's side.
+ */
 #ifndef CORUN_FORKSRV_H
 #define CORUN_FORKSRV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum fs_type {
+	FS_SPAWN = 1, /* corun -> server: fork one worker */
+	FS_KILL,      /* corun -> server: SIGKILL pid's group if not reaped */
+	FS_SPAWNED,   /* server -> corun: worker pid, fds {jobs, results} */
+	FS_FAILED,    /* server -> corun: a spawn failed, status is errno */
+	FS_EXITED,    /* server -> corun: pid reaped, status is wait status */
+};
+
+struct fs_msg {
+	int32_t type;
+	int32_t pid;
+	int32_t status;
+};
+
+/* Corun's end of the socket (non-blocking, close-on-exec), or -1. */
+int forksrv_fd(void);
+/* The server's pid, or 0 when there is none. */
+pid_t forksrv_pid(void);
+/* Send one request: 0, or -1 with errno (EAGAIN: try when writable). */
+int forksrv_send(int type, pid_t pid);
+/* Receive one message: 1, 0 if none is waiting, -1 if the server is gone.
+ * For FS_SPAWNED, fds gets the worker's job (write) and result (read)
+ * ends, close-on-exec, owned by the caller; otherwise both are -1. */
+int forksrv_recv(struct fs_msg *, int fds[2]);
+/* Note that the server has been reaped (by the loop's child watcher). */
+void forksrv_reaped(void);
+/* Close the socket, so the server kills its workers and exits, then reap
+ * it unless forksrv_reaped said so. Waits; safe to call twice. */
+void forksrv_stop(void);
+
+/* For the unit tests (in pool_proc.c): the pid of the worker running ctx
+ * (the head of its FIFO), or 0. */
+pid_t ppool_worker_pid(const void *ctx);
+
 #endif

@@ -29,6 +29,7 @@
 #include "input.h"
 #include "parse.h"
 #include "sched.h"
+#include "table.h"
 
 #define INPUT_CHUNK 65536
 
@@ -202,21 +203,51 @@ input_read(struct input *in)
 	return n;
 }
 
-/* Check pass: a good line is dropped. */
+static struct input *check_in;
+
+/* What the check pass knows of the jobs before the current line: their
+ * ids and how many there were (unknown once standard input came first). */
+static struct {
+	struct strtab ids;
+	uint64_t seq;
+	int seq_known;
+} C;
+
+/* Check pass: a line that parsed must also have a unique id and name only
+ * earlier jobs in after=; then it is dropped. */
 static void
 check_job(struct job_spec *spec, const char *file, unsigned line)
 {
-	(void)file, (void)line;
-	free(spec);
-}
+	char why[PARSE_MAX_ID + 64] = "";
 
-static struct input *check_in;
+	C.seq++;
+	if (spec->id != NULL && strtab_add(&C.ids, spec->id, C.seq) == -1)
+		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
+	for (int i = 0; i < spec->nafter && why[0] == '\0'; i++) {
+		const char *ref = spec->after[i];
+		long long n;
+
+		if (C.seq_known && (parse_count(ref, &n) == 0
+					     ? (uint64_t)n >= C.seq
+					     : strtab_get(&C.ids, ref) == 0))
+			snprintf(why, sizeof why,
+				 "after: '%s' names no earlier job", ref);
+	}
+	free(spec);
+	if (why[0] != '\0') {
+		fprintf(stderr, "%s:%u: %s\n", file, line, why);
+		check_in->errors++;
+	}
+}
 
 /* Check pass: a bad line is reported as FILE:LINE: message. */
 static void
 check_error(struct job_spec *spec, const char *file, unsigned line,
 	    const char *msg)
 {
+	C.seq++;
+	if (spec != NULL && spec->id != NULL)
+		strtab_add(&C.ids, spec->id, C.seq);
 	free(spec);
 	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
 	check_in->errors++;
@@ -231,12 +262,18 @@ input_check(char *const names[], size_t n)
 	static const int never = 0;
 	int bad = 0;
 
+	memset(&C, 0, sizeof C);
+	C.seq_known = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct input in;
 		int fd;
 
-		if (strcmp(names[i], "-") == 0)
+		if (strcmp(names[i], "-") == 0) {
+			/* Its ids are not known yet: later files' after=
+			 * may name them, and their numbers are shifted. */
+			C.seq_known = 0;
 			continue;
+		}
 		fd = open(names[i], O_RDONLY | O_CLOEXEC);
 		if (fd == -1) {
 			fprintf(stderr, "corun: %s: %s\n", names[i],
@@ -263,6 +300,7 @@ input_check(char *const names[], size_t n)
 		input_release(&in);
 		close(fd);
 	}
+	strtab_free(&C.ids);
 	return bad;
 }
 

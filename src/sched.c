@@ -335,7 +335,7 @@ sched_wake(struct job *job)
 					 status_name(job->fut.res.status));
 			else
 				snprintf(why, sizeof why,
-					 "dependency %llu ended %s",
+					 "dependency '%llu' ended %s",
 					 (unsigned long long)job->seq,
 					 status_name(job->fut.res.status));
 			sched_defer(j, ST_SKIPPED, why);
