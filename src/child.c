@@ -349,6 +349,21 @@ child_pipe(int fds[2])
 	return 0;
 }
 
+
+/* Close every fd above 2 in the child. corun's own fds are close-on-exec
+ * already; this also covers fds a library thread (curl's resolver) opens
+ * without it while a child is being spawned. */
+static int
+child_closefrom(posix_spawn_file_actions_t *fa)
+{
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	return posix_spawn_file_actions_addclosefrom_np(fa, 3);
+#else
+	(void)fa;
+	return 0;
+#endif
+}
+
 /* posix_spawnp argv with /dev/null, out and err on 0, 1 and 2, in a new
  * process group with default signals; 0 or an errno value. */
 static int
@@ -379,6 +394,7 @@ child_exec(pid_t *pid, char *const argv[], int out, int err)
 	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
 	    (rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
 						   O_RDONLY, 0)) == 0 &&
+	    (rc = child_closefrom(&fa)) == 0 &&
 	    (rc = posix_spawnattr_setflags(&at, flags)) == 0 &&
 	    (rc = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
 	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&

@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "corun.h"
+#include "net.h"
 #include "parse.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
@@ -148,6 +149,7 @@ static void
 loop_shutdown(void)
 {
 	child_kill_all();
+	net_shutdown();
 }
 
 const struct executor_ops exec_loop_ops = {

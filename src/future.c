@@ -49,6 +49,7 @@ result_init(struct result *r)
 	r->status = ST_OK;
 	r->exit = -1;
 	r->signal = 0;
+	r->http_status = 0;
 	r->truncated = false;
 	r->has_errout = false;
 	r->value = (struct buf)BUF_INIT;

@@ -32,6 +32,7 @@ struct result {
 	enum job_status status;
 	int exit;            /* exit status of a child; -1: none */
 	int signal;          /* signal that ended the child or worker; 0: none */
+	int http_status;     /* final HTTP status of an http job; 0: none */
 	bool truncated;      /* value cut at the output cap */
 	bool has_errout;     /* errout is meaningful (exec, sh) */
 	struct buf value;    /* the value (stdout for exec/sh) */

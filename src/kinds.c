@@ -4,7 +4,8 @@
  * The blocking run functions here are called in pool threads and in worker
  * processes: they take their arguments, return a value or an error message,
  * and touch nothing else (no job state, no globals, no output). The loop
- * kinds' start/stop functions live with the loop executor (executors.c).
+ * kinds' start/stop functions live with the loop executor (executors.c),
+ * and with the network kinds (net_http.c, net_tcp.c) for http and tcp.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "kinds.h"
+#include "net.h"
 #include "parse.h"
 #include "sched.h"
 #include "util.h"
@@ -328,6 +330,12 @@ const struct kind kind_table[] = {
 	{.name = "cancel", .executor = EX_LOOP, .executors = LOOP,
 	 .min_args = 1, .max_args = 1, .check = check_ref,
 	 .start = sched_cancel_start},
+	{.name = "http", .executor = EX_LOOP, .executors = LOOP,
+	 .min_args = 1, .max_args = -1, .check = net_http_check,
+	 .start = net_http_start, .stop = net_http_stop},
+	{.name = "tcp", .executor = EX_LOOP, .executors = LOOP,
+	 .min_args = 1, .max_args = 1, .check = net_tcp_check,
+	 .start = net_tcp_start, .stop = net_tcp_stop},
 	{.name = "resolve", .executor = EX_THREAD, .executors = THREAD,
 	 .min_args = 1, .max_args = 1, .check = check_nonempty,
 	 .run = run_resolve},

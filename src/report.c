@@ -286,6 +286,14 @@ record_has_child(const struct record *rec)
 	       (strcmp(rec->kind, "exec") == 0 || strcmp(rec->kind, "sh") == 0);
 }
 
+/* Does the record carry an HTTP status (an http job that got one)? */
+static bool
+record_is_http(const struct record *rec)
+{
+	return rec->res->http_status > 0 && rec->kind != NULL &&
+	       strcmp(rec->kind, "http") == 0;
+}
+
 /* The message of a job that is not ok: its error, or its status name. */
 static const char *
 record_error(const struct record *rec)
@@ -356,6 +364,10 @@ format_json(struct buf *out, const struct record *rec)
 	add_int(out, rec->attempts);
 	ADD_LIT(out, ",\"elapsed\":");
 	add_seconds(out, rec->elapsed, 6);
+	if (record_is_http(rec)) {
+		ADD_LIT(out, ",\"http_status\":");
+		add_int(out, res->http_status);
+	}
 	if (rec->resumed)
 		ADD_LIT(out, ",\"resumed\":true");
 	ADD_LIT(out, "}\n");

@@ -5,6 +5,12 @@
  * to the output buffer, which is flushed once per loop iteration (before the
  * loop blocks) so a reader of a pipe sees each record as soon as its job
  * ends, without a write per record when many end at once.
+ *
+ * Beyond the fields of spec section 5, a JSON record of an http job that
+ * got a response carries "http_status":N (the final status, after any -L
+ * redirects) right after "elapsed"; records of other jobs, and of http jobs
+ * that got no status (connection refused, timed out before the response),
+ * do not have the field.
  */
 #ifndef CORUN_REPORT_H
 #define CORUN_REPORT_H

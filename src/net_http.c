@@ -1,0 +1,584 @@
+/*
+ * net_http.c: the http kind, every transfer on one libcurl multi handle.
+ *
+ *     http [-X METHOD] [-H 'NAME: VALUE']... [-d DATA] [-L] URL
+ *
+ * Design. The multi handle is created at the first http job and lives until
+ * net_shutdown. libcurl never blocks and never waits on its own: it tells us
+ * which sockets to watch (CURLMOPT_SOCKETFUNCTION: one ev_io per socket) and
+ * when it next wants to be called (CURLMOPT_TIMERFUNCTION: one ev_timer for
+ * the whole handle), and each event is fed back to curl_multi_socket_action.
+ * Finished transfers are collected with curl_multi_info_read after every
+ * call into curl, never from inside a curl callback, so the scheduler (which
+ * may cancel or start other transfers) is only entered where curl allows
+ * it. The multi handle keeps its connection cache and DNS cache across jobs,
+ * so sequential jobs to one server reuse their connections. Names are
+ * resolved by libcurl's threaded resolver (AsynchDNS), off the loop.
+ *
+ * One job attempt is one easy handle (struct http_xfer, the job's xdata).
+ * The body goes to the value, kept up to CORUN_OUTPUT_CAP bytes and the
+ * rest dropped (truncated). The attempt is ok for a 2xx or 3xx final status
+ * (redirects are followed only with -L), failed for any other status ("HTTP
+ * status 404") or a transport error (curl's message). Stopping a transfer
+ * (timeout, cancel) removes it from the multi handle at once.
+ *
+ * Threads: loop thread only; curl's resolver threads never call us.
+ * Memory: a transfer owns its easy handle, header list and body buffer;
+ * the body moves into the attempt's result. The header strings and the -d
+ * data are the job's argv, which outlives the attempt.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "corun.h"
+#include "net.h"
+#include "parse.h"
+#include "sched.h"
+#include "util.h"
+
+/* Redirects followed with -L at most (curl(1)'s default). */
+#define HTTP_MAX_REDIRS 50L
+/* File descriptors kept back from HTTP connections for everything else. */
+#define HTTP_FD_RESERVE 64
+
+/* The arguments of one http job line. */
+struct http_args {
+	const char *method; /* -X, or NULL */
+	const char *data;   /* -d, or NULL */
+	const char *url;
+	bool follow; /* -L */
+};
+
+/* One attempt's transfer (the job's xdata). */
+struct http_xfer {
+	struct http_xfer *next; /* live transfers, for shutdown */
+	struct http_xfer **prevp;
+	struct job *job;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;
+	bool truncated;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One socket libcurl asked us to watch (its socketp). */
+struct http_sock {
+	ev_io io;
+	struct http_sock *next; /* live watchers, for shutdown */
+	struct http_sock **prevp;
+};
+
+/* The multi handle and its watchers: loop thread only. */
+static struct {
+	CURLM *multi;	/* NULL until the first http job */
+	ev_timer timer; /* when libcurl next wants to be called */
+	struct http_xfer *xfers;
+	struct http_sock *socks;
+} H;
+
+/* Is c a character of an HTTP token (RFC 9110 tchar)? */
+static bool
+http_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Check a method: one token. */
+static int
+http_check_method(const char *m, char *err, size_t errlen)
+{
+	const char *p = m;
+
+	while (http_tchar(*p))
+		p++;
+	if (p == m || *p != '\0') {
+		errfmt(err, errlen, "http: bad method '%s'", m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check a header: a token name, a colon, a value without line breaks. */
+static int
+http_check_header(const char *h, char *err, size_t errlen)
+{
+	const char *p = h;
+
+	while (http_tchar(*p))
+		p++;
+	if (p == h || *p != ':' || strpbrk(p, "\r\n") != NULL) {
+		errfmt(err, errlen,
+		       "http: bad header '%s' (want 'NAME: VALUE')", h);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check a URL with libcurl's own parser: absolute, http or https. */
+static int
+http_check_url(const char *url, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	int rc = -1;
+
+	if (u == NULL)
+		fatalx("out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		errfmt(err, errlen, "http: bad URL '%s'", url);
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		errfmt(err, errlen, "http: URL must be http or https: '%s'",
+		       url);
+	else
+		rc = 0;
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Split and check an http job's arguments; headers are checked but not
+ * kept (http_add_headers walks argv again). 0, or -1 and a message. */
+static int
+http_args_parse(int argc, char *const argv[], struct http_args *a, char *err,
+		size_t errlen)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val;
+
+		if (arg[0] != '-') {
+			if (a->url != NULL) {
+				errfmt(err, errlen,
+				       "http: more than one URL: '%s'", arg);
+				return -1;
+			}
+			if (http_check_url(arg, err, errlen) == -1)
+				return -1;
+			a->url = arg;
+			continue;
+		}
+		if (strcmp(arg, "-L") == 0) {
+			a->follow = true;
+			continue;
+		}
+		if (strcmp(arg, "-X") != 0 && strcmp(arg, "-H") != 0 &&
+		    strcmp(arg, "-d") != 0) {
+			errfmt(err, errlen, "http: unknown option '%s'", arg);
+			return -1;
+		}
+		if (i + 1 == argc) {
+			errfmt(err, errlen, "http: %s needs a value", arg);
+			return -1;
+		}
+		val = argv[++i];
+		if ((arg[1] == 'X' && a->method != NULL) ||
+		    (arg[1] == 'd' && a->data != NULL)) {
+			errfmt(err, errlen, "http: %s given twice", arg);
+			return -1;
+		}
+		if (arg[1] == 'X') {
+			if (http_check_method(val, err, errlen) == -1)
+				return -1;
+			a->method = val;
+		} else if (arg[1] == 'H') {
+			if (http_check_header(val, err, errlen) == -1)
+				return -1;
+		} else {
+			a->data = val;
+		}
+	}
+	if (a->url == NULL) {
+		errfmt(err, errlen, "http: missing URL");
+		return -1;
+	}
+	return 0;
+}
+
+/* Check an http job line at parse time. */
+int
+net_http_check(int argc, char *const argv[], char *err, size_t errlen)
+{
+	struct http_args a;
+
+	return http_args_parse(argc, argv, &a, err, errlen);
+}
+
+/* CURLMOPT_SOCKETFUNCTION's events as libev's. */
+static int
+http_events(int what)
+{
+	return (what & CURL_POLL_IN ? EV_READ : 0) |
+	       (what & CURL_POLL_OUT ? EV_WRITE : 0);
+}
+
+/* Collect the transfers libcurl has finished. */
+static void http_collect(void);
+
+/* Tell libcurl about an event (or its timeout), then collect. */
+static void
+http_action(curl_socket_t s, int ev_bitmask)
+{
+	int running;
+
+	curl_multi_socket_action(H.multi, s, ev_bitmask, &running);
+	http_collect();
+}
+
+/* A watched socket is ready. */
+static void
+http_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int ev = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+		 (revents & EV_WRITE ? CURL_CSELECT_OUT : 0) |
+		 (revents & EV_ERROR ? CURL_CSELECT_ERR : 0);
+
+	(void)loop;
+	http_action(w->fd, ev);
+}
+
+/* libcurl's timeout has come. */
+static void
+http_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	http_action(CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* Stop and free a socket watcher. */
+static void
+http_sock_free(struct http_sock *hs)
+{
+	ev_io_stop(sched_loop, &hs->io);
+	*hs->prevp = hs->next;
+	if (hs->next != NULL)
+		hs->next->prevp = hs->prevp;
+	free(hs);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch socket s for what (or stop watching). */
+static int
+http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+	       void *socketp)
+{
+	struct http_sock *hs = socketp;
+
+	(void)easy, (void)userp;
+	if (what == CURL_POLL_REMOVE) {
+		if (hs != NULL)
+			http_sock_free(hs);
+		return 0;
+	}
+	if (hs == NULL) {
+		hs = xmalloc(sizeof *hs);
+		ev_init(&hs->io, http_io_cb);
+		hs->next = H.socks;
+		hs->prevp = &H.socks;
+		if (H.socks != NULL)
+			H.socks->prevp = &hs->next;
+		H.socks = hs;
+		curl_multi_assign(H.multi, s, hs);
+	} else {
+		ev_io_stop(sched_loop, &hs->io);
+	}
+	ev_io_set(&hs->io, s, http_events(what));
+	ev_io_start(sched_loop, &hs->io);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: call curl back in timeout_ms (never, if < 0).
+ * The call itself happens from the loop, never from inside libcurl. */
+static int
+http_timer_set(CURLM *multi, long timeout_ms, void *userp)
+{
+	(void)multi, (void)userp;
+	ev_timer_stop(sched_loop, &H.timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&H.timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(sched_loop, &H.timer);
+	}
+	return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: every socket close-on-exec, so children
+ * spawned meanwhile do not inherit connections. */
+static curl_socket_t
+http_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	(void)clientp, (void)purpose;
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+		      addr->protocol);
+}
+
+/* CURLOPT_WRITEFUNCTION: keep the body up to the cap, drop the rest. */
+static size_t
+http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_xfer *x = userdata;
+	size_t n = size * nmemb, room = CORUN_OUTPUT_CAP - x->body.len;
+
+	if (n > room) {
+		x->truncated = true;
+		buf_add(&x->body, ptr, room);
+	} else {
+		buf_add(&x->body, ptr, n);
+	}
+	return n;
+}
+
+/* Connections libcurl may hold open at once: half of what the descriptor
+ * limit leaves once the rest of corun has its share; queued transfers
+ * wait inside libcurl for a free connection. */
+static long
+http_max_connections(void)
+{
+	struct rlimit rl;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return 0; /* no limit */
+	n = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? rl.rlim_cur - HTTP_FD_RESERVE
+					      : HTTP_FD_RESERVE;
+	return (long)(n / 2);
+}
+
+/* Create the multi handle and its timer (first http job). */
+static void
+http_init(void)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK)
+		fatalx("libcurl: %s", curl_easy_strerror(rc));
+	H.multi = curl_multi_init();
+	if (H.multi == NULL)
+		fatalx("libcurl: cannot create a multi handle");
+	/* The multi handle's wakeup socket pair is not close-on-exec. */
+	fd_cloexec_all();
+	if (!(curl_version_info(CURLVERSION_NOW)->features &
+	      CURL_VERSION_ASYNCHDNS))
+		warnx("libcurl resolves names synchronously: http jobs that "
+		      "name hosts will stall the loop while they resolve");
+	curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
+	curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, http_timer_set);
+	curl_multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  http_max_connections());
+	ev_init(&H.timer, http_timer_cb);
+}
+
+/* Add the job's -H headers to the transfer's list. */
+static void
+http_add_headers(struct http_xfer *x, int argc, char *const argv[])
+{
+	for (int i = 0; i + 1 < argc; i++) {
+		struct curl_slist *l;
+
+		if (strcmp(argv[i], "-X") == 0 || strcmp(argv[i], "-d") == 0) {
+			i++;
+		} else if (strcmp(argv[i], "-H") == 0) {
+			l = curl_slist_append(x->headers, argv[++i]);
+			if (l == NULL)
+				fatalx("out of memory");
+			x->headers = l;
+		}
+	}
+}
+
+/* Set the easy handle up for the job's arguments. */
+static void
+http_setup(struct http_xfer *x, const struct http_args *a, int argc,
+	   char *const argv[])
+{
+	CURL *e = x->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, a->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
+	curl_easy_setopt(e, CURLOPT_USERAGENT,
+			 PACKAGE_NAME "/" PACKAGE_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+	if (a->follow) {
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
+	}
+	if (a->data != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+				 (long)strlen(a->data));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, a->data);
+	}
+	/* HEAD has no body to wait for: curl must know, not just send it. */
+	if (a->method != NULL && strcmp(a->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (a->method != NULL)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, a->method);
+	http_add_headers(x, argc, argv);
+	if (x->headers != NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+}
+
+/* Take a transfer off the multi handle and free it; the job is not
+ * touched. */
+static void
+http_xfer_free(struct http_xfer *x)
+{
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(H.multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->headers);
+	buf_free(&x->body);
+	*x->prevp = x->next;
+	if (x->next != NULL)
+		x->next->prevp = x->prevp;
+	free(x);
+}
+
+/* A transfer is over (code from libcurl): end the job's attempt. */
+static void
+http_finish(struct http_xfer *x, CURLcode code)
+{
+	struct job *job = x->job;
+	struct result res;
+	long status = 0;
+
+	result_init(&res);
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	res.http_status = (int)status;
+	if (code != CURLE_OK) {
+		res.status = ST_FAILED;
+		result_error(&res, "%s",
+			     x->errbuf[0] != '\0' ? x->errbuf
+						  : curl_easy_strerror(code));
+	} else if (status >= 200 && status < 400) {
+		res.status = ST_OK;
+		res.truncated = x->truncated;
+		res.value = x->body;
+		x->body = (struct buf)BUF_INIT;
+	} else {
+		res.status = ST_FAILED;
+		result_error(&res, "HTTP status %ld", status);
+	}
+	http_xfer_free(x);
+	sched_attempt_done(job, &res);
+}
+
+/* Collect the transfers libcurl has finished. Ending an attempt may stop
+ * other transfers (--fail-fast), which also drops their messages. */
+static void
+http_collect(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(H.multi, &left)) != NULL) {
+		char *priv = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		http_finish((struct http_xfer *)priv, m->data.result);
+	}
+}
+
+/* End an attempt that could not start. */
+static void
+http_fail(struct job *job, const char *msg)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	result_error(&res, "%s", msg);
+	sched_attempt_done(job, &res);
+}
+
+/* Start the job's transfer on the multi handle. */
+void
+net_http_start(struct job *job)
+{
+	const struct job_spec *spec = job->spec;
+	struct http_args a;
+	struct http_xfer *x;
+	char err[256];
+	CURLMcode mc;
+
+	sched_attempt_started(job);
+	if (http_args_parse(spec->argc, spec->argv, &a, err, sizeof err) ==
+	    -1) {
+		http_fail(job, err);
+		return;
+	}
+	if (H.multi == NULL)
+		http_init();
+	x = xcalloc(1, sizeof *x);
+	x->job = job;
+	x->next = H.xfers;
+	x->prevp = &H.xfers;
+	if (H.xfers != NULL)
+		H.xfers->prevp = &x->next;
+	H.xfers = x;
+	x->easy = curl_easy_init();
+	if (x->easy == NULL) {
+		http_xfer_free(x);
+		http_fail(job, "http: cannot create a transfer");
+		return;
+	}
+	http_setup(x, &a, spec->argc, spec->argv);
+	mc = curl_multi_add_handle(H.multi, x->easy);
+	if (mc != CURLM_OK) {
+		http_xfer_free(x);
+		http_fail(job, curl_multi_strerror(mc));
+		return;
+	}
+	job->xdata = x;
+}
+
+/* Stop the job's transfer now: off the multi handle, attempt ended. */
+void
+net_http_stop(struct job *job)
+{
+	struct result res;
+
+	http_xfer_free(job->xdata);
+	result_init(&res);
+	res.status = ST_FAILED;
+	sched_attempt_done(job, &res);
+}
+
+/* Drop what is left of http and tcp at exit. */
+void
+net_shutdown(void)
+{
+	if (H.multi != NULL) {
+		while (H.xfers != NULL)
+			http_xfer_free(H.xfers);
+		ev_timer_stop(sched_loop, &H.timer);
+		curl_multi_cleanup(H.multi);
+		H.multi = NULL;
+		while (H.socks != NULL)
+			http_sock_free(H.socks);
+		curl_global_cleanup();
+	}
+	net_tcp_shutdown();
+}

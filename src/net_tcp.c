@@ -1,0 +1,520 @@
+/*
+ * net_tcp.c: the tcp kind, a non-blocking connect on the loop.
+ *
+ *     tcp HOST:PORT        tcp [IPV6-ADDRESS]:PORT
+ *
+ * The value is the connect time in seconds ("0.000123"): from the first
+ * connect(2), once the name is resolved, until the connection is made.
+ * Each address the name has (IPv6 and IPv4, in getaddrinfo's order) is
+ * tried in turn until one accepts; the socket is closed at once. When none
+ * does, the job fails with the last error: "tcp: HOST:PORT: Connection
+ * refused".
+ *
+ * Name resolution. A numeric address is converted on the loop thread
+ * (getaddrinfo with AI_NUMERICHOST never blocks). A name goes to the
+ * resolver: up to TCP_RESOLVERS threads, started when the queue has more
+ * lookups than idle threads, with every signal blocked, detached, alive
+ * until exit. The loop pushes a lookup on the pending queue (mutex +
+ * condvar); a thread pops it, calls getaddrinfo, pushes it on the done
+ * queue and wakes the loop with ev_async_send when that queue was empty.
+ * Stopping a job while its name is being looked up only forgets the
+ * lookup: its conn pointer is cleared, and whoever holds the lookup next
+ * (a thread popping it, or the loop collecting it) frees it.
+ *
+ * Threads: a lookup's conn pointer and the queues are under R.mu (the loop
+ * writes conn only with it held); a thread touches only the lookup it
+ * holds. Connections and their watchers belong to the loop thread.
+ * Memory: a connection (the job's xdata) owns its address list, socket and
+ * lookup reference; a lookup owns its host string and result.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "parse.h"
+#include "sched.h"
+#include "util.h"
+
+/* Resolver threads at most. */
+#define TCP_RESOLVERS 4
+
+struct tcp_lookup;
+
+/* One attempt's connection (the job's xdata). */
+struct tcp_conn {
+	struct tcp_conn *next; /* live connections, for shutdown */
+	struct tcp_conn **prevp;
+	struct job *job;
+	struct tcp_lookup *lookup; /* the name lookup in flight, or NULL */
+	struct addrinfo *ais;	   /* every address */
+	struct addrinfo *ai;	   /* the next address to try */
+	ev_io io;		   /* the connect in progress (fd >= 0) */
+	int fd;
+	int err;   /* errno of the last address tried */
+	double t0; /* time of the first connect(2) */
+};
+
+/* A name lookup for the resolver threads. */
+struct tcp_lookup {
+	struct tcp_lookup *next; /* pending or done queue, under R.mu */
+	struct tcp_conn *conn;	 /* under R.mu; NULL: nobody waits */
+	struct addrinfo *res;
+	int rc;	     /* getaddrinfo's return value */
+	int err;     /* errno for EAI_SYSTEM */
+	char *port;  /* points into host's allocation */
+	char host[]; /* host, NUL, port, NUL */
+};
+
+/* The resolver and the live connections. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct tcp_lookup *pending; /* under mu, FIFO */
+	struct tcp_lookup **pending_tail;
+	struct tcp_lookup *done; /* under mu */
+	int npending;		 /* under mu */
+	int idle;		 /* threads waiting for work; under mu */
+	int nthreads;		 /* under mu */
+	bool stopping;		 /* under mu: shut down, send nothing */
+	bool started;		 /* loop thread: async watcher set up */
+	ev_async async;
+	struct tcp_conn *conns; /* loop thread */
+} R = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .cond = PTHREAD_COND_INITIALIZER,
+    .pending_tail = &R.pending,
+};
+
+/*
+ * Split "HOST:PORT" or "[ADDR]:PORT": the host is arg[*hoff] for *hlen
+ * bytes, the port starts at arg + *poff. 0, or -1 and a message.
+ */
+static int
+tcp_split(const char *arg, size_t *hoff, size_t *hlen, size_t *poff, char *err,
+	  size_t errlen)
+{
+	const char *colon, *p;
+	long port = 0;
+
+	if (arg[0] == '[') {
+		const char *end = strchr(arg, ']');
+		char addr[INET6_ADDRSTRLEN + 1];
+		struct in6_addr in6;
+		size_t n;
+
+		if (end == NULL || end[1] != ':')
+			goto bad;
+		n = (size_t)(end - arg - 1);
+		/* A zone (fe80::1%eth0) is left to getaddrinfo. */
+		p = memchr(arg + 1, '%', n);
+		if (p != NULL && (size_t)(p - arg - 1) + 1 < n)
+			n = (size_t)(p - arg - 1);
+		if (n == 0 || n >= sizeof addr)
+			goto bad6;
+		memcpy(addr, arg + 1, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET6, addr, &in6) != 1)
+			goto bad6;
+		*hoff = 1;
+		*hlen = (size_t)(end - arg - 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(arg, ':');
+		if (colon == NULL || colon == arg)
+			goto bad;
+		if (memchr(arg, ':', (size_t)(colon - arg)) != NULL) {
+			errfmt(err, errlen,
+			       "tcp: an IPv6 address goes in brackets: "
+			       "'[ADDR]:PORT', got '%s'",
+			       arg);
+			return -1;
+		}
+		for (p = arg; p < colon; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				goto bad;
+		*hoff = 0;
+		*hlen = (size_t)(colon - arg);
+	}
+	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (*p - '0');
+	if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535) {
+		errfmt(err, errlen, "tcp: bad port in '%s'", arg);
+		return -1;
+	}
+	*poff = (size_t)(colon + 1 - arg);
+	return 0;
+bad6:
+	errfmt(err, errlen, "tcp: bad IPv6 address in '%s'", arg);
+	return -1;
+bad:
+	errfmt(err, errlen, "tcp: expected HOST:PORT, got '%s'", arg);
+	return -1;
+}
+
+/* Check a tcp job line at parse time. */
+int
+net_tcp_check(int argc, char *const argv[], char *err, size_t errlen)
+{
+	size_t hoff, hlen, poff;
+
+	(void)argc;
+	return tcp_split(argv[0], &hoff, &hlen, &poff, err, errlen);
+}
+
+/* Unlink and free a connection: its socket, lookup and addresses. The job
+ * is not touched. */
+static void
+tcp_conn_free(struct tcp_conn *c)
+{
+	if (c->lookup != NULL) {
+		pthread_mutex_lock(&R.mu);
+		c->lookup->conn = NULL;
+		pthread_mutex_unlock(&R.mu);
+	}
+	if (c->fd >= 0) {
+		ev_io_stop(sched_loop, &c->io);
+		close(c->fd);
+	}
+	if (c->ais != NULL)
+		freeaddrinfo(c->ais);
+	*c->prevp = c->next;
+	if (c->next != NULL)
+		c->next->prevp = c->prevp;
+	free(c);
+}
+
+/* End the attempt: connected (err 0) or failed with err's message. */
+static void
+tcp_finish(struct tcp_conn *c, int err, const char *msg)
+{
+	struct job *job = c->job;
+	struct result res;
+
+	result_init(&res);
+	if (msg == NULL && err == 0) {
+		buf_printf(&res.value, "%.6f", mono_now() - c->t0);
+	} else {
+		res.status = ST_FAILED;
+		result_error(&res, "tcp: %s: %s", job->spec->argv[0],
+			     msg != NULL ? msg : strerror(err));
+	}
+	tcp_conn_free(c);
+	sched_attempt_done(job, &res);
+}
+
+/* A connect in progress has an outcome. */
+static void tcp_io_cb(struct ev_loop *, ev_io *, int);
+
+/* Try the addresses left until one connects or is in progress; end the
+ * attempt when none is left. */
+static void
+tcp_connect_next(struct tcp_conn *c)
+{
+	while (c->ai != NULL) {
+		struct addrinfo *ai = c->ai;
+		int fd;
+
+		c->ai = ai->ai_next;
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd == -1) {
+			c->err = errno;
+			continue;
+		}
+		if (c->t0 == 0)
+			c->t0 = mono_now();
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			close(fd);
+			tcp_finish(c, 0, NULL);
+			return;
+		}
+		if (errno == EINPROGRESS || errno == EINTR) {
+			c->fd = fd;
+			ev_io_init(&c->io, tcp_io_cb, fd, EV_WRITE);
+			c->io.data = c;
+			ev_io_start(sched_loop, &c->io);
+			return;
+		}
+		c->err = errno;
+		close(fd);
+	}
+	tcp_finish(c, c->err != 0 ? c->err : EADDRNOTAVAIL, NULL);
+}
+
+/* The socket is writable: the connect is done, one way or the other. */
+static void
+tcp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_conn *c = w->data;
+	socklen_t len = sizeof c->err;
+
+	(void)revents;
+	ev_io_stop(loop, w);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->err, &len) == -1)
+		c->err = errno;
+	close(c->fd);
+	c->fd = -1;
+	if (c->err == 0)
+		tcp_finish(c, 0, NULL);
+	else
+		tcp_connect_next(c);
+}
+
+/* The message of a failed getaddrinfo. */
+static const char *
+tcp_gai_error(int rc, int err)
+{
+	return rc == EAI_SYSTEM ? strerror(err) : gai_strerror(rc);
+}
+
+/* Lookups resolved: go on connecting. */
+static void
+tcp_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct tcp_lookup *l, *next, *rev = NULL;
+
+	(void)loop, (void)w, (void)revents;
+	pthread_mutex_lock(&R.mu);
+	l = R.done;
+	R.done = NULL;
+	pthread_mutex_unlock(&R.mu);
+	/* The done queue is a stack: put the lookups back in order. */
+	while (l != NULL) {
+		next = l->next;
+		l->next = rev;
+		rev = l;
+		l = next;
+	}
+	for (l = rev; l != NULL; l = next) {
+		struct tcp_conn *c = l->conn;
+
+		next = l->next;
+		if (c != NULL) {
+			c->lookup = NULL;
+			if (l->rc != 0) {
+				tcp_finish(c, 0, tcp_gai_error(l->rc, l->err));
+			} else {
+				c->ais = c->ai = l->res;
+				l->res = NULL;
+				tcp_connect_next(c);
+			}
+		}
+		if (l->res != NULL)
+			freeaddrinfo(l->res);
+		free(l);
+	}
+}
+
+/* A resolver thread: look names up until shutdown. */
+static void *
+tcp_resolver(void *arg)
+{
+	struct addrinfo hints;
+
+	(void)arg;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	pthread_mutex_lock(&R.mu);
+	for (;;) {
+		struct tcp_lookup *l;
+
+		while (R.pending == NULL && !R.stopping) {
+			R.idle++;
+			pthread_cond_wait(&R.cond, &R.mu);
+			R.idle--;
+		}
+		if (R.stopping)
+			break;
+		l = R.pending;
+		R.pending = l->next;
+		if (R.pending == NULL)
+			R.pending_tail = &R.pending;
+		R.npending--;
+		if (l->conn == NULL) {
+			free(l);
+			continue;
+		}
+		pthread_mutex_unlock(&R.mu);
+		l->rc = getaddrinfo(l->host, l->port, &hints, &l->res);
+		l->err = errno;
+		pthread_mutex_lock(&R.mu);
+		if (R.stopping) {
+			if (l->res != NULL)
+				freeaddrinfo(l->res);
+			free(l);
+			break;
+		}
+		l->next = R.done;
+		R.done = l;
+		if (l->next == NULL)
+			ev_async_send(sched_loop, &R.async);
+	}
+	R.nthreads--;
+	pthread_mutex_unlock(&R.mu);
+	return NULL;
+}
+
+/* Start one more resolver thread, signals blocked. Called with R.mu held.
+ * 0, or an error number. */
+static int
+tcp_resolver_spawn(void)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&tid, &attr, tcp_resolver, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		R.nthreads++;
+	return rc;
+}
+
+/* Hand the connection's host to the resolver threads (or end the attempt
+ * if no thread can run). */
+static void
+tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
+{
+	size_t plen = strlen(port);
+	struct tcp_lookup *l = xmalloc(sizeof *l + hlen + plen + 2);
+	int rc = 0;
+
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	l->port = l->host + hlen + 1;
+	memcpy(l->port, port, plen + 1);
+	l->next = NULL;
+	l->conn = c;
+	l->res = NULL;
+	if (!R.started) {
+		ev_async_init(&R.async, tcp_async_cb);
+		ev_async_start(sched_loop, &R.async);
+		R.started = true;
+	}
+	pthread_mutex_lock(&R.mu);
+	if (R.npending >= R.idle && R.nthreads < TCP_RESOLVERS)
+		rc = tcp_resolver_spawn();
+	if (rc != 0 && R.nthreads == 0) {
+		pthread_mutex_unlock(&R.mu);
+		free(l);
+		tcp_finish(c, rc, NULL);
+		return;
+	}
+	*R.pending_tail = l;
+	R.pending_tail = &l->next;
+	R.npending++;
+	if (R.idle > 0)
+		pthread_cond_signal(&R.cond);
+	pthread_mutex_unlock(&R.mu);
+	c->lookup = l;
+}
+
+/* Start the job: resolve (numeric addresses at once), then connect. */
+void
+net_tcp_start(struct job *job)
+{
+	const char *arg = job->spec->argv[0];
+	struct addrinfo hints, *res = NULL;
+	struct tcp_conn *c;
+	size_t hoff, hlen, poff;
+	char err[256], *host;
+	int rc;
+
+	sched_attempt_started(job);
+	c = xcalloc(1, sizeof *c);
+	c->job = job;
+	c->fd = -1;
+	c->next = R.conns;
+	c->prevp = &R.conns;
+	if (R.conns != NULL)
+		R.conns->prevp = &c->next;
+	R.conns = c;
+	/* Checked at parse time: only a kind row without the check fails. */
+	if (tcp_split(arg, &hoff, &hlen, &poff, err, sizeof err) == -1) {
+		tcp_finish(c, EINVAL, NULL);
+		return;
+	}
+	job->xdata = c;
+	host = xstrndup(arg + hoff, hlen);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	rc = getaddrinfo(host, arg + poff, &hints, &res);
+	if (rc == 0) {
+		c->ais = c->ai = res;
+		tcp_connect_next(c);
+	} else if (rc == EAI_NONAME) {
+		tcp_resolve(c, host, hlen, arg + poff);
+	} else {
+		tcp_finish(c, 0, tcp_gai_error(rc, errno));
+	}
+	free(host);
+}
+
+/* Stop the job now: close its socket or forget its lookup. */
+void
+net_tcp_stop(struct job *job)
+{
+	struct result res;
+
+	tcp_conn_free(job->xdata);
+	result_init(&res);
+	res.status = ST_FAILED;
+	sched_attempt_done(job, &res);
+}
+
+/* At exit: free the connections left (their jobs are not touched), drop
+ * the queued lookups and tell the resolver threads to go; a thread inside
+ * getaddrinfo frees its lookup when the call returns and sends nothing. */
+void
+net_tcp_shutdown(void)
+{
+	struct tcp_lookup *l, *next;
+
+	while (R.conns != NULL)
+		tcp_conn_free(R.conns);
+	if (!R.started)
+		return;
+	ev_async_stop(sched_loop, &R.async);
+	R.started = false;
+	pthread_mutex_lock(&R.mu);
+	R.stopping = true;
+	for (l = R.pending; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+	for (l = R.done; l != NULL; l = next) {
+		next = l->next;
+		if (l->res != NULL)
+			freeaddrinfo(l->res);
+		free(l);
+	}
+	R.pending = R.done = NULL;
+	R.pending_tail = &R.pending;
+	R.npending = 0;
+	pthread_cond_broadcast(&R.cond);
+	pthread_mutex_unlock(&R.mu);
+}
