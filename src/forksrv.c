@@ -56,7 +56,7 @@
 #include "util.h"
 
 #define WORKER_READ 65536 /* bytes asked for per read of job frames */
-#define SERVER_FD 3       /* where the server keeps its socket */
+#define SERVER_FD 3	  /* where the server keeps its socket */
 
 /* Corun's side: the socket and the server's pid. */
 static int fs_fd = -1;
@@ -69,8 +69,8 @@ static size_t srv_npids, srv_cap;
 
 /* A worker's reusable buffers. */
 struct wk {
-	struct buf in;    /* job bytes read and not yet run */
-	struct buf out;   /* the result frame being written */
+	struct buf in;	  /* job bytes read and not yet run */
+	struct buf out;	  /* the result frame being written */
 	struct buf value; /* the value of the job being run */
 	char **argv;
 	size_t argvcap;
@@ -496,14 +496,15 @@ forksrv_run_job(struct wk *wk, const struct frame *f, int resfd)
 	if (frame_job_decode(f->payload, f->len, &j) < 0)
 		errfmt(err, sizeof err, "worker: malformed job");
 	else if (j.kind >= kind_count || kind_table[j.kind].run == NULL)
-		errfmt(err, sizeof err, "worker: no kind #%u", (unsigned)j.kind);
+		errfmt(err, sizeof err, "worker: no kind #%u",
+		       (unsigned)j.kind);
 	else
 		k = &kind_table[j.kind];
 	if (k != NULL) {
 		if (j.argc + 1 > wk->argvcap) {
 			wk->argvcap = j.argc + 1;
-			wk->argv = xrealloc(wk->argv,
-					    wk->argvcap * sizeof *wk->argv);
+			wk->argv =
+			    xrealloc(wk->argv, wk->argvcap * sizeof *wk->argv);
 		}
 		frame_job_argv(&j, wk->argv);
 		rc = k->run((int)j.argc, wk->argv, &wk->value, err, sizeof err);

@@ -18,7 +18,7 @@
 
 #include "frame.h"
 
-#define JOB_FIXED 8     /* kind, argc */
+#define JOB_FIXED 8	/* kind, argc */
 #define RESULT_FIXED 16 /* status, flags, value length, error length */
 #define RESULT_TRUNCATED 0x1u
 

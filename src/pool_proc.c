@@ -9,12 +9,15 @@
  * becomes head), the others are sent and wait in the worker's pipe. Results
  * come back in order, so a result frame belongs to the head of its FIFO.
  *
- * Batching: submits only queue. An ev_prepare watcher, run once per loop
- * iteration before the loop blocks, deals queued tasks out and writes each
- * worker's pending frames with one write. A worker takes at most
- * min(64, 1 + queued / N) tasks, recomputed as the queue drains, so a few
- * long tasks spread over all workers while many trivial ones are batched.
- * Results are read in big chunks and every whole frame in them handled.
+ * Batching: submits only queue (the pool accepts up to 64 tasks per
+ * worker). An ev_prepare watcher, run once per loop iteration before the
+ * loop blocks, deals queued tasks out and writes each worker's pending
+ * frames with one write. Tasks go to the least loaded worker first, and a
+ * worker takes at most min(64, 1 + queued / N), recomputed as the queue
+ * drains, so a few long tasks spread over all workers (none waits behind
+ * another while a worker is free or starting) while many trivial ones are
+ * batched. Results are read in big chunks and every whole frame in them
+ * handled.
  * Partial reads and writes stay in per-worker buffers; a task record and
  * its encoded frame are recycled, so the hot path allocates nothing but
  * the value handed to the done callback.
@@ -49,16 +52,16 @@
 #include "pool_proc.h"
 #include "util.h"
 
-#define PPOOL_WINDOW 64       /* most tasks sent to one worker at once */
+#define PPOOL_WINDOW 64	      /* most tasks sent to one worker at once */
 #define PPOOL_READ 65536      /* bytes asked for per read of results */
 #define PPOOL_KEEP_FRAME 4096 /* largest frame buffer kept for reuse */
 
 struct ptask {
 	struct ptask *next;
-	void *ctx;         /* NULL: cancelled once sent; its result is dropped */
+	void *ctx; /* NULL: cancelled once sent; its result is dropped */
 	uint64_t tag;
-	const char *err;   /* set: fail it without running (why) */
-	struct buf frame;  /* the encoded job, kept to send it again */
+	const char *err;  /* set: fail it without running (why) */
+	struct buf frame; /* the encoded job, kept to send it again */
 };
 
 struct ptask_list {
@@ -69,24 +72,25 @@ struct ptask_list {
 enum wstate {
 	W_EMPTY,    /* no process, none asked for */
 	W_SPAWNING, /* asked the server for one */
-	W_LIVE,     /* running: takes tasks */
+	W_LIVE,	    /* running: takes tasks */
 	W_DYING,    /* gone or going: waits for EOF and the exit report */
 };
 
 struct pworker {
 	enum wstate state;
-	unsigned gen;            /* bumped whenever the slot is reset */
+	unsigned gen; /* bumped whenever the slot is reset */
 	pid_t pid;
 	int jobfd, resfd;
 	ev_io rio, wio;
-	struct buf out;          /* job frames not yet written ... */
-	size_t outoff;           /* ... from here */
-	struct buf in;           /* result bytes not yet decoded */
-	struct ptask_list fifo;  /* sent, in order; the head is running */
-	bool eof;                /* the result pipe closed */
-	bool exited;             /* the server reaped it; status is set */
-	bool broken;             /* it sent garbage: killed, output ignored */
+	struct buf out;		/* job frames not yet written ... */
+	size_t outoff;		/* ... from here */
+	struct buf in;		/* result bytes not yet decoded */
+	struct ptask_list fifo; /* sent, in order; the head is running */
+	bool eof;		/* the result pipe closed */
+	bool exited;		/* the server reaped it; status is set */
+	bool broken;		/* it sent garbage: killed, output ignored */
 	int status;
+	size_t vfill; /* tasks set aside while it starts */
 };
 
 static struct {
@@ -94,52 +98,58 @@ static struct {
 	struct ev_loop *loop;
 	int n;
 	struct pworker *w;
-	int nempty;                /* slots in W_EMPTY */
+	int nempty; /* slots in W_EMPTY */
 	ppool_start_fn start;
 	ppool_done_fn done;
-	struct ptask_list queue;   /* waiting for a worker */
-	struct ptask_list reject;  /* to fail at the next iteration */
-	size_t ntasks;             /* every task held, on any list */
-	bool holding;              /* the loop reference for ntasks > 0 */
-	struct ptask *spare;       /* recycled task records */
+	struct ptask_list queue;  /* waiting for a worker */
+	struct ptask_list reject; /* to fail at the next iteration */
+	size_t ntasks;		  /* every task held, on any list */
+	bool holding;		  /* the loop reference for ntasks > 0 */
+	struct ptask *spare;	  /* recycled task records */
 	uint64_t tag;
 	unsigned long replacements;
-	unsigned epoch;            /* bumped by shutdown */
-	char *down;                /* why nothing can run any more, or NULL */
+	unsigned epoch; /* bumped by shutdown */
+	char *down;	/* why nothing can run any more, or NULL */
 	ev_io fsr, fsw;
 	ev_child fschild;
 	ev_prepare prep;
-	struct fs_msg *pend;       /* requests waiting for the socket */
+	struct fs_msg *pend; /* requests waiting for the socket */
 	size_t npend, pendcap;
 } pp;
 
 static const char ppool_too_long[] = "process pool: job arguments too long";
 
+/* Names of the signals that end workers, for error messages. */
+static const char *const ppool_signames[] = {
+	[SIGHUP] = "SIGHUP",
+	[SIGINT] = "SIGINT",
+	[SIGQUIT] = "SIGQUIT",
+	[SIGILL] = "SIGILL",
+	[SIGTRAP] = "SIGTRAP",
+	[SIGABRT] = "SIGABRT",
+	[SIGBUS] = "SIGBUS",
+	[SIGFPE] = "SIGFPE",
+	[SIGKILL] = "SIGKILL",
+	[SIGUSR1] = "SIGUSR1",
+	[SIGSEGV] = "SIGSEGV",
+	[SIGUSR2] = "SIGUSR2",
+	[SIGPIPE] = "SIGPIPE",
+	[SIGALRM] = "SIGALRM",
+	[SIGTERM] = "SIGTERM",
+	[SIGXCPU] = "SIGXCPU",
+	[SIGXFSZ] = "SIGXFSZ",
+	[SIGSYS] = "SIGSYS",
+};
+
 /* The SIG name of a signal, or NULL. */
 static const char *
 ppool_signame(int sig)
 {
-	switch (sig) {
-	case SIGHUP: return "SIGHUP";
-	case SIGINT: return "SIGINT";
-	case SIGQUIT: return "SIGQUIT";
-	case SIGILL: return "SIGILL";
-	case SIGTRAP: return "SIGTRAP";
-	case SIGABRT: return "SIGABRT";
-	case SIGBUS: return "SIGBUS";
-	case SIGFPE: return "SIGFPE";
-	case SIGKILL: return "SIGKILL";
-	case SIGUSR1: return "SIGUSR1";
-	case SIGSEGV: return "SIGSEGV";
-	case SIGUSR2: return "SIGUSR2";
-	case SIGPIPE: return "SIGPIPE";
-	case SIGALRM: return "SIGALRM";
-	case SIGTERM: return "SIGTERM";
-	case SIGXCPU: return "SIGXCPU";
-	case SIGXFSZ: return "SIGXFSZ";
-	case SIGSYS: return "SIGSYS";
-	default: return NULL;
-	}
+	size_t n = sizeof ppool_signames / sizeof ppool_signames[0];
+
+	if (sig <= 0 || (size_t)sig >= n)
+		return NULL;
+	return ppool_signames[sig];
 }
 
 /* Describe a wait status: "killed by signal 9 (SIGKILL)", "exit status 1". */
@@ -581,8 +591,8 @@ ppool_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 ppool_flush(struct pworker *w)
 {
-	ssize_t r = write(w->jobfd, w->out.data + w->outoff,
-			  w->out.len - w->outoff);
+	ssize_t r =
+	    write(w->jobfd, w->out.data + w->outoff, w->out.len - w->outoff);
 
 	if (r < 0 && errno != EAGAIN && errno != EINTR) {
 		/* Gone: EOF on its result pipe will follow. */
@@ -611,35 +621,77 @@ ppool_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ppool_flush(io->data);
 }
 
-/* Deal queued tasks out to live workers, within the adaptive window. */
+/* How many tasks one worker may hold while waiting tasks remain. */
+static size_t
+ppool_window(size_t waiting)
+{
+	size_t win = 1 + waiting / (size_t)pp.n;
+
+	return win < PPOOL_WINDOW ? win : PPOOL_WINDOW;
+}
+
+/* Deal one level: a task to each live worker holding exactly level tasks,
+ * or (starting) one set aside for each worker still starting. Returns
+ * false when dealing is over: the window is reached, the queue is empty
+ * or the pool was shut down by a callback. */
+static bool
+ppool_deal(size_t level, bool starting, size_t *held)
+{
+	unsigned epoch = pp.epoch;
+
+	for (int i = 0; i < pp.n; i++) {
+		struct pworker *w = &pp.w[i];
+		struct ptask *t;
+
+		if (pp.queue.n <= *held ||
+		    level >= ppool_window(pp.queue.n - *held))
+			return false;
+		if (starting) {
+			if (w->state == W_SPAWNING && w->vfill == level) {
+				w->vfill++;
+				(*held)++;
+			}
+			continue;
+		}
+		if (w->state != W_LIVE || w->fifo.n != level)
+			continue;
+		t = ppool_pop(&pp.queue);
+		buf_add(&w->out, t->frame.data, t->frame.len);
+		ppool_push(&w->fifo, t);
+		if (level == 0) {
+			pp.start(t->ctx);
+			if (pp.epoch != epoch)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Deal queued tasks out, least loaded worker first, level by level, while
+ * the window allows. Workers still starting are dealt their share too,
+ * which stays in the queue until they come, so the first worker up does
+ * not take everything; live workers go first, so none idles while a task
+ * waits for a worker still starting. */
 static void
 ppool_dispatch(void)
 {
-	unsigned epoch = pp.epoch;
-	bool moved = true;
+	size_t level = PPOOL_WINDOW, held = 0;
 
-	while (pp.queue.head != NULL && moved) {
-		moved = false;
-		for (int i = 0; i < pp.n && pp.queue.head != NULL; i++) {
-			struct pworker *w = &pp.w[i];
-			size_t win = 1 + pp.queue.n / (size_t)pp.n;
-			struct ptask *t;
+	if (pp.queue.head == NULL)
+		return;
+	for (int i = 0; i < pp.n; i++) {
+		struct pworker *w = &pp.w[i];
 
-			if (win > PPOOL_WINDOW)
-				win = PPOOL_WINDOW;
-			if (w->state != W_LIVE || w->fifo.n >= win)
-				continue;
-			t = ppool_pop(&pp.queue);
-			buf_add(&w->out, t->frame.data, t->frame.len);
-			ppool_push(&w->fifo, t);
-			moved = true;
-			if (w->fifo.n == 1) {
-				pp.start(t->ctx);
-				if (pp.epoch != epoch)
-					return;
-			}
-		}
+		w->vfill = 0;
+		if (w->state == W_SPAWNING)
+			level = 0;
+		else if (w->state == W_LIVE && w->fifo.n < level)
+			level = w->fifo.n;
 	}
+	for (; level < PPOOL_WINDOW; level++)
+		if (!ppool_deal(level, false, &held) ||
+		    !ppool_deal(level, true, &held))
+			return;
 }
 
 /* Once per loop iteration, before it blocks: fail rejected tasks, deal
@@ -658,15 +710,6 @@ ppool_prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	ppool_fail_list(&rej, pp.down);
 	if (pp.epoch != epoch)
 		return;
-	if (pp.down != NULL && pp.queue.head != NULL) {
-		struct ptask_list q = pp.queue;
-
-		pp.queue.head = pp.queue.tail = NULL;
-		pp.queue.n = 0;
-		ppool_fail_list(&q, pp.down);
-		if (pp.epoch != epoch)
-			return;
-	}
 	ppool_dispatch();
 	if (pp.epoch != epoch)
 		return;
@@ -677,6 +720,32 @@ ppool_prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 		    !ev_is_active(&w->wio))
 			ppool_flush(w);
 	}
+}
+
+/* The server could not fork a worker. With no worker left at all, fail
+ * what waits: nothing would ever run it. */
+static void
+ppool_spawn_failed(int err)
+{
+	struct ptask_list q;
+	char msg[160];
+
+	for (int i = 0; i < pp.n; i++) {
+		if (pp.w[i].state == W_SPAWNING) {
+			pp.w[i].state = W_EMPTY;
+			pp.nempty++;
+			break;
+		}
+	}
+	for (int i = 0; i < pp.n; i++)
+		if (pp.w[i].state == W_LIVE || pp.w[i].state == W_SPAWNING)
+			return;
+	q = pp.queue;
+	pp.queue.head = pp.queue.tail = NULL;
+	pp.queue.n = 0;
+	errfmt(msg, sizeof msg, "process pool: cannot start a worker: %s",
+	       strerror(err));
+	ppool_fail_list(&q, msg);
 }
 
 /* The server forked a worker: put it in a slot that waits for one. */
@@ -690,15 +759,15 @@ ppool_spawned(pid_t pid, int fds[2])
 			w = &pp.w[i];
 	if (w == NULL || fds[0] < 0 || fd_nonblock(fds[0]) < 0 ||
 	    fd_nonblock(fds[1]) < 0) {
+		int err = fds[0] < 0 ? EMFILE : errno;
+
 		if (fds[0] >= 0) {
 			close(fds[0]);
 			close(fds[1]);
 		}
 		ppool_request(FS_KILL, pid);
-		if (w != NULL) {
-			w->state = W_EMPTY;
-			pp.nempty++;
-		}
+		if (w != NULL)
+			ppool_spawn_failed(err);
 		return;
 	}
 	w->state = W_LIVE;
@@ -708,31 +777,6 @@ ppool_spawned(pid_t pid, int fds[2])
 	ev_io_set(&w->rio, w->resfd, EV_READ);
 	ev_io_set(&w->wio, w->jobfd, EV_WRITE);
 	ppool_bg_start(&w->rio);
-}
-
-/* The server could not fork a worker. With no worker left at all, fail
- * what waits: nothing would ever run it. */
-static void
-ppool_spawn_failed(int err)
-{
-	struct ptask_list q = pp.queue;
-	char msg[160];
-
-	for (int i = 0; i < pp.n; i++) {
-		if (pp.w[i].state == W_SPAWNING) {
-			pp.w[i].state = W_EMPTY;
-			pp.nempty++;
-			break;
-		}
-	}
-	for (int i = 0; i < pp.n; i++)
-		if (pp.w[i].state == W_LIVE || pp.w[i].state == W_SPAWNING)
-			return;
-	pp.queue.head = pp.queue.tail = NULL;
-	pp.queue.n = 0;
-	errfmt(msg, sizeof msg, "process pool: cannot start a worker: %s",
-	       strerror(err));
-	ppool_fail_list(&q, msg);
 }
 
 /* The server reaped pid; its death is complete once its pipe is at EOF. */
@@ -825,8 +869,7 @@ ppool_fs_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	(void)revents;
 	forksrv_reaped();
 	ppool_describe(why, sizeof why, c->rstatus);
-	errfmt(msg, sizeof msg, "process pool: the fork server died (%s)",
-	       why);
+	errfmt(msg, sizeof msg, "process pool: the fork server died (%s)", why);
 	ppool_down(msg);
 }
 
