@@ -85,48 +85,6 @@ static struct child *child_list;
 static int child_live;
 static char child_chunk[CHILD_CHUNK];
 
-static const char *const child_signames[] = {
-	[SIGHUP] = "SIGHUP",
-	[SIGINT] = "SIGINT",
-	[SIGQUIT] = "SIGQUIT",
-	[SIGILL] = "SIGILL",
-	[SIGTRAP] = "SIGTRAP",
-	[SIGABRT] = "SIGABRT",
-	[SIGBUS] = "SIGBUS",
-	[SIGFPE] = "SIGFPE",
-	[SIGKILL] = "SIGKILL",
-	[SIGUSR1] = "SIGUSR1",
-	[SIGSEGV] = "SIGSEGV",
-	[SIGUSR2] = "SIGUSR2",
-	[SIGPIPE] = "SIGPIPE",
-	[SIGALRM] = "SIGALRM",
-	[SIGTERM] = "SIGTERM",
-	[SIGCHLD] = "SIGCHLD",
-	[SIGCONT] = "SIGCONT",
-	[SIGSTOP] = "SIGSTOP",
-	[SIGTSTP] = "SIGTSTP",
-	[SIGTTIN] = "SIGTTIN",
-	[SIGTTOU] = "SIGTTOU",
-	[SIGURG] = "SIGURG",
-	[SIGXCPU] = "SIGXCPU",
-	[SIGXFSZ] = "SIGXFSZ",
-	[SIGVTALRM] = "SIGVTALRM",
-	[SIGPROF] = "SIGPROF",
-	[SIGWINCH] = "SIGWINCH",
-	[SIGSYS] = "SIGSYS",
-};
-
-/* The SIG name of a signal, or NULL when it is not in the table. */
-static const char *
-child_signame(int sig)
-{
-	size_t n = sizeof child_signames / sizeof child_signames[0];
-
-	if (sig <= 0 || (size_t)sig >= n)
-		return NULL;
-	return child_signames[sig];
-}
-
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
 static void
 child_buf_fit(struct buf *b, size_t n, size_t limit)
@@ -232,23 +190,16 @@ child_finish(struct child *c)
 	child_live--;
 
 	result_init(&res);
-	if (WIFEXITED(c->status)) {
+	if (WIFEXITED(c->status))
 		res.exit = WEXITSTATUS(c->status);
-		if (res.exit != 0) {
-			res.status = ST_FAILED;
-			result_error(&res, "exit status %d", res.exit);
-		}
-	} else {
-		int sig = WTERMSIG(c->status);
-		const char *name = child_signame(sig);
+	else
+		res.signal = WTERMSIG(c->status);
+	if (c->status != 0) {
+		char why[64];
 
+		wait_describe(why, sizeof why, c->status);
 		res.status = ST_FAILED;
-		res.signal = sig;
-		if (name != NULL)
-			result_error(&res, "killed by signal %d (%s)", sig,
-				     name);
-		else
-			result_error(&res, "killed by signal %d", sig);
+		result_error(&res, "%s", why);
 	}
 	res.truncated = c->dropped > 0;
 	res.has_errout = true;

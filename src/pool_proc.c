@@ -119,56 +119,6 @@ static struct {
 
 static const char ppool_too_long[] = "process pool: job arguments too long";
 
-/* Names of the signals that end workers, for error messages. */
-static const char *const ppool_signames[] = {
-	[SIGHUP] = "SIGHUP",
-	[SIGINT] = "SIGINT",
-	[SIGQUIT] = "SIGQUIT",
-	[SIGILL] = "SIGILL",
-	[SIGTRAP] = "SIGTRAP",
-	[SIGABRT] = "SIGABRT",
-	[SIGBUS] = "SIGBUS",
-	[SIGFPE] = "SIGFPE",
-	[SIGKILL] = "SIGKILL",
-	[SIGUSR1] = "SIGUSR1",
-	[SIGSEGV] = "SIGSEGV",
-	[SIGUSR2] = "SIGUSR2",
-	[SIGPIPE] = "SIGPIPE",
-	[SIGALRM] = "SIGALRM",
-	[SIGTERM] = "SIGTERM",
-	[SIGXCPU] = "SIGXCPU",
-	[SIGXFSZ] = "SIGXFSZ",
-	[SIGSYS] = "SIGSYS",
-};
-
-/* The SIG name of a signal, or NULL. */
-static const char *
-ppool_signame(int sig)
-{
-	size_t n = sizeof ppool_signames / sizeof ppool_signames[0];
-
-	if (sig <= 0 || (size_t)sig >= n)
-		return NULL;
-	return ppool_signames[sig];
-}
-
-/* Describe a wait status: "killed by signal 9 (SIGKILL)", "exit status 1". */
-static void
-ppool_describe(char *s, size_t len, int status)
-{
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		const char *name = ppool_signame(sig);
-
-		if (name != NULL)
-			errfmt(s, len, "killed by signal %d (%s)", sig, name);
-		else
-			errfmt(s, len, "killed by signal %d", sig);
-	} else {
-		errfmt(s, len, "exit status %d", WEXITSTATUS(status));
-	}
-}
-
 /* Append t to a list. */
 static void
 ppool_push(struct ptask_list *l, struct ptask *t)
@@ -468,7 +418,7 @@ ppool_worker_died(struct pworker *w)
 	ppool_task_drop(head);
 	if (ctx == NULL)
 		return;
-	ppool_describe(why, sizeof why, status);
+	wait_describe(why, sizeof why, status);
 	errfmt(msg, sizeof msg, "worker died: %s", why);
 	ppool_fail_ctx(ctx, msg, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -868,7 +818,7 @@ ppool_fs_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	(void)loop;
 	(void)revents;
 	forksrv_reaped();
-	ppool_describe(why, sizeof why, c->rstatus);
+	wait_describe(why, sizeof why, c->rstatus);
 	errfmt(msg, sizeof msg, "process pool: the fork server died (%s)", why);
 	ppool_down(msg);
 }

@@ -18,6 +18,8 @@
 #include <linux/close_range.h>
 #endif
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "util.h"
 
@@ -315,4 +317,54 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The SIG names of the common signals. */
+static const char *const signames[] = {
+	[SIGHUP] = "SIGHUP",
+	[SIGINT] = "SIGINT",
+	[SIGQUIT] = "SIGQUIT",
+	[SIGILL] = "SIGILL",
+	[SIGTRAP] = "SIGTRAP",
+	[SIGABRT] = "SIGABRT",
+	[SIGBUS] = "SIGBUS",
+	[SIGFPE] = "SIGFPE",
+	[SIGKILL] = "SIGKILL",
+	[SIGUSR1] = "SIGUSR1",
+	[SIGSEGV] = "SIGSEGV",
+	[SIGUSR2] = "SIGUSR2",
+	[SIGPIPE] = "SIGPIPE",
+	[SIGALRM] = "SIGALRM",
+	[SIGTERM] = "SIGTERM",
+	[SIGCHLD] = "SIGCHLD",
+	[SIGCONT] = "SIGCONT",
+	[SIGSTOP] = "SIGSTOP",
+	[SIGTSTP] = "SIGTSTP",
+	[SIGTTIN] = "SIGTTIN",
+	[SIGTTOU] = "SIGTTOU",
+	[SIGURG] = "SIGURG",
+	[SIGXCPU] = "SIGXCPU",
+	[SIGXFSZ] = "SIGXFSZ",
+	[SIGVTALRM] = "SIGVTALRM",
+	[SIGPROF] = "SIGPROF",
+	[SIGWINCH] = "SIGWINCH",
+	[SIGSYS] = "SIGSYS",
+};
+
+/* Describe a wait status: "exit status 1", "killed by signal 9 (SIGKILL)". */
+void
+wait_describe(char *s, size_t len, int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		size_t n = sizeof signames / sizeof signames[0];
+
+		if ((size_t)sig < n && signames[sig] != NULL)
+			errfmt(s, len, "killed by signal %d (%s)", sig,
+			       signames[sig]);
+		else
+			errfmt(s, len, "killed by signal %d", sig);
+	} else {
+		errfmt(s, len, "exit status %d", WEXITSTATUS(status));
+	}
 }

@@ -66,6 +66,9 @@ void fd_cloexec_all(void);
  * with errno set. Blocking. */
 int write_all(int, const void *, size_t);
 
+/* Describe a wait status: "exit status 1", "killed by signal 9 (SIGKILL)". */
+void wait_describe(char *, size_t, int status);
+
 /* Monotonic clock in seconds (any thread or process). */
 double mono_now(void);
 
