@@ -414,6 +414,37 @@ parse_build(const struct parse_draft *l, size_t kseg)
 	return s;
 }
 
+/* A copy of spec with argument i replaced by value, in one allocation like
+ * every spec; spec is freed. The caller owns the result. */
+struct job_spec *
+parse_spec_set_arg(struct job_spec *spec, int i, const char *value)
+{
+	struct parse_draft l;
+	struct buf after = BUF_INIT, kseg = BUF_INIT;
+	struct job_spec *n;
+
+	l.s = *spec;
+	l.after = NULL;
+	for (int k = 0; k < spec->nafter; k++) {
+		if (k > 0)
+			buf_addc(&after, ',');
+		buf_adds(&after, spec->after[k]);
+	}
+	if (spec->nafter > 0)
+		l.after = after.data;
+	buf_add(&kseg, spec->kindname, strlen(spec->kindname) + 1);
+	for (int k = 0; k < spec->argc; k++) {
+		const char *a = k == i ? value : spec->argv[k];
+		buf_add(&kseg, a, strlen(a) + 1);
+	}
+	l.s.kindname = kseg.data;
+	n = parse_build(&l, kseg.len);
+	buf_free(&after);
+	buf_free(&kseg);
+	free(spec);
+	return n;
+}
+
 /* Set every option of a line to unset. */
 static void
 parse_draft_init(struct parse_draft *l)

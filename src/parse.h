@@ -78,6 +78,10 @@ enum parse_rc parser_finish(struct parser *, struct job_spec **out, char *err,
 enum parse_rc parse_line(const char *line, struct job_spec **out, char *err,
 			 size_t errlen);
 
+/* A copy of a parsed job with argument i replaced (spec is freed). */
+struct job_spec *parse_spec_set_arg(struct job_spec *spec, int i,
+				    const char *value);
+
 /* "250ms", "1.5", "1.5s", "2m", "1h" -> seconds. 0 or -1. */
 int parse_duration(const char *, double *);
 /* "DUR" or "DUR:MAX" -> base and max (max stays untouched when absent).

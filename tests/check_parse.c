@@ -1066,6 +1066,34 @@ START_TEST(parser_reuse_over_many_lines)
 }
 END_TEST
 
+/* parse_spec_set_arg: one argument replaced, everything else kept. */
+START_TEST(set_arg_replaces_one_argument_and_keeps_the_rest)
+{
+	struct job_spec *j = NULL;
+	char err[256];
+
+	ck_assert_int_eq(parse_line("id=x after=a,2 group=g timeout=1s "
+				    "exec one two three",
+				    &j, err, sizeof err),
+			 PARSE_JOB);
+	j = parse_spec_set_arg(j, 1, "a much longer replacement");
+	ck_assert_str_eq(j->kindname, "exec");
+	ck_assert_int_eq(j->argc, 3);
+	ck_assert_str_eq(j->argv[0], "one");
+	ck_assert_str_eq(j->argv[1], "a much longer replacement");
+	ck_assert_str_eq(j->argv[2], "three");
+	ck_assert_ptr_null(j->argv[3]);
+	ck_assert_str_eq(j->id, "x");
+	ck_assert_str_eq(j->group, "g");
+	ck_assert_int_eq(j->nafter, 2);
+	ck_assert_str_eq(j->after[0], "a");
+	ck_assert_str_eq(j->after[1], "2");
+	ck_assert(j->timeout == 1.0);
+	ck_assert_ptr_eq(j->kind, kind_find("exec"));
+	free(j);
+}
+END_TEST
+
 /* The suite: every test above in one test case per area. */
 static Suite *
 parse_suite(void)
@@ -1131,6 +1159,7 @@ parse_suite(void)
 	tcase_add_test(lim, spec_is_compact);
 	tcase_add_test(lim, many_arguments);
 	tcase_add_test(lim, parser_reuse_over_many_lines);
+	tcase_add_test(opt, set_arg_replaces_one_argument_and_keeps_the_rest);
 	suite_add_tcase(s, lim);
 	return s;
 }
