@@ -27,7 +27,7 @@ static const char usage_text[] =
 "Attempts:\n"
 "  -t, --timeout DUR     per-attempt timeout (default: none)\n"
 "  -r, --retries N       retries after a failed or timed-out attempt (default: 0)\n"
-"      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%%\n"
+"      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
 "                        jitter (default: 100ms:10s)\n"
 "      --grace DUR       SIGTERM to SIGKILL delay for children (default: 2s)\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
