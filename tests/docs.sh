@@ -25,9 +25,13 @@
 # that ends in " ..." matches any line that starts like it; a line that is
 # only "..." stands for lines left out, and without one the output must
 # have exactly the lines shown. With -k or -n, whose lines come in input
-# order, the lines must come in the order shown too. A command is skipped (TAP SKIP) when it uses
-# an option that corun --help does not list, or when corun exits 2 saying
-# that something is "not implemented": that part is not built yet.
+# order, the lines must come in the order shown too. A command is skipped
+# (TAP SKIP) when it uses an option that corun --help does not list, or
+# when corun exits 2 saying that something is "not implemented": that part
+# is not built yet. A command whose line ends with a comment that starts
+# with "needs", as in "# needs a server on 127.0.0.1:8000", is not run at
+# all (TAP SKIP with that reason): its output depends on something that a
+# test run does not have.
 
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILDDIR=${BUILDDIR:-$SRCDIR}
@@ -239,7 +243,13 @@ run_examples() {
 		want=$(printf '%s\n' "$cmd" |
 		    sed -nE 's/.*#[[:space:]]*exit status ([0-9]+)[[:space:]]*$/\1/p')
 		want=${want:-0}
+		needs=$(printf '%s\n' "$cmd" |
+		    sed -nE 's/.*#[[:space:]]*(needs [^#]*[^#[:space:]])[[:space:]]*$/\1/p')
 		name="$where: $cmd"
+		if [ -n "$needs" ]; then
+			skip "$name" "$needs"
+			continue
+		fi
 		if o=$(unknown_option "$cmd"); then
 			skip "$name" "corun --help does not list $o"
 			continue
