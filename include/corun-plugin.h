@@ -19,7 +19,8 @@
  * the message given to out->fail are copied by the host before it returns;
  * the plugin keeps ownership of its buffers. The function returns 0 for
  * success (the job's value is what it wrote) or -1 for failure (the job
- * ends `failed` with the message given to out->fail, or a generic one).
+ * ends `failed` with the message given to out->fail, or a generic one; any
+ * other non-zero value is a failure too, and the value is dropped).
  *
  * A worker loads a library once and keeps it loaded, so a plugin may keep
  * state across calls in its process; with on=thread, several threads may
@@ -36,10 +37,12 @@
 /* What the host gives a plugin function to report through. */
 struct corun_out {
 	void *host; /* the host's; do not touch */
-	/* Append n bytes to the job's value. 0, or -1 when the value is
-	 * already at its cap (the rest is dropped, the job is truncated). */
+	/* Append n bytes to the job's value. 0, or -1 when they did not all
+	 * fit: the value is at its cap (1 MiB), the rest is dropped and the
+	 * job is truncated; later writes drop everything. */
 	int (*write)(struct corun_out *, const void *, size_t n);
-	/* Set the job's error message (one line; copied). */
+	/* Set the job's error message (copied up to its first line break;
+	 * a later call replaces it). Used only if the function fails. */
 	void (*fail)(struct corun_out *, const char *msg);
 };
 

@@ -6,6 +6,8 @@
  * and touch nothing else (no job state, no globals, no output). The loop
  * kinds' start/stop functions live with the loop executor (executors.c),
  * and with the network kinds (net_http.c, net_tcp.c) for http and tcp.
+ * call's run function is plugin_run_call (plugin.c), whose one piece of
+ * state is its process's cache of loaded libraries.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include "kinds.h"
 #include "net.h"
 #include "parse.h"
+#include "plugin.h"
 #include "sched.h"
 #include "util.h"
 
@@ -351,6 +354,9 @@ const struct kind kind_table[] = {
 	{.name = "spin", .executor = EX_PROCESS, .executors = PROCESS,
 	 .min_args = 1, .max_args = 1, .check = check_duration,
 	 .run = run_spin},
+	{.name = "call", .executor = EX_PROCESS, .executors = PROCESS | THREAD,
+	 .min_args = 2, .max_args = 3, .check = plugin_check_call,
+	 .run = plugin_run_call},
 };
 
 const size_t kind_count = sizeof kind_table / sizeof kind_table[0];

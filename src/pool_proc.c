@@ -850,6 +850,9 @@ ppool_init(struct ev_loop *loop, int nworkers, ppool_start_fn start,
 		w->rio.data = w->wio.data = w;
 	}
 	ev_prepare_init(&pp.prep, ppool_prepare_cb);
+	/* After the scheduler's prepare, which submits: what it queues in an
+	 * iteration goes out in that iteration. */
+	ev_set_priority(&pp.prep, EV_MINPRI);
 	ev_prepare_start(loop, &pp.prep);
 	ev_unref(loop);
 	if (forksrv_fd() < 0) {

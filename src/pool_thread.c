@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "future.h"
+#include "corun.h"
 #include "pool_thread.h"
 #include "util.h"
 
@@ -150,6 +151,12 @@ tpool_run(struct tpool_task *t)
 	if (t->kind->run(t->argc, t->argv, &t->res.value, err, sizeof err) ==
 	    0) {
 		t->res.status = ST_OK;
+		/* The same cap as a worker's or a child's value. */
+		if (t->res.value.len > CORUN_OUTPUT_CAP) {
+			t->res.value.len = CORUN_OUTPUT_CAP;
+			t->res.value.data[CORUN_OUTPUT_CAP] = '\0';
+			t->res.truncated = true;
+		}
 		return;
 	}
 	err[sizeof err - 1] = '\0';
