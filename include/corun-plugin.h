@@ -32,6 +32,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CORUN_PLUGIN_ABI 1
 
 /* What the host gives a plugin function to report through. */
@@ -50,6 +54,19 @@ typedef int corun_plugin_fn(const char *arg, size_t len, struct corun_out *out);
 
 /* The variable the host checks before it calls anything in a library. */
 #define CORUN_PLUGIN_ABI_SYMBOL "corun_plugin_abi"
-#define CORUN_PLUGIN_DECLARE const int corun_plugin_abi = CORUN_PLUGIN_ABI
+#if defined(__GNUC__)
+#define CORUN_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CORUN_PLUGIN_EXPORT
+#endif
+/* Exported even from C++ (extern "C" above) and with -fvisibility=hidden;
+ * mark plugin functions CORUN_PLUGIN_EXPORT too when hiding symbols. */
+#define CORUN_PLUGIN_DECLARE                                                   \
+	extern CORUN_PLUGIN_EXPORT const int corun_plugin_abi;                 \
+	CORUN_PLUGIN_EXPORT const int corun_plugin_abi = CORUN_PLUGIN_ABI
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

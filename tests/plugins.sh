@@ -208,9 +208,8 @@ corun --json big.jobs >big.json 2>big.err
 is "$?" 0 "big values: exit status 0"
 is "$(jpy big.json '[len(by["p"]["value"]), by["p"]["truncated"]]')" \
 	'[1048576, true]' "a value past 1 MiB is cut there and truncated"
-todo_is "$(jpy big.json '[len(by["t"]["value"]), by["t"]["truncated"]]')" \
-	'[1048576, true]' "on=thread too: cut at 1 MiB and truncated" \
-	"lead: pool_thread.c does not cap values"
+is "$(jpy big.json '[len(by["t"]["value"]), by["t"]["truncated"]]')" \
+	'[1048576, true]' "on=thread too: cut at 1 MiB and truncated"
 is "$(jpy big.json '[len(by["exact"]["value"]), by["exact"]["truncated"]]')" \
 	'[1048576, false]' "a value of exactly 1 MiB is whole"
 
