@@ -22,7 +22,6 @@ export LC_ALL
 
 tap_n=0
 tap_bg=
-PY=python3
 JQ="$SRCDIR/tests/data/jq.py"
 # Seconds one corun run may take before it is killed as hung.
 CORUN_LIMIT=${CORUN_LIMIT:-20}
@@ -66,6 +65,13 @@ ln -s "$CORUN" "$CORUN_LINK" || bail "cannot link $CORUN"
 # Run corun with the arguments, bounded in time; stdin/stdout/stderr as given.
 corun() {
 	timeout -k 3 "$CORUN_LIMIT" "$CORUN_LINK" "$@"
+}
+
+# The same, bounded to SECS seconds instead: corun_within SECS ARG...
+corun_within() {
+	cw_secs=$1
+	shift
+	timeout -k 3 "$cw_secs" "$CORUN_LINK" "$@"
 }
 
 # Start corun in the background: bg_corun NAME IN OUT ERR ARG... with
@@ -234,9 +240,14 @@ jget() {
 		return 1
 	}
 	awk -F '\t' -v id="$2" -v f="$3" '
-		$1 == id && $2 == f { print $3; n++ }
-		END { if (n != 1) { print "MISSING(" n + 0 ")"; exit 1 } }' \
-		"$1.flat"
+		$1 == id && $2 == f { v = $3; n++ }
+		END {
+			if (n == 1)
+				print v
+			else
+				print "(" n + 0 " records with this field)"
+			exit n != 1
+		}' "$1.flat"
 }
 
 # Print the value of a Python expression over the records of FILE (R: the

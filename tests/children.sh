@@ -1,0 +1,102 @@
+#!/bin/sh
+# children.sh: what an exec/sh child sees (fds 0-2 only, /dev/null on
+# stdin, its own process group), output capture (stdout apart from stderr,
+# the 1 MiB cap without SIGPIPE and in little memory, the 64 KiB stderr
+# tail), and no zombie or leftover process.
+
+# shellcheck source=tests/lib.sh
+. "$SRCDIR/tests/lib.sh"
+
+# shellcheck disable=SC2016
+cat >see.jobs <<'EOF'
+id=fd sh 'ls /proc/$$/fd'
+id=fdx exec sh -c 'ls /proc/$$/fd'
+id=in sh 'readlink /proc/$$/fd/0'
+id=pg sh 'cut -d" " -f5 /proc/$$/stat; echo $$'
+id=pgx exec sh -c 'cut -d" " -f5 /proc/$$/stat; echo $$'
+id=sep sh 'echo out1; echo err1 >&2; echo out2; echo err2 >&2; exit 4'
+EOF
+# Extra fds open in corun must not reach its children.
+corun --json see.jobs >see.json 2>see.err </dev/null 3</dev/null 7>extra.fd
+jrec see.json fd status='"ok"' value='"0\n1\n2\n"' \
+	"sh: the child has only fds 0, 1 and 2"
+jrec see.json fdx status='"ok"' value='"0\n1\n2\n"' \
+	"exec: the child has only fds 0, 1 and 2"
+jrec see.json in value='"/dev/null\n"' "the child's stdin is /dev/null"
+is "$(jpy see.json 'len(set(by["pg"]["value"].split())) == 1')" true \
+	"sh: the child leads its own process group"
+is "$(jpy see.json 'len(set(by["pgx"]["value"].split())) == 1')" true \
+	"exec: the child leads its own process group"
+jrec see.json sep status='"failed"' exit=4 value='"out1\nout2\n"' \
+	stderr='"err1\nerr2\n"' \
+	"stdout and stderr are captured apart, also for a failed child"
+
+# A child reading its stdin gets EOF and does not eat corun's job stream.
+printf "id=cat sh 'cat; echo end'\nid=z exec echo z\n" |
+	corun --json >eat.json 2>&1
+jrec eat.json cat status='"ok"' value='"end\n"' \
+	"a child reading stdin gets EOF at once"
+jrec eat.json z status='"ok"' value='"z\n"' \
+	"the job stream on corun's stdin is not eaten by a child"
+
+# 200 MB of output: 1 MiB kept, the rest read and thrown away, the child
+# never gets SIGPIPE, and corun stays small.
+cat >big.jobs <<'EOF'
+id=big sh 'yes abcdefghijklmnopqrstuvwxy | head -c 200000000'
+id=bigx exec head -c 200000000 /dev/zero
+id=err sh 'seq 1 30000 >&2; echo done'
+EOF
+if /usr/bin/time -f %M true >/dev/null 2>&1; then
+	timeout -k 3 "$CORUN_LIMIT" /usr/bin/time -f %M -o rss.txt \
+		"$CORUN_LINK" --json big.jobs >big.json 2>big.err </dev/null
+	rc=$?
+	have_rss=1
+else
+	corun --json big.jobs >big.json 2>big.err </dev/null
+	rc=$?
+	have_rss=0
+fi
+is "$rc" 0 "200 MB of output: exit status 0"
+jrec big.json big status='"ok"' exit=0 signal=null truncated=true \
+	"sh writing 200 MB: ok, exit 0, truncated"
+is "$(jpy big.json 'len(by["big"]["value"])')" 1048576 \
+	"sh writing 200 MB: the value is exactly 1 MiB"
+is "$(jpy big.json \
+	'by["big"]["value"] == ("abcdefghijklmnopqrstuvwxy\n" * 40330)[:1048576]')" \
+	true "sh writing 200 MB: the value is the first MiB"
+jrec big.json bigx status='"ok"' exit=0 signal=null truncated=true \
+	"exec writing 200 MB: ok, exit 0 (no SIGPIPE), truncated"
+is "$(jpy big.json 'len(by["bigx"]["value"])')" 1048576 \
+	"exec writing 200 MB: the value is exactly 1 MiB"
+if [ $have_rss = 1 ]; then
+	lt "$(tail -n 1 rss.txt)" 50000 "corun's max RSS stays under 50 MB"
+else
+	skip "corun's max RSS stays under 50 MB" "no GNU /usr/bin/time"
+fi
+jrec big.json err status='"ok"' value='"done\n"' truncated=false \
+	"a child writing 170 KB on stderr is ok"
+is "$(jpy big.json 'by["err"]["stderr"] == "".join(
+	"%d\n" % i for i in range(1, 30001))[-65536:]')" true \
+	"stderr keeps exactly its last 64 KiB"
+
+# No zombie while corun runs: children that ended have been reaped by the
+# time their records are out.
+for i in 1 2 3 4 5; do echo "id=z$i exec true"; done >zombie.jobs
+cat >>zombie.jobs <<'EOF'
+id=w sh 'i=0; while [ ! -e go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e go ]'
+EOF
+bg_corun zombie /dev/null zombie.json zombie.err --json zombie.jobs
+i=0
+while [ "$(nlines zombie.json)" -lt 5 ] && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+is "$(nlines zombie.json)" 5 "five short children end while one runs on"
+zombies=$(ps -o pid=,stat=,args= --ppid "$bg_pid" | awk '$2 ~ /^Z/')
+is "$zombies" "" "corun has no zombie child"
+: >go
+is "$(bg_wait zombie 10)" 0 "corun ends ok when the last child ends"
+jrec zombie.json w status='"ok"' "the long child saw its go"
+
+no_leftovers "no corun process or child is left"
+done_testing

@@ -1,0 +1,204 @@
+#!/bin/sh
+# input.sh: the job language and the inputs: streaming standard input,
+# comments, continuations, quoting, bad lines in files and on standard input,
+# sequence numbers and ids across several inputs.
+
+# shellcheck source=tests/lib.sh
+. "$SRCDIR/tests/lib.sh"
+
+# Standard input is a stream: the first job's record comes out while the
+# producer still holds its input open. The producer waits (up to 10 s) for
+# the reader to have seen that record before it writes the second job.
+{
+	echo 'id=a sleep 0'
+	if wait_for seen1 10; then echo early >producer.txt; fi
+	echo 'id=b sleep 0'
+} | corun --json 2>stream.err | {
+	IFS= read -r first
+	: >seen1
+	printf '%s\n' "$first"
+	cat
+} >stream.json
+is "$(cat producer.txt 2>/dev/null)" early \
+	"a record is written while standard input is still open"
+is "$(jpy stream.json '[r["id"] for r in R]')" '["a", "b"]' \
+	"both streamed jobs have a record, the first one first"
+
+# Blank lines and comments; a # inside a token or quotes is not a comment.
+cat >comments.jobs <<'EOF'
+
+# a comment
+   	# an indented comment
+id=c1 exec echo a # a trailing comment
+id=c2 exec echo '#quoted' b#c "#dq"
+
+EOF
+corun --json comments.jobs >comments.json 2>comments.err </dev/null
+is "$?" 0 "comments: exit status 0"
+is "$(nlines comments.json)" 2 "blank and comment lines are not jobs"
+jrec comments.json c1 value='"a\n"' seq=1 source='"comments.jobs:4"' \
+	"a trailing comment is dropped; seq counts jobs, source counts lines"
+jrec comments.json c2 value='"#quoted b#c #dq\n"' seq=2 \
+	source='"comments.jobs:5"' "a comment sign inside a token or quotes is kept"
+
+# Continuation lines: joined with one space; the source is the first line.
+cat >cont.jobs <<'EOF'
+id=k exec printf '%s,' \
+    one \
+  two
+id=k2 exec echo after
+EOF
+corun --json cont.jobs >cont.json 2>cont.err </dev/null
+jrec cont.json k value='"one,two,"' source='"cont.jobs:1"' \
+	"a continued job is joined and its source is its first line"
+jrec cont.json k2 value='"after\n"' source='"cont.jobs:4"' \
+	"the job after a continued one has its own line number"
+printf 'id=k3 exec echo x \\\n y\nid=k4 exec echo z\n' |
+	corun --json >cont2.json 2>&1
+jrec cont2.json k3 value='"x y\n"' source='"-:1"' \
+	"a continued job on standard input"
+jrec cont2.json k4 source='"-:3"' "standard input lines are counted too"
+
+# Quoting reaches exec's argv exactly; nothing is expanded by a shell.
+cat >quote.jobs <<'EOF'
+id=q1 exec printf '%s|' 'a b' "c\"d" e\ f
+id=q2 exec printf '%s|' "t\tn\nb\\s" 'x\ny' '' "" 'it'\''s' a'b'"c"
+id=q3 exec printf '%s|' $HOME * ~ `x` $(y) ;
+EOF
+corun --json quote.jobs >quote.json 2>quote.err </dev/null
+jrec quote.json q1 value='"a b|c\"d|e f|"' \
+	"single quotes, double quotes and a backslash keep blanks and quotes"
+jrec quote.json q2 value='"t\tn\nb\\s|x\\ny|||it'"'"'s|abc|"' \
+	"escapes in double quotes, none in single quotes, empty and joined tokens"
+# shellcheck disable=SC2016
+jrec quote.json q3 value='"$HOME|*|~|`x`|$(y)|;|"' \
+	"no shell expansion outside sh"
+
+# A bad line in a file: every bad line is reported as FILE:LINE: message,
+# nothing runs, exit status 2.
+cat >bad.jobs <<'EOF'
+id=t sh 'touch ran'
+frob x
+sleep
+id=ok2 sleep 0.1
+sleep x
+exec 'unterminated
+foo=1 sleep 1
+EOF
+corun --json bad.jobs >bad.out 2>bad.err </dev/null
+is "$?" 2 "a bad job file: exit status 2"
+check "a bad job file: no job runs" test ! -e ran
+is "$(cat bad.out)" "" "a bad job file: no record"
+check "bad.jobs:2: unknown kind 'frob'" \
+	grep -qxF "bad.jobs:2: unknown kind 'frob'" bad.err
+check "bad.jobs:3: sleep: expected 1 argument" \
+	grep -qxF "bad.jobs:3: sleep: expected 1 argument" bad.err
+check "bad.jobs:5: ...bad duration 'x'" \
+	grep -qE "^bad\\.jobs:5: .*bad duration 'x'" bad.err
+check "bad.jobs:6: unterminated quote" \
+	grep -qxF "bad.jobs:6: unterminated quote" bad.err
+check "bad.jobs:7: unknown option 'foo'" \
+	grep -qxF "bad.jobs:7: unknown option 'foo'" bad.err
+is "$(grep -c '^bad\.jobs:' bad.err)" 5 "each bad line is reported once"
+
+# A bad second file stops the good first one from running.
+echo "sh 'touch ran2'" >good.jobs
+corun good.jobs bad.jobs >bad2.out 2>bad2.err </dev/null
+is "$?" 2 "a good file then a bad one: exit status 2"
+check "a good file then a bad one: nothing runs" test ! -e ran2
+printf 'id=x sleep 0\nid=x sleep 0\n' >dup.jobs
+corun dup.jobs >/dev/null 2>dup.err </dev/null
+is "$?" 2 "duplicate ids in a file: exit status 2"
+check "duplicate ids in a file: reported at the second" \
+	grep -q '^dup\.jobs:2: ' dup.err
+printf 'id=12 sleep 0\n' >digit.jobs
+corun digit.jobs >/dev/null 2>digit.err </dev/null
+is "$?" 2 "an all-digit id in a file: exit status 2"
+check "an all-digit id in a file: reported" grep -q '^digit\.jobs:1: ' digit.err
+
+# A bad line on standard input: an error record, the other jobs still run,
+# exit status 1.
+{
+	echo 'id=g1 exec echo one'
+	echo 'frob x'
+	echo 'id=bad2 sleep'
+	echo 'timeout=1'
+	echo 'id=12 sleep 0'
+	echo 'id=g1 sleep 0'
+	printf 'sleep 0\000x\n'
+	"$PY" -c 'print("exec echo " + "a" * (1 << 20))'
+	echo 'id=g2 sleep 0'
+} >badin.jobs
+corun --json <badin.jobs >badin.json 2>badin.err
+is "$?" 1 "bad lines on standard input: exit status 1"
+is "$(nlines badin.json)" 9 "bad lines on standard input: one record each"
+jrec badin.json g1 status='"ok"' value='"one\n"' "the job before them runs"
+jrec badin.json g2 status='"ok"' seq=9 source='"-:9"' \
+	"the job after them runs"
+jrec badin.json 2 status='"error"' executor=null kind='"frob"' value=null \
+	error="\"unknown kind 'frob'\"" source='"-:2"' seq=2 \
+	"an unknown kind gives an error record"
+jrec badin.json bad2 status='"error"' executor=null kind='"sleep"' \
+	error='"sleep: expected 1 argument"' seq=3 \
+	"a bad line keeps its id= when it parsed"
+jrec badin.json 4 status='"error"' kind=null executor=null \
+	"a line without a kind gives an error record with kind null"
+jrec badin.json 5 status='"error"' "an all-digit id is an error, id is seq"
+jrec badin.json 6 status='"error"' "a duplicate id is an error, id is seq"
+jrec badin.json 7 status='"error"' error='"NUL byte in line"' \
+	"a NUL byte in a line is an error"
+jrec badin.json 8 status='"error"' error='"line too long"' \
+	"a line over 1 MiB is an error"
+
+# Sequence numbers run across every input in order; the default id is seq.
+printf 'id=a1 sleep 0\nsleep 0\n' >a.jobs
+printf 'sleep 0\n' >b.jobs
+printf 'sleep 0\nid=s2 sleep 0\n' | corun --json a.jobs - b.jobs >seq.json 2>&1
+is "$?" 0 "files and standard input together: exit status 0"
+is "$(jpy seq.json '" ".join("%s=%s@%s" % (r["id"], r["seq"], r["source"])
+	for r in sorted(R, key=lambda r: r["seq"]))')" \
+	"a1=1@a.jobs:1 2=2@a.jobs:2 3=3@-:1 s2=4@-:2 5=5@b.jobs:1" \
+	"seq runs across the inputs in order; the id is id= or seq"
+is "$(jpy seq.json '" ".join(type(r["id"]).__name__ for r in R)')" \
+	"str str str str str" "ids are strings"
+
+# --max-inflight: reading pauses at the limit and resumes as jobs end, on
+# every executor.
+for k in 'sleep 0' 'exec true' 'block 0' 'primes 1'; do
+	printf '%s\n' "$k" "$k" "$k" "$k" "$k" "$k" >inflight.jobs
+	corun_within 5 -P1 --max-inflight 1 <inflight.jobs >inflight.out 2>&1
+	is "$?:$(grep -c '^ok ' inflight.out)" 0:6 \
+		"-P1 --max-inflight 1 with 6 x $k: every job ends ok"
+done
+
+# Backpressure: while the limit is reached corun does not read its input on,
+# so a producer writing 4 MB after the first job stays blocked.
+cat >producer.py <<'EOF'
+import sys
+w = sys.stdout.write
+w("id=hold sh ': >started; i=0; while [ ! -e go ] && [ $i -lt 200 ];"
+  " do sleep 0.05; i=$((i+1)); done; [ -e go ]'\n")
+sys.stdout.flush()
+for i in range(4000):
+    w("#" + "x" * 999 + "\n")
+sys.stdout.flush()
+open("wrote-all", "w").close()
+w("id=last sleep 0\n")
+EOF
+"$PY" producer.py | corun --json --max-inflight 1 >bp.json 2>bp.err &
+wait_for started 10
+sleep 1
+check "a paused corun leaves its producer blocked" test ! -e wrote-all
+: >go
+wait
+jrec bp.json hold status='"ok"' "the job that held the limit ends ok"
+jrec bp.json last status='"ok"' "the job after the pause runs"
+
+# Standard input may be given once.
+corun - - </dev/null >twice.out 2>twice.err
+is "$?" 2 "'-' twice is a usage error (exit status 2)"
+check "'-' twice: a message on stderr" test -s twice.err
+is "$(cat twice.out)" "" "'-' twice: nothing on stdout"
+
+no_leftovers "no corun process is left"
+done_testing

@@ -1,0 +1,90 @@
+#!/bin/sh
+# timeouts.sh: a timeout on each executor ends the job as decisions.md says
+# (loop timer, SIGTERM then SIGKILL for children, abandoned thread call,
+# killed and replaced worker), -t and timeout=, and no process left behind.
+
+# shellcheck source=tests/lib.sh
+. "$SRCDIR/tests/lib.sh"
+
+cat >to.jobs <<'EOF'
+id=l timeout=0.3 sleep 10
+id=e timeout=0.3 exec sleep 10
+id=t timeout=0.3 sh 'trap "" TERM; sleep 10'
+id=tx timeout=0.3 exec sh -c 'trap "" TERM; sleep 10'
+id=b timeout=0.3 block 10
+id=p timeout=0.3 spin 10s
+id=q primes 10
+EOF
+wall to.time corun --json -P1 --grace 0.3 to.jobs >to.json 2>to.err </dev/null
+is "$?" 1 "timed-out jobs: exit status 1"
+lt "$(cat to.time)" 5 "no timed-out job runs its 10 s"
+jrec to.json l status='"timeout"' executor='"loop"' signal=null exit=null \
+	error='"timed out after 0.3s"' "loop: sleep 10 with timeout=0.3 times out"
+jrec to.json e status='"timeout"' executor='"loop"' signal=15 exit=null \
+	error='"timed out after 0.3s"' "exec: timeout ends the child with SIGTERM"
+jrec to.json t status='"timeout"' signal=9 exit=null \
+	"sh ignoring SIGTERM: SIGKILL after --grace"
+check "sh ignoring SIGTERM: the record waits for the grace period" \
+	num_lt 0.5 "$(jget to.json t elapsed)"
+jrec to.json tx status='"timeout"' executor='"loop"' signal=9 exit=null \
+	error='"timed out after 0.3s"' "exec ignoring SIGTERM: SIGKILL after --grace"
+jrec to.json b status='"timeout"' executor='"thread"' signal=null \
+	error='"timed out after 0.3s"' "thread: block 10 times out"
+lt "$(jget to.json b elapsed)" 3 "thread: the timeout ends the job at once"
+jrec to.json p status='"timeout"' executor='"process"' signal=9 \
+	error='"timed out after 0.3s"' "process: spin 10s times out, signal 9"
+jrec to.json q status='"ok"' value='"4"' \
+	"process: the next job runs on the replaced worker (-P1)"
+for id in l e b p; do
+	lt "$(jget to.json $id elapsed)" 3 "$id: elapsed is short"
+done
+
+# corun does not wait for an abandoned thread call before exiting.
+echo 'timeout=0.3 block 10' >block.jobs
+wall block.time corun block.jobs >block.out 2>&1 </dev/null
+is "$?" 1 "a timed-out block: exit status 1"
+lt "$(cat block.time)" 5 "corun exits without waiting for the blocked call"
+like "$(cat block.out)" '^timeout 1 [0-9]+\.[0-9]{3}s block: timed out after 0\.3s$' \
+	"a timed-out block: text record"
+
+# The abandoned call keeps its thread busy until it returns (-T1).
+printf 'timeout=0.2 block 1\nid=n block 0\n' >busy.jobs
+wall busy.time corun --json -T1 busy.jobs >busy.json 2>&1 </dev/null
+check "the next thread job waits for the abandoned call to return" \
+	num_lt 0.9 "$(cat busy.time)"
+jrec busy.json n status='"ok"' "the next thread job then runs"
+
+# -t is the default timeout; timeout= overrides it either way.
+printf 'id=d sleep 10\nid=o timeout=5 sleep 0.6\n' >t1.jobs
+printf 'id=x timeout=0.2 sleep 5\nid=y sleep 0.1\n' >t2.jobs
+printf 'id=r timeout=0.2 retries=1 backoff=10ms sleep 5\n' >t3.jobs
+corun --json -t 0.3 t1.jobs >t1.json 2>&1 </dev/null &
+corun --json -t 10 t2.jobs >t2.json 2>&1 </dev/null &
+corun --json t3.jobs >t3.json 2>&1 </dev/null &
+wait
+jrec t1.json d status='"timeout"' error='"timed out after 0.3s"' \
+	"-t 0.3 times sleep 10 out"
+jrec t1.json o status='"ok"' "timeout=5 overrides a shorter -t"
+jrec t2.json x status='"timeout"' error='"timed out after 0.2s"' \
+	"timeout=0.2 overrides a longer -t"
+jrec t2.json y status='"ok"' "-t 10 lets a short job end ok"
+jrec t3.json r status='"timeout"' attempts=2 \
+	"a timed-out attempt is retried; the job ends timeout"
+
+# A timed-out sh leaves no process behind: its whole process group goes,
+# even a background grandchild, even one that ignores SIGTERM.
+ln -s "$(command -v sleep)" "$T/zzsleep"
+cat >group.jobs <<EOF
+id=g1 timeout=0.3 sh '$T/zzsleep 30 & $T/zzsleep 31'
+id=g2 timeout=0.3 sh 'trap "" TERM; $T/zzsleep 32 & $T/zzsleep 33'
+EOF
+wall group.time corun --json --grace 0.3 group.jobs >group.json 2>&1 </dev/null
+jrec group.json g1 status='"timeout"' signal=15 \
+	"sh with a background child: timeout, SIGTERM"
+jrec group.json g2 status='"timeout"' signal=9 \
+	"sh ignoring SIGTERM with a background child: timeout, SIGKILL"
+lt "$(cat group.time)" 5 "the grandchildren do not hold corun up"
+gone "$T/zzsleep" "no grandchild of a timed-out sh is left"
+
+no_leftovers "no corun process is left"
+done_testing

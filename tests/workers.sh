@@ -1,0 +1,74 @@
+#!/bin/sh
+# workers.sh: the process pool. A worker killed with SIGKILL fails exactly
+# the job it ran and is replaced; many trivial jobs each get exactly one
+# record; no worker outlives corun.
+
+# shellcheck source=tests/lib.sh
+. "$SRCDIR/tests/lib.sh"
+
+# Print the pids of corun's grandchildren (the workers, children of the fork
+# server) that are running (state R), from a ps listing on stdin.
+running_workers() {
+	awk -v top="$1" '
+		{ ppid[$1] = $2; stat[$1] = $3 }
+		END {
+			for (p in ppid)
+				if (ppid[ppid[p]] == top && stat[p] ~ /^R/)
+					print p
+		}'
+}
+
+# Two spinning jobs on two workers; kill the worker of one of them, then
+# send one more job on the still open standard input.
+mkfifo wk.fifo
+{
+	printf 'id=a spin 2s\nid=b spin 2s\n'
+	wait_for killed 10
+	printf 'id=c primes 100\n'
+} >wk.fifo &
+bg_track $!
+bg_corun wk wk.fifo wk.json wk.err --json -P2
+victim=
+i=0
+while [ -z "$victim" ] && [ $i -lt 100 ]; do
+	victim=$(ps -eo pid=,ppid=,stat= | running_workers "$bg_pid" | head -n 1)
+	[ -n "$victim" ] || sleep 0.05
+	i=$((i + 1))
+done
+check "a running worker is found (a grandchild of corun)" test -n "$victim"
+[ -n "$victim" ] && kill -9 "$victim"
+: >killed
+is "$(bg_wait wk 10)" 1 "a killed worker: exit status 1"
+is "$(nlines wk.json)" 3 "a killed worker: one record per job"
+is "$(jpy wk.json '" ".join(sorted(r["status"] for r in R
+	if r["id"] in ("a", "b")))')" "failed ok" \
+	"exactly one of the two spinning jobs failed"
+is "$(jpy wk.json '[(r["executor"], r["signal"], r["error"], r["value"])
+	for r in R if r["status"] == "failed"]')" \
+	'[["process", 9, "worker died: killed by signal 9 (SIGKILL)", null]]' \
+	"the failed job: signal 9, error names the dead worker"
+jrec wk.json c status='"ok"' value='"25"' "a later job runs fine"
+gone "$T/corun-itest" "no worker remains after corun exits"
+
+# Many trivial process jobs from standard input: one record each.
+"$PY" -c 'print("primes 1\n" * 20000, end="")' >many.jobs
+corun --json <many.jobs >many.json 2>many.err
+is "$?" 0 "20000 trivial process jobs: exit status 0"
+is "$(jpy many.json '[len(R), len({r["id"] for r in R}),
+	sum(r["status"] == "ok" and r["value"] == "0" for r in R),
+	sorted(r["seq"] for r in R) == list(range(1, 20001)),
+	all(r["id"] == str(r["seq"]) for r in R)]')" \
+	'[20000, 20000, 20000, true, true]' \
+	"20000 trivial process jobs: 20000 records, unique ids, all ok"
+
+# A small in-flight limit on a mix of executors: still one record each.
+"$PY" -c 'print("primes 1\nblock 0\nsleep 0\nexec true\n" * 500, end="")' \
+	>mix.jobs
+corun --json -P2 -T2 -j2 --max-inflight 8 <mix.jobs >mix.json 2>mix.err
+is "$?" 0 "2000 mixed jobs with --max-inflight 8: exit status 0"
+is "$(jpy mix.json '[len(R), len({r["id"] for r in R}),
+	sum(r["status"] == "ok" for r in R)]')" '[2000, 2000, 2000]' \
+	"2000 mixed jobs with --max-inflight 8: one ok record each"
+
+no_leftovers "no corun process or worker is left"
+done_testing
