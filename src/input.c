@@ -221,8 +221,6 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 	char why[PARSE_MAX_ID + 64] = "";
 
 	C.seq++;
-	if (spec->id != NULL && strtab_add(&C.ids, spec->id, C.seq) == -1)
-		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
 	for (int i = 0; i < spec->nafter && why[0] == '\0'; i++) {
 		const char *ref = spec->after[i];
 		long long n;
@@ -233,6 +231,10 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 			snprintf(why, sizeof why,
 				 "after: '%s' names no earlier job", ref);
 	}
+	/* Registered after the check: a job cannot name itself. */
+	if (spec->id != NULL && strtab_add(&C.ids, spec->id, C.seq) == -1 &&
+	    why[0] == '\0')
+		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
 	free(spec);
 	if (why[0] != '\0') {
 		fprintf(stderr, "%s:%u: %s\n", file, line, why);

@@ -84,6 +84,21 @@ joblog_load(const char *path)
 	return 0;
 }
 
+/* End a last line cut short by a crash, so that this run's first line is
+ * not glued to it (and lost to --resume). */
+static void
+joblog_end_line(const char *path, off_t size)
+{
+	char last;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return;
+	if (pread(fd, &last, 1, size - 1) == 1 && last != '\n')
+		write_all(joblog_fd, "\n", 1);
+	close(fd);
+}
+
 /* Open the log. */
 int
 joblog_open(const char *path, int resume)
@@ -99,8 +114,13 @@ joblog_open(const char *path, int resume)
 		warnx("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(joblog_fd, &st) == 0 && st.st_size == 0)
-		write_all(joblog_fd, JOBLOG_HEADER, sizeof JOBLOG_HEADER - 1);
+	if (fstat(joblog_fd, &st) == 0) {
+		if (st.st_size == 0)
+			write_all(joblog_fd, JOBLOG_HEADER,
+				  sizeof JOBLOG_HEADER - 1);
+		else if (S_ISREG(st.st_mode))
+			joblog_end_line(path, st.st_size);
+	}
 	return 0;
 }
 

@@ -20,9 +20,10 @@
  * process pool) and are drained in the loop's prepare phase, once per
  * iteration: an executor that frees room, or an attempt that ends inside
  * submit(), never recurses into the scheduler, and many starts are batched
- * into one pass. The same pass settles jobs skipped or cancelled in bulk
- * and flushes the records written during the iteration, so a reader sees
- * each one before the loop blocks again.
+ * into one pass. The same pass settles jobs skipped or cancelled in bulk,
+ * goes round again while that queued more jobs (so the loop never blocks
+ * with a job that could start), and flushes the records written during
+ * the iteration, so a reader sees each one before the loop blocks again.
  *
  * Threads: only the loop thread runs any of this. Memory: a job owns its
  * spec and its future's result; both go when its record has been written.
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "child.h"
 #include "corun.h"
@@ -90,6 +92,7 @@ static struct {
 	struct u64tab notok;    /* seq -> status + 1 of gone jobs not ok */
 	struct strtab ids;      /* id -> seq, every explicit id */
 	ev_prepare prepare;
+	ev_idle nudge;          /* one more iteration before blocking */
 	ev_signal sigint;
 	ev_signal sigterm;
 	uint64_t seq;           /* last sequence number given */
@@ -98,6 +101,9 @@ static struct {
 	size_t running[EX_COUNT];
 	unsigned long notok_count;
 	int input_paused;
+	int again;              /* jobs were queued or deferred: dispatch */
+	struct job *canceller;  /* the cancel job running its action */
+	int submitted;          /* jobs went to executors in this pass */
 	int stopping;           /* cancelling everything: fail-fast/signal */
 	int signal;             /* the signal that stopped the run */
 	int dry_run_bad;        /* dry run: lines that did not parse */
@@ -187,6 +193,7 @@ sched_enqueue(struct job *job)
 	job->state = JS_QUEUED;
 	queue_push(&S.q[c], job);
 	stats_queue_depth(job->ex, S.q[c].len);
+	S.again = 1;
 }
 
 /* Take a queued job out of whichever queue holds it. */
@@ -229,6 +236,7 @@ sched_dispatch(void)
 			job->state = JS_RUNNING;
 			job->flags &= ~(JOB_TIMEDOUT | JOB_CANCELLED);
 			S.running[job->ex]++;
+			S.submitted = 1;
 			ops->submit(job);
 		}
 	}
@@ -309,6 +317,7 @@ sched_defer(struct job *job, enum job_status status, const char *why)
 	result_move(&job->fut.res, &res);
 	job->state = JS_PENDING;
 	queue_push(&S.skipq, job);
+	S.again = 1;
 }
 
 /* Release a job's waiters: each has one dependency fewer, or is skipped
@@ -317,12 +326,21 @@ static void
 sched_wake(struct job *job)
 {
 	int ok = job->fut.res.status == ST_OK;
+	struct waiter *rev = NULL;
 
+	/* The list is newest first: release the waiters in input order. */
 	while (job->waiters != NULL) {
 		struct waiter *w = job->waiters;
-		struct job *j = u64tab_get(&S.live, w->seq);
 
 		job->waiters = w->next;
+		w->next = rev;
+		rev = w;
+	}
+	while (rev != NULL) {
+		struct waiter *w = rev;
+		struct job *j = u64tab_get(&S.live, w->seq);
+
+		rev = w->next;
 		free(w);
 		if (j == NULL || j->state != JS_WAITING)
 			continue;
@@ -366,7 +384,10 @@ sched_settled(struct future *fut, void *arg)
 		joblog_write(&rec, job->fut.started);
 	}
 	sched_wake(job);
-	if (st != ST_OK && S.opts->fail_fast && !S.stopping)
+	/* Spec section 2: failed, timeout or error stops the run; a job
+	 * cancelled or skipped is a consequence, not a cause. */
+	if ((st == ST_FAILED || st == ST_TIMEOUT || st == ST_ERROR) &&
+	    S.opts->fail_fast && !S.stopping)
 		sched_stop(0);
 	sched_write_due(job);
 }
@@ -473,10 +494,13 @@ static uint64_t
 sched_resolve(const char *ref, uint64_t seq)
 {
 	long long n;
+	uint64_t d;
 
 	if (parse_count(ref, &n) == 0)
 		return n > 0 && (uint64_t)n < seq ? (uint64_t)n : 0;
-	return strtab_get(&S.ids, ref);
+	/* The job's own id is registered already: it is not earlier. */
+	d = strtab_get(&S.ids, ref);
+	return d < seq ? d : 0;
 }
 
 /* The --limit group called name, or NULL. */
@@ -688,6 +712,7 @@ sched_group_release(struct group *g)
 		queue_remove(&g->wait, next);
 		next->flags &= ~JOB_INGROUP;
 		queue_push_front(&S.q[sched_class(next)], next);
+		S.again = 1;
 	}
 }
 
@@ -740,6 +765,8 @@ sched_kick(enum executor ex)
 static int
 sched_cancel(struct job *job)
 {
+	int stopping;
+
 	switch (job->state) {
 	case JS_WAITING:
 		sched_defer(job, ST_CANCELLED, "cancelled");
@@ -753,10 +780,16 @@ sched_cancel(struct job *job)
 		sched_defer(job, ST_CANCELLED, "cancelled");
 		return 0;
 	case JS_RUNNING:
-		if (!(job->flags & (JOB_CANCELLED | JOB_TIMEDOUT))) {
-			job->flags |= JOB_CANCELLED;
+		/* A cancel job whose action stopped the run (--fail-fast)
+		 * ends on its own right after: nothing to stop. */
+		if (job == S.canceller)
+			return 0;
+		/* An attempt already being stopped for its timeout ends
+		 * cancelled too (no retry); the executor is asked once. */
+		stopping = job->flags & (JOB_CANCELLED | JOB_TIMEDOUT);
+		job->flags |= JOB_CANCELLED;
+		if (!stopping)
 			ops_of[job->ex]->cancel(job);
-		}
 		return 0;
 	default:
 		return -1;
@@ -771,20 +804,35 @@ sched_cancel_start(struct job *job)
 	uint64_t seq = sched_resolve(ref, job->seq);
 	struct job *target = seq ? u64tab_get(&S.live, seq) : NULL;
 	struct result res;
+	int rc = -1;
 
 	sched_attempt_started(job);
 	result_init(&res);
+	if (target != NULL && target != job) {
+		/* The target may end at once and stop the run. */
+		S.canceller = job;
+		rc = sched_cancel(target);
+		S.canceller = NULL;
+	}
 	if (seq == 0) {
 		res.status = ST_FAILED;
 		result_error(&res, "no job '%s'", ref);
-	} else if (target == NULL || target == job ||
-		   sched_cancel(target) == -1) {
+	} else if (rc == -1) {
 		res.status = ST_FAILED;
 		result_error(&res, "job '%s' is already final", ref);
 	} else {
 		res.status = ST_OK;
 	}
 	sched_attempt_done(job, &res);
+}
+
+/* Order sequence numbers from the latest. */
+static int
+sched_seq_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y) - (x > y);
 }
 
 /* Cancel every job that is not final and stop reading: --fail-fast
@@ -804,6 +852,10 @@ sched_stop(int signo)
 	for (size_t i = 0; i < S.live.cap; i++)
 		if (S.live.keys[i] != 0)
 			seqs[n++] = S.live.keys[i];
+	/* Latest first: a job waiting on another is cancelled before its
+	 * dependency ends, so it ends cancelled, never skipped, whatever
+	 * order the table keeps and whichever executor stops at once. */
+	qsort(seqs, n, sizeof *seqs, sched_seq_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct job *job = u64tab_get(&S.live, seqs[i]);
 		if (job != NULL)
@@ -845,15 +897,37 @@ sched_settle_deferred(void)
 }
 
 /* Once per loop iteration, before it blocks: start what has room, write
- * the records, manage input backpressure, and end the run when done. */
+ * the records, manage input backpressure, and end the run when done.
+ * Starting and settling jobs and reading more input can queue more jobs
+ * (an attempt that ends inside submit() frees a group's slot, resumed
+ * input adds jobs): go round until nothing new was queued and input is
+ * not held back with room left, or the loop would block with jobs that
+ * could run or lines that could be read. */
 static void
 sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)w, (void)revents;
-	sched_settle_deferred();
-	if (!S.stopping)
-		sched_dispatch();
-	sched_settle_deferred();
+	S.submitted = 0;
+	do {
+		S.again = 0;
+		sched_settle_deferred();
+		if (!S.stopping)
+			sched_dispatch();
+		sched_settle_deferred();
+		if (S.input_paused &&
+		    S.inflight < (size_t)S.opts->max_inflight) {
+			/* What is read may start now, or end at once (an
+			 * error line, a resumed job) and leave room. */
+			S.input_paused = 0;
+			input_pause(0);
+			S.again = 1;
+		}
+	} while (S.again);
+	/* An executor may deal out what it was given in its own prepare
+	 * phase, which may have run already in this iteration: do not
+	 * block before the next one. */
+	if (S.submitted)
+		ev_idle_start(loop, &S.nudge);
 	if (report_flush() == -1 && errno == EPIPE) {
 		/* Nobody reads the records any more: stop cleanly. */
 		if (!S.stopping)
@@ -862,12 +936,16 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	if (S.input_paused && S.inflight < (size_t)S.opts->max_inflight) {
-		S.input_paused = 0;
-		input_pause(0);
-	}
 	if (S.inflight == 0 && input_done())
 		ev_break(loop, EVBREAK_ALL);
+}
+
+/* The iteration that sched_prepare_cb asked for has come: no more. */
+static void
+sched_nudge_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
 }
 
 /* Set the scheduler up on a loop. */
@@ -878,6 +956,8 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	S.opts = opts;
 	S.next_write = 1;
 	sched_loop = loop;
+	/* Backoff jitter differs from run to run and between processes. */
+	srand((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	S.ngroups = opts->nlimits;
 	S.groups = xcalloc(S.ngroups, sizeof *S.groups);
 	for (size_t i = 0; i < S.ngroups; i++) {
@@ -886,6 +966,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	}
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
+	ev_idle_init(&S.nudge, sched_nudge_cb);
 	if (!opts->dry_run) {
 		ev_signal_init(&S.sigint, sched_signal_cb, SIGINT);
 		ev_signal_init(&S.sigterm, sched_signal_cb, SIGTERM);
@@ -923,6 +1004,7 @@ sched_shutdown(void)
 	for (int ex = 0; ex < EX_COUNT; ex++)
 		ops_of[ex]->shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
+	ev_idle_stop(sched_loop, &S.nudge);
 	ev_signal_stop(sched_loop, &S.sigint);
 	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();

@@ -97,7 +97,9 @@ hist_quantile(const struct hist *h, double q)
 	for (size_t b = 0; b < HIST_BUCKETS; b++) {
 		seen += h->count[b];
 		if (seen >= rank) {
-			double u = hist_upper(b);
+			/* The last bucket also holds everything longer. */
+			double u = b == HIST_BUCKETS - 1 ? h->max
+							 : hist_upper(b);
 			return u < h->max ? u : h->max;
 		}
 	}

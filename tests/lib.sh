@@ -90,7 +90,7 @@ bg_corun() {
 		sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0.pid" && exec "$@"' \
 			"$bc_name" "$CORUN_LINK" "$@" <"$bc_in" >"$bc_out" \
 			2>"$bc_err"
-		echo $? >"$bc_name.rc"
+		echo $? >"$bc_name.rc.tmp" && mv "$bc_name.rc.tmp" "$bc_name.rc"
 	) &
 	bg_track $!
 	wait_for "$bc_name.pid" 5 || bail "corun did not start"

@@ -1,0 +1,203 @@
+#!/bin/sh
+# signals.sh: SIGINT and SIGTERM while every executor is busy (exec
+# children, a pool thread, a process worker, loop timers): exit 130/143, a
+# cancelled record for every job, a quick exit, and nothing left behind;
+# SIGKILL after --grace for a child that ignores SIGTERM; a second signal
+# during the grace period ends the run at once.
+
+# shellcheck source=tests/lib.sh
+. "$SRCDIR/tests/lib.sh"
+
+# bg_wait, waiting out the moment when NAME.rc exists but is still empty
+# (lib.sh writes it with a plain redirection).
+bg_status() {
+	bs_rc=$(bg_wait "$1" "$2")
+	if [ -z "$bs_rc" ]; then
+		sleep 0.2
+		bs_rc=$(cat "$1.rc")
+	fi
+	printf '%s\n' "$bs_rc"
+}
+
+# Print the pids of every descendant of pid $1 (children, their children...).
+descendants() {
+	ps -eo pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			want[root] = 1
+			for (more = 1; more;) {
+				more = 0
+				for (p in parent)
+					if (!(p in want) && (parent[p] in want)) {
+						want[p] = 1
+						more = 1
+					}
+			}
+			for (p in want)
+				if (p != root)
+					print p
+		}'
+}
+
+# Print "pid args" of each pid in the file $1 that still runs (not a zombie)
+# with the same command line as recorded in $1.args.
+survivors() {
+	while read -r sv_pid; do
+		sv_now=$(ps -o stat=,args= -p "$sv_pid" 2>/dev/null) || continue
+		case $sv_now in Z*) continue ;; esac
+		sv_then=$(awk -v p="$sv_pid" '$1 == p { $1 = ""; print }' "$1.args")
+		case $sv_now in *"$sv_then"*) printf '%s %s\n' "$sv_pid" "$sv_now" ;; esac
+	done <"$1"
+}
+
+# Remember corun's descendants (pid $1) in file $2 and their command lines.
+snapshot() {
+	descendants "$1" >"$2"
+	: >"$2.args"
+	while read -r sn_pid; do
+		printf '%s %s\n' "$sn_pid" "$(ps -o args= -p "$sn_pid")" >>"$2.args"
+	done <"$2"
+}
+
+# Wait up to 5 s until a process has the string in its command line.
+wait_proc() {
+	wp_i=0
+	while [ -z "$(procs_with "$1")" ]; do
+		[ $wp_i -ge 100 ] && return 1
+		sleep 0.05
+		wp_i=$((wp_i + 1))
+	done
+	return 0
+}
+
+# Wait up to 5 s until pid $1 has at least $2 descendants running corun
+# (the fork server and workers carry its command line); true if it has.
+wait_workers() {
+	ww_i=0
+	while :; do
+		ww_n=0
+		for ww_p in $(descendants "$1"); do
+			case $(ps -o args= -p "$ww_p") in
+			*"$CORUN_LINK"*) ww_n=$((ww_n + 1)) ;;
+			esac
+		done
+		[ $ww_n -ge "$2" ] && return 0
+		[ $ww_i -ge 100 ] && return 1
+		sleep 0.05
+		ww_i=$((ww_i + 1))
+	done
+}
+
+# Pass when none of the snapshot's processes is left within a second.
+none_left() {
+	nl_i=0
+	while [ -n "$(survivors "$1")" ] && [ $nl_i -lt 20 ]; do
+		sleep 0.05
+		nl_i=$((nl_i + 1))
+	done
+	nl_left=$(survivors "$1")
+	if [ -z "$nl_left" ]; then
+		ok 0 "$2"
+	else
+		ok 1 "$2"
+		diag "still running:" "$nl_left"
+		return 1
+	fi
+}
+
+# One run per signal, every executor busy.
+for sig in INT TERM; do
+	if [ $sig = INT ]; then want=130; else want=143; fi
+	m="$T/mk$sig"
+	ln -s "$(command -v sleep)" "$m"
+	cat >busy.$sig.jobs <<EOF
+id=e exec $m 31.5
+id=s sh '$m 32.5 & $m 33.5; :'
+id=q exec $m 34.5
+id=b block 30
+id=p spin 30s
+id=l sleep 30
+id=w after=l sleep 0
+EOF
+	bg_corun b$sig /dev/null busy.$sig.json busy.$sig.err --json -j 2 -P 1 \
+		-T 1 --joblog busy.$sig.log busy.$sig.jobs
+	wait_proc "$m 31.5" && wait_proc "$m 33.5"
+	ok $? "SIG$sig: the children have started"
+	wait_workers "$bg_pid" 2
+	ok $? "SIG$sig: corun has a fork server and a worker"
+	# Let the thread and the worker take their jobs.
+	sleep 0.2
+	snapshot "$bg_pid" desc.$sig
+	sent=$(now)
+	kill -$sig "$bg_pid"
+	is "$(bg_status b$sig 20)" "$want" "SIG$sig: exit status $want"
+	lt "$(since "$sent")" 5 "SIG$sig: corun exits quickly (not after 30 s)"
+	is "$(jpy busy.$sig.json 'len(R), len({r["id"] for r in R})')" "[7, 7]" \
+		"SIG$sig: one record per job"
+	is "$(jpy busy.$sig.json '" ".join(sorted({r["status"] for r in R}))')" \
+		cancelled "SIG$sig: every record is cancelled"
+	jrec busy.$sig.json e signal=15 attempts=1 error='"cancelled"' \
+		"SIG$sig: the exec child got SIGTERM"
+	jrec busy.$sig.json q attempts=0 "SIG$sig: the queued exec never started"
+	jrec busy.$sig.json w attempts=0 "SIG$sig: the waiting job never started"
+	is "$(tail -n +2 busy.$sig.log | awk -F '\t' '$6 == "cancelled"' | wc -l |
+		tr -d ' ')" 7 "SIG$sig: the job log has every job"
+	gone "$m" "SIG$sig: no child, grandchild or queued child is left"
+	none_left desc.$sig "SIG$sig: no fork server, worker or child of corun is left"
+done
+
+# A child that ignores SIGTERM is killed after --grace.
+ln -s "$(command -v sleep)" "$T/mkign"
+cat >ign.jobs <<EOF
+id=i sh 'trap "" TERM; $T/mkign 35; :'
+id=l sleep 30
+EOF
+bg_corun ign /dev/null ign.json ign.err --json --grace 0.7 ign.jobs
+wait_proc "$T/mkign 35"
+ok $? "grace: the child has started"
+snapshot "$bg_pid" desc.ign
+sent=$(now)
+kill -TERM "$bg_pid"
+is "$(bg_status ign 20)" 143 "grace: exit status 143"
+el=$(since "$sent")
+check "grace: corun waited for the grace period ($el s)" num_lt 0.6 "$el"
+lt "$el" 5 "grace: ...and not much longer"
+jrec ign.json i status='"cancelled"' signal=9 \
+	"grace: the child ignoring SIGTERM ends with SIGKILL"
+jrec ign.json l status='"cancelled"' "grace: the other job is cancelled"
+gone "$T/mkign" "grace: the child is gone"
+none_left desc.ign "grace: nothing of corun is left"
+
+# A second signal during the grace period: out at once, every record written.
+ln -s "$(command -v sleep)" "$T/mktwo"
+cat >two.jobs <<EOF
+id=i sh 'trap "" TERM; $T/mktwo 36; :'
+id=i2 sh 'trap "" TERM INT; $T/mktwo 37; :'
+id=b block 30
+id=p spin 30s
+id=l sleep 30
+id=q after=l sleep 0
+EOF
+bg_corun two /dev/null two.json two.err --json --grace 10s -P 1 two.jobs
+wait_proc "$T/mktwo 36" && wait_proc "$T/mktwo 37" &&
+	wait_workers "$bg_pid" 2
+ok $? "second signal: the children and the worker have started"
+sleep 0.2
+snapshot "$bg_pid" desc.two
+kill -TERM "$bg_pid"
+sleep 0.5
+check "second signal: after the first, corun waits for the grace period" \
+	test ! -e two.rc
+sent=$(now)
+kill -INT "$bg_pid"
+is "$(bg_status two 20)" 143 "second signal: exit status of the first signal (143)"
+lt "$(since "$sent")" 3 "second signal: corun exits at once (grace was 10 s)"
+is "$(jpy two.json 'len(R), len({r["id"] for r in R})')" "[6, 6]" \
+	"second signal: one record per job"
+is "$(jpy two.json '" ".join(sorted({r["status"] for r in R}))')" cancelled \
+	"second signal: every record is cancelled"
+gone "$T/mktwo" "second signal: the children ignoring SIGTERM are gone"
+none_left desc.two "second signal: no fork server, worker or child is left"
+
+no_leftovers "no process left behind"
+done_testing
