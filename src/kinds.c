@@ -356,7 +356,7 @@ const struct kind kind_table[] = {
 	 .run = run_spin},
 	{.name = "call", .executor = EX_PROCESS, .executors = PROCESS | THREAD,
 	 .min_args = 2, .max_args = 3, .check = plugin_check_call,
-	 .run = plugin_run_call},
+	 .run = plugin_run_call, .file_relative = 1},
 };
 
 const size_t kind_count = sizeof kind_table / sizeof kind_table[0];

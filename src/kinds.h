@@ -43,6 +43,8 @@ struct kind {
 	void (*start)(struct job *);
 	void (*stop)(struct job *);
 	int spawns;             /* runs a child process: counts against -j */
+	int file_relative;      /* argv[0] is a path that, when relative, is
+				 * relative to the job file's directory */
 };
 
 extern const struct kind kind_table[];

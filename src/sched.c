@@ -583,12 +583,36 @@ sched_depend(struct job *job)
 		sched_enqueue(job);
 }
 
+/* A relative path argument of a job from a file, made relative to the
+ * file's directory (spec is replaced). */
+static struct job_spec *
+sched_file_relative(struct job_spec *spec, const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	struct buf path = BUF_INIT;
+
+	if (spec->argv[0][0] == '/' || strcmp(file, "-") == 0)
+		return spec;
+	if (slash != NULL)
+		buf_add(&path, file, (size_t)(slash - file) + 1);
+	else
+		buf_adds(&path, "./");
+	buf_adds(&path, spec->argv[0]);
+	spec = parse_spec_set_arg(spec, 0, path.data);
+	buf_free(&path);
+	return spec;
+}
+
 /* A job line was read: check its id and dependencies and queue it (spec
  * is taken over). */
 void
 sched_add(struct job_spec *spec, const char *file, unsigned line)
 {
-	struct job *job = sched_new(spec, file, line);
+	struct job *job;
+
+	if (spec->kind->file_relative)
+		spec = sched_file_relative(spec, file);
+	job = sched_new(spec, file, line);
 	char idbuf[32];
 	const char *id = spec->id;
 

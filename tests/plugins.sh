@@ -17,18 +17,6 @@ done
 Z="$P/zratio.so"
 C="$P/crash.so"
 
-# A known failure, until the lead's half of issue 4 lands: like is, but an
-# expected failure (TAP TODO) that fails the suite once it passes.
-todo_is() {
-	tap_n=$((tap_n + 1))
-	if [ "$1" = "$2" ]; then
-		printf 'ok %d - %s # TODO %s\n' "$tap_n" "$3" "$4"
-	else
-		printf 'not ok %d - %s # TODO %s\n' "$tap_n" "$3" "$4"
-		diag "got:      $(printf '%s' "$1" | head -c 300)" \
-			"expected: $(printf '%s' "$2" | head -c 300)"
-	fi
-}
 
 # zlib on a compressible file: the sizes are the file's and the ratio is
 # their quotient, on the process pool by default and on a thread with on=.
@@ -237,9 +225,8 @@ id=sub call lib/crash.so echo sub
 id=bare call crash.so echo bare
 EOF
 (cd elsewhere && corun --json ../jobdir/rel.jobs) >rel.json 2>rel.err
-todo_is "$(jpy rel.json '[r["value"] for r in R]')" '["sub", "bare"]' \
-	"relative LIBRARY paths resolve against the job file's directory" \
-	"lead: relative path resolution"
+is "$(jpy rel.json '[r["value"] for r in R]')" '["sub", "bare"]' \
+	"relative LIBRARY paths resolve against the job file's directory"
 
 # The example job file, with the plugins as make check builds them.
 mkdir -p ex/plugins
