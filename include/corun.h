@@ -1,14 +1,24 @@
 /*
- * corun.h: the entry point of the corun engine.
+ * corun.h: libcorun, the corun engine as a library.
  *
- * The command-line program is a thin shell around this: it turns argv into a
- * struct corun_options and calls corun_run(). Everything else (the loop, the
- * pools, the scheduler) lives in the library behind it.
+ * Two ways in. corun_run() does what the command does: it runs job files
+ * and standard input and writes records. A runner (corun_new) is for C
+ * programs: submit job lines or C functions, get futures, wait for them.
+ * See corun(3).
+ *
+ * A runner owns the process's libev default loop, a thread pool and a
+ * process pool whose workers are forked by a fork server created by
+ * corun_new(): call corun_new() before your program starts any thread, and
+ * have at most one runner at a time. Everything here is called from the
+ * thread that made the runner; callbacks run on it, inside corun_gather()
+ * or corun_wait().
  */
 #ifndef CORUN_H
 #define CORUN_H
 
 #include <stddef.h>
+
+#include "corun-plugin.h"
 
 #define CORUN_OUTPUT_CAP (1024 * 1024) /* bytes of stdout kept per job */
 #define CORUN_STDERR_CAP (64 * 1024)   /* bytes of stderr kept (the tail) */
@@ -38,6 +48,7 @@ struct corun_options {
 	const char *joblog;          /* --joblog FILE or NULL */
 	struct corun_limit *limits;  /* --limit GROUP=N, nlimits of them */
 	size_t nlimits;
+	int handle_signals; /* SIGINT/SIGTERM stop the run (the command) */
 };
 
 /* Fill in the documented defaults (online CPUs for -P and -j). */
@@ -49,5 +60,76 @@ void corun_options_init(struct corun_options *);
  * section 6 (0, 1 or 2). The caller keeps ownership of everything passed.
  */
 int corun_run(const struct corun_options *, char *const inputs[], size_t ninputs);
+
+/* A runner, and a future: one submitted job. */
+struct corun;
+struct corun_future;
+
+enum corun_executor { CORUN_LOOP, CORUN_THREAD, CORUN_PROCESS };
+
+/* A future's status: CORUN_PENDING until it is final, then as spec.md's
+ * section 4. */
+enum corun_status {
+	CORUN_OK,
+	CORUN_FAILED,
+	CORUN_TIMEOUT,
+	CORUN_CANCELLED,
+	CORUN_SKIPPED,
+	CORUN_ERROR,
+	CORUN_PENDING = -1,
+};
+
+typedef void corun_done_fn(struct corun_future *, void *arg);
+
+/* Make the runner (the caller keeps opts). NULL if one exists already. */
+struct corun *corun_new(const struct corun_options *);
+/* Cancel what is left, stop the pools and free the runner. Futures not
+ * yet freed stay readable until corun_future_free. */
+void corun_free(struct corun *);
+
+/*
+ * Submit a line of the job language (corun-jobs(5)), e.g. "timeout=2s exec
+ * make". Returns its future, or NULL with a message in err when the line
+ * does not parse. The future is the caller's: free it with
+ * corun_future_free, before or after it is done.
+ */
+struct corun_future *corun_submit(struct corun *, const char *line,
+				  char *err, size_t errlen);
+/*
+ * Submit a C function (corun-plugin.h's type) to the thread or process
+ * pool, with a copy of len bytes at arg, and a timeout in seconds (< 0:
+ * none). In the process pool the function runs in a worker forked from
+ * this program, so any function of the program can be sent. NULL with
+ * errno EINVAL for the loop executor.
+ */
+struct corun_future *corun_submit_fn(struct corun *, enum corun_executor,
+				     corun_plugin_fn *fn, const void *arg,
+				     size_t len, double timeout);
+
+/* Call fn(future, arg) once when the future is done (at once, from the
+ * next corun_gather/corun_wait, if it already is). One callback per
+ * future; a later call replaces it. */
+void corun_future_on_done(struct corun_future *, corun_done_fn *fn,
+			  void *arg);
+/* Cancel the job: 0, or -1 if it was already final. */
+int corun_cancel(struct corun_future *);
+/* Run the loop until every one of the n futures is done. Returns how many
+ * of them did not end CORUN_OK. */
+size_t corun_gather(struct corun *, struct corun_future *const *, size_t n);
+/* Run the loop until no submitted job is left. */
+void corun_wait(struct corun *);
+
+enum corun_status corun_future_status(const struct corun_future *);
+/* The value (len bytes, NUL-terminated), owned by the future. */
+const char *corun_future_value(const struct corun_future *, size_t *len);
+/* The error message, or NULL when ok. Owned by the future. */
+const char *corun_future_error(const struct corun_future *);
+/* Exit status and signal of a child or worker; -1 and 0 when none. */
+int corun_future_exit(const struct corun_future *);
+int corun_future_signal(const struct corun_future *);
+int corun_future_attempts(const struct corun_future *);
+double corun_future_elapsed(const struct corun_future *);
+/* Release the future (a pending job keeps running, unobserved). */
+void corun_future_free(struct corun_future *);
 
 #endif

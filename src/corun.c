@@ -41,6 +41,39 @@ corun_options_init(struct corun_options *o)
 	o->grace = 2;
 }
 
+/* Start the engine for opts: the fork server (before any thread), the
+ * loop, the scheduler and the pools (which start their threads and
+ * workers at their first job). A dry run needs only the scheduler. */
+struct ev_loop *
+corun_engine_start(const struct corun_options *opts)
+{
+	struct ev_loop *loop;
+
+	if (!opts->dry_run)
+		forksrv_start();
+	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (loop == NULL)
+		fatalx("cannot initialise the event loop");
+	sched_init(loop, opts);
+	if (!opts->dry_run) {
+		executors_init(loop, opts);
+		stats_init(loop, opts->stats, opts->progress);
+	}
+	return loop;
+}
+
+/* Stop what corun_engine_start started. */
+void
+corun_engine_stop(const struct corun_options *opts)
+{
+	if (!opts->dry_run) {
+		sched_shutdown();
+		stats_finish();
+	}
+}
+
 /* Run the inputs; return the exit status. */
 int
 corun_run(const struct corun_options *opts, char *const inputs[],
@@ -52,31 +85,16 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	fd_cloexec_all();
 	if (input_check(inputs, ninputs) > 0)
 		return 2;
-	if (!opts->dry_run)
-		forksrv_start();
-	signal(SIGPIPE, SIG_IGN);
-
 	if (opts->joblog != NULL && !opts->dry_run &&
 	    joblog_open(opts->joblog, opts->resume) == -1)
 		return 2;
-
-	loop = ev_default_loop(EVFLAG_AUTO);
-	if (loop == NULL)
-		fatalx("cannot initialise the event loop");
 	report_init(STDOUT_FILENO, opts->json);
-	sched_init(loop, opts);
-	if (!opts->dry_run) {
-		executors_init(loop, opts);
-		stats_init(loop, opts->stats, opts->progress);
-	}
+	loop = corun_engine_start(opts);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
 
 	input_stop();
-	if (!opts->dry_run) {
-		sched_shutdown();
-		stats_finish();
-	}
+	corun_engine_stop(opts);
 	status = sched_exit_status();
 	report_flush();
 	joblog_close();

@@ -357,6 +357,8 @@ const struct kind kind_table[] = {
 	{.name = "call", .executor = EX_PROCESS, .executors = PROCESS | THREAD,
 	 .min_args = 2, .max_args = 3, .check = plugin_check_call,
 	 .run = plugin_run_call, .file_relative = 1},
+	{.name = "fn", .executor = EX_PROCESS, .executors = PROCESS | THREAD,
+	 .min_args = 2, .max_args = 2, .run = api_run_fn, .hidden = 1},
 };
 
 const size_t kind_count = sizeof kind_table / sizeof kind_table[0];
@@ -366,7 +368,18 @@ const struct kind *
 kind_find(const char *name)
 {
 	for (size_t i = 0; i < kind_count; i++)
-		if (strcmp(kind_table[i].name, name) == 0)
+		if (!kind_table[i].hidden &&
+		    strcmp(kind_table[i].name, name) == 0)
+			return &kind_table[i];
+	return NULL;
+}
+
+/* The hidden row of libcorun's C-function jobs. */
+const struct kind *
+kind_fn(void)
+{
+	for (size_t i = 0; i < kind_count; i++)
+		if (kind_table[i].run == api_run_fn)
 			return &kind_table[i];
 	return NULL;
 }

@@ -45,6 +45,7 @@ struct kind {
 	int spawns;             /* runs a child process: counts against -j */
 	int file_relative;      /* argv[0] is a path that, when relative, is
 				 * relative to the job file's directory */
+	int hidden;             /* not in the job language (libcorun's fn) */
 };
 
 extern const struct kind kind_table[];
@@ -56,7 +57,12 @@ void loop_sleep_stop(struct job *);
 void loop_child_start(struct job *);
 void loop_child_stop(struct job *);
 
-/* The row for a kind name, or NULL. */
+/* libcorun's C-function jobs (api.c): the hidden row and its run. */
+const struct kind *kind_fn(void);
+int api_run_fn(int argc, char *const argv[], struct buf *value, char *err,
+	       size_t errlen);
+
+/* The row for a kind name of the job language, or NULL. */
 const struct kind *kind_find(const char *);
 /* A row's index in kind_table (frames carry kinds by index). */
 int kind_index(const struct kind *);

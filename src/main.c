@@ -152,6 +152,7 @@ main(int argc, char *argv[])
 	int c;
 
 	corun_options_init(&o);
+	o.handle_signals = 1;
 	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,
 				NULL)) != -1) {
 		switch (c) {

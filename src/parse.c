@@ -55,6 +55,8 @@ struct parse_draft {
 	const char *after; /* after= as written */
 };
 
+static void parse_draft_init(struct parse_draft *);
+
 /* True for the blanks that separate tokens. */
 static int
 parse_blank(char c)
@@ -412,6 +414,28 @@ parse_build(const struct parse_draft *l, size_t kseg)
 	}
 	ptr[t->argc] = NULL;
 	return s;
+}
+
+/* A job of kind k with these arguments and no options, in one allocation
+ * like every spec (for jobs made by a program, not read from a line). The
+ * caller owns the result. */
+struct job_spec *
+parse_spec_new(const struct kind *k, int argc, char *const argv[])
+{
+	struct parse_draft l;
+	struct buf kseg = BUF_INIT;
+	struct job_spec *n;
+
+	parse_draft_init(&l);
+	buf_add(&kseg, k->name, strlen(k->name) + 1);
+	for (int i = 0; i < argc; i++)
+		buf_add(&kseg, argv[i], strlen(argv[i]) + 1);
+	l.s.kind = k;
+	l.s.kindname = kseg.data;
+	l.s.argc = argc;
+	n = parse_build(&l, kseg.len);
+	buf_free(&kseg);
+	return n;
 }
 
 /* A copy of spec with argument i replaced by value, in one allocation like

@@ -78,6 +78,9 @@ enum parse_rc parser_finish(struct parser *, struct job_spec **out, char *err,
 enum parse_rc parse_line(const char *line, struct job_spec **out, char *err,
 			 size_t errlen);
 
+/* A job of a kind with arguments and no options (made by a program). */
+struct job_spec *parse_spec_new(const struct kind *, int argc,
+				char *const argv[]);
 /* A copy of a parsed job with argument i replaced (spec is freed). */
 struct job_spec *parse_spec_set_arg(struct job_spec *spec, int i,
 				    const char *value);

@@ -269,8 +269,10 @@ sched_write(struct job *job)
 {
 	struct record rec;
 
-	sched_record(job, &rec);
-	report_write(&rec);
+	if (!(job->flags & JOB_API)) {
+		sched_record(job, &rec);
+		report_write(&rec);
+	}
 	if (job->fut.res.status != ST_OK)
 		u64tab_put(&S.notok, job->seq,
 			   (void *)(uintptr_t)(job->fut.res.status + 1));
@@ -280,10 +282,24 @@ sched_write(struct job *job)
 		job->waiters = w->next;
 		free(w);
 	}
+	S.inflight--;
+	if (job->flags & JOB_API) {
+		/* The program's: it frees the job (maybe in the callback). */
+		job->flags |= JOB_WRITTEN;
+		api_final(job);
+		return;
+	}
+	sched_job_free(job);
+}
+
+/* Free a job that has left the scheduler. */
+void
+sched_job_free(struct job *job)
+{
 	future_free(&job->fut);
 	free(job->spec);
+	free(job->api);
 	free(job);
-	S.inflight--;
 }
 
 /* Write the records that are due: all of them, or with -k those whose
@@ -518,9 +534,7 @@ static void
 sched_discard(struct job *job)
 {
 	u64tab_del(&S.live, job->seq);
-	future_free(&job->fut);
-	free(job->spec);
-	free(job);
+	sched_job_free(job);
 	S.inflight--;
 }
 
@@ -608,13 +622,25 @@ sched_file_relative(struct job_spec *spec, const char *file)
 void
 sched_add(struct job_spec *spec, const char *file, unsigned line)
 {
+	sched_submit(spec, file, line, 0);
+}
+
+/* Make a job of spec (taken over) with flags (JOB_API) and queue it, or
+ * settle it at once when it cannot run. Returns it, or NULL in a dry run
+ * (it is gone then). */
+struct job *
+sched_submit(struct job_spec *spec, const char *file, unsigned line,
+	     unsigned flags)
+{
 	struct job *job;
+	char idbuf[32];
+	const char *id;
 
 	if (spec->kind->file_relative)
 		spec = sched_file_relative(spec, file);
 	job = sched_new(spec, file, line);
-	char idbuf[32];
-	const char *id = spec->id;
+	job->flags |= (unsigned short)flags;
+	id = spec->id;
 
 	job->ex = spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
 	job->timeout = spec->timeout >= 0 ? spec->timeout : S.opts->timeout;
@@ -627,11 +653,11 @@ sched_add(struct job_spec *spec, const char *file, unsigned line)
 		/* The record's id is its sequence number then. */
 		spec->id = NULL;
 		sched_reject(job, why);
-		return;
+		return S.opts->dry_run ? NULL : job;
 	}
 	if (S.stopping) {
 		sched_settle_now(job, ST_CANCELLED, "cancelled");
-		return;
+		return job;
 	}
 	if (S.opts->dry_run) {
 		for (int i = 0; i < spec->nafter; i++) {
@@ -641,12 +667,12 @@ sched_add(struct job_spec *spec, const char *file, unsigned line)
 					 "after: '%s' names no earlier job",
 					 spec->after[i]);
 				sched_reject(job, why);
-				return;
+				return NULL;
 			}
 		}
 		sched_plan(job);
 		sched_discard(job);
-		return;
+		return NULL;
 	}
 	if (id == NULL) {
 		snprintf(idbuf, sizeof idbuf, "%llu",
@@ -656,9 +682,10 @@ sched_add(struct job_spec *spec, const char *file, unsigned line)
 	if (S.opts->resume && joblog_was_ok(id)) {
 		job->flags |= JOB_RESUMED;
 		sched_settle_now(job, ST_OK, NULL);
-		return;
+		return job;
 	}
 	sched_depend(job);
+	return job;
 }
 
 /* A line did not parse: it ends at once as an error record. spec, if not
@@ -818,6 +845,13 @@ sched_cancel(struct job *job)
 	default:
 		return -1;
 	}
+}
+
+/* Cancel a job for the library API: 0, or -1 if it was already final. */
+int
+sched_cancel_job(struct job *job)
+{
+	return sched_cancel(job);
 }
 
 /* The `cancel ID` kind: cancel a queued or running job. */
@@ -991,7 +1025,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
 	ev_idle_init(&S.nudge, sched_nudge_cb);
-	if (!opts->dry_run) {
+	if (opts->handle_signals && !opts->dry_run) {
 		ev_signal_init(&S.sigint, sched_signal_cb, SIGINT);
 		ev_signal_init(&S.sigterm, sched_signal_cb, SIGTERM);
 		ev_signal_start(loop, &S.sigint);
@@ -1050,6 +1084,21 @@ size_t
 sched_running(enum executor ex)
 {
 	return S.running[ex];
+}
+
+/* Jobs read and not yet final (or, with -k, not yet written). */
+size_t
+sched_inflight(void)
+{
+	return S.inflight;
+}
+
+/* Cancel everything left (the library's runner is being freed). */
+void
+sched_cancel_all(void)
+{
+	if (!S.stopping)
+		sched_stop(0);
 }
 
 /* Jobs read so far. */

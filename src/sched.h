@@ -39,12 +39,17 @@ struct job {
 	struct future fut;
 	ev_timer timer;         /* the attempt's timeout, or the backoff */
 	void *xdata;            /* the executor's per-attempt state */
+	void *api;              /* api.c's callback of a JOB_API job, or NULL */
 };
 
 #define JOB_TIMEDOUT 0x1  /* the running attempt is being stopped: timeout */
 #define JOB_CANCELLED 0x2 /* the running attempt is being stopped: cancel */
 #define JOB_RESUMED 0x4   /* --resume: ok in the job log, not run */
 #define JOB_INGROUP 0x8   /* queued in its group's wait queue */
+#define JOB_API 0x10      /* submitted through libcorun: no record; the
+			   * program frees it (corun_future_free) */
+#define JOB_WRITTEN 0x20  /* final and out of the scheduler's hands */
+#define JOB_RELEASED 0x40 /* the program let go of it before the end */
 
 /*
  * An executor: the scheduler sees every executor through these, so it does
@@ -79,6 +84,20 @@ void sched_init(struct ev_loop *, const struct corun_options *);
 const struct corun_options *sched_options(void);
 /* A job line was read; the scheduler takes spec over. */
 void sched_add(struct job_spec *, const char *file, unsigned line);
+/* Make a job of spec (taken over) with flags and queue it; NULL in a dry
+ * run. A JOB_API job stays allocated after it is final: api_final(job) is
+ * called then, and sched_job_free releases it. */
+struct job *sched_submit(struct job_spec *, const char *file, unsigned line,
+			 unsigned flags);
+void sched_job_free(struct job *);
+/* A JOB_API job is final (api.c). */
+void api_final(struct job *);
+/* Cancel a job: 0, or -1 if it was already final. */
+int sched_cancel_job(struct job *);
+/* Cancel everything left. */
+void sched_cancel_all(void);
+/* Jobs not yet final. */
+size_t sched_inflight(void);
 /* A line did not parse: an error record (spec, partial or NULL, is taken
  * over). */
 void sched_add_error(struct job_spec *, const char *file, unsigned line,
@@ -100,6 +119,9 @@ extern const struct executor_ops exec_thread_ops;
 extern const struct executor_ops exec_process_ops;
 /* Replace an executor's ops (tests plug in fakes). */
 void sched_set_executor(enum executor, const struct executor_ops *);
+/* The engine under corun_run and a libcorun runner (corun.c). */
+struct ev_loop *corun_engine_start(const struct corun_options *);
+void corun_engine_stop(const struct corun_options *);
 /* Set the pools up; threads and workers start at their first job. */
 void executors_init(struct ev_loop *, const struct corun_options *);
 

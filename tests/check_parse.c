@@ -626,6 +626,9 @@ START_TEST(arity_messages_follow_the_kind_table)
 	for (size_t i = 0; i < kind_count; i++) {
 		const struct kind *k = &kind_table[i];
 		char line[256], msg[256];
+
+		if (k->hidden)
+			continue;
 		int n = k->max_args >= 0 ? k->max_args + 1 : -1;
 
 		if (k->min_args > 0)
@@ -656,11 +659,27 @@ START_TEST(arity_messages_follow_the_kind_table)
 }
 END_TEST
 
+START_TEST(hidden_kinds_are_not_in_the_language)
+{
+	struct job_spec *j = NULL;
+	char err[256];
+
+	ck_assert_ptr_nonnull(kind_fn());
+	ck_assert_ptr_null(kind_find("fn"));
+	ck_assert_int_eq(parse_line("fn 00 00", &j, err, sizeof err),
+			 PARSE_ERROR);
+	ck_assert_str_eq(err, "unknown kind 'fn'");
+	free(j);
+}
+END_TEST
+
 START_TEST(on_follows_the_kind_table)
 {
 	for (size_t i = 0; i < kind_count; i++) {
 		const struct kind *k = &kind_table[i];
 
+		if (k->hidden)
+			continue;
 		for (int e = 0; e < EX_COUNT; e++) {
 			char line[256];
 			struct job_spec *j = NULL;
@@ -1160,6 +1179,7 @@ parse_suite(void)
 	tcase_add_test(lim, many_arguments);
 	tcase_add_test(lim, parser_reuse_over_many_lines);
 	tcase_add_test(opt, set_arg_replaces_one_argument_and_keeps_the_rest);
+	tcase_add_test(opt, hidden_kinds_are_not_in_the_language);
 	suite_add_tcase(s, lim);
 	return s;
 }

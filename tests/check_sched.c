@@ -260,6 +260,7 @@ setup(void)
 	nshutdown = 0;
 	lineno = 0;
 	corun_options_init(&O);
+	O.handle_signals = 1;
 	O.json = 1;
 	recfile = tmpfile();
 	ck_assert_ptr_nonnull(recfile);

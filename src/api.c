@@ -1,0 +1,361 @@
+/*
+ * api.c: libcorun's runner and futures (include/corun.h).
+ *
+ * A future is a job submitted with JOB_API: the scheduler runs it like any
+ * other but writes no record; when it is final the scheduler calls
+ * api_final, which runs the program's callback, and the job stays
+ * allocated until corun_future_free (which may come first: the job is then
+ * freed as soon as it is final). C functions travel as a hidden kind, fn,
+ * whose two arguments are the function's address and the argument bytes,
+ * both in hex: a worker is a fork of this program, so the address means
+ * the same function there.
+ *
+ * Threads: everything here runs on the thread that made the runner; fn's
+ * run function (api_run_fn) runs in a pool thread or a worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corun.h"
+#include "input.h"
+#include "parse.h"
+#include "plugin.h"
+#include "report.h"
+#include "sched.h"
+
+struct corun {
+	struct ev_loop *loop;
+	struct corun_options opts;
+	unsigned lines; /* submissions so far: a job's "line" */
+};
+
+/* A future's callback. */
+struct api_cb {
+	corun_done_fn *fn;
+	void *arg;
+};
+
+static struct corun *api_runner;
+static int api_used; /* a runner was made: the fork server is gone after */
+
+/* Make the runner. */
+struct corun *
+corun_new(const struct corun_options *opts)
+{
+	struct corun *r;
+
+	if (api_used)
+		return NULL;
+	api_used = 1;
+	r = xcalloc(1, sizeof *r);
+	r->opts = *opts;
+	r->opts.dry_run = 0;
+	r->opts.stats = 0;
+	r->opts.progress = 0;
+	report_init(-1, 0); /* futures have no records */
+	r->loop = corun_engine_start(&r->opts);
+	/* No input: the scheduler's run ends when its jobs do. */
+	input_start(r->loop, NULL, 0);
+	api_runner = r;
+	return r;
+}
+
+/* Cancel what is left, wait for it to end, stop the pools. */
+void
+corun_free(struct corun *r)
+{
+	if (r == NULL)
+		return;
+	sched_cancel_all();
+	corun_wait(r);
+	corun_engine_stop(&r->opts);
+	api_runner = NULL;
+	free(r);
+}
+
+/* Take a job into the API: its callback slot, and the future it is. */
+static struct corun_future *
+api_job(struct corun *r, struct job_spec *spec)
+{
+	struct job *job = sched_submit(spec, "api", ++r->lines, JOB_API);
+
+	return (struct corun_future *)job;
+}
+
+/* Submit a job line. */
+struct corun_future *
+corun_submit(struct corun *r, const char *line, char *err, size_t errlen)
+{
+	struct job_spec *spec = NULL;
+
+	switch (parse_line(line, &spec, err, errlen)) {
+	case PARSE_JOB:
+		return api_job(r, spec);
+	case PARSE_ERROR:
+		free(spec);
+		return NULL;
+	default:
+		errfmt(err, errlen, "no job in the line");
+		return NULL;
+	}
+}
+
+/* Append len bytes as hex. */
+static void
+api_hex(struct buf *b, const unsigned char *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	buf_reserve(b, len * 2);
+	for (size_t i = 0; i < len; i++) {
+		b->data[b->len++] = digits[p[i] >> 4];
+		b->data[b->len++] = digits[p[i] & 15];
+	}
+	b->data[b->len] = '\0';
+}
+
+/* Submit a C function to a pool. */
+struct corun_future *
+corun_submit_fn(struct corun *r, enum corun_executor ex, corun_plugin_fn *fn,
+		const void *arg, size_t len, double timeout)
+{
+	struct buf addr = BUF_INIT, data = BUF_INIT;
+	char *argv[2];
+	struct job_spec *spec;
+
+	if (ex != CORUN_THREAD && ex != CORUN_PROCESS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* The address as bytes, so no cast between function and object
+	 * pointers is needed. */
+	api_hex(&addr, (const unsigned char *)&fn, sizeof fn);
+	api_hex(&data, arg, len);
+	argv[0] = addr.data;
+	argv[1] = data.data;
+	spec = parse_spec_new(kind_fn(), 2, argv);
+	buf_free(&addr);
+	buf_free(&data);
+	spec->timeout = timeout;
+	spec->on = ex == CORUN_THREAD ? EX_THREAD : EX_PROCESS;
+	return api_job(r, spec);
+}
+
+/* The value of one hex digit, or -1. */
+static int
+api_unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode hex into out (len / 2 bytes): 0, or -1 if it is not hex. */
+static int
+api_decode(const char *hex, unsigned char *out, size_t len)
+{
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = api_unhex(hex[i]), lo = api_unhex(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* fn's run function: call the function at argv[0] with the bytes of
+ * argv[1], in a pool thread or a worker. */
+int
+api_run_fn(int argc, char *const argv[], struct buf *value, char *err,
+	   size_t errlen)
+{
+	corun_plugin_fn *fn;
+	size_t hlen = strlen(argv[1]);
+	unsigned char *arg;
+	struct plugin_sink sink;
+	struct corun_out out;
+	int rc;
+
+	(void)argc;
+	if (strlen(argv[0]) != 2 * sizeof fn ||
+	    api_decode(argv[0], (unsigned char *)&fn, 2 * sizeof fn) == -1 ||
+	    hlen % 2 != 0) {
+		errfmt(err, errlen, "fn: bad function job");
+		return -1;
+	}
+	arg = xmalloc(hlen / 2 + 1);
+	if (api_decode(argv[1], arg, hlen) == -1) {
+		free(arg);
+		errfmt(err, errlen, "fn: bad function job");
+		return -1;
+	}
+	arg[hlen / 2] = '\0';
+	memset(&sink, 0, sizeof sink);
+	sink.value = value;
+	sink.cap = CORUN_OUTPUT_CAP;
+	sink.err = err;
+	sink.errlen = errlen;
+	err[0] = '\0';
+	plugin_out_init(&out, &sink);
+	rc = fn((const char *)arg, hlen / 2, &out);
+	free(arg);
+	if (rc != 0) {
+		if (err[0] == '\0')
+			errfmt(err, errlen, "function failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* A JOB_API job is final: tell the program, free it if it let go. */
+void
+api_final(struct job *job)
+{
+	struct api_cb *cb = job->api;
+
+	if (job->flags & JOB_RELEASED) {
+		sched_job_free(job);
+		return;
+	}
+	if (cb != NULL && cb->fn != NULL)
+		cb->fn((struct corun_future *)job, cb->arg);
+}
+
+/* Set the callback; run it now if the future is done. */
+void
+corun_future_on_done(struct corun_future *f, corun_done_fn *fn, void *arg)
+{
+	struct job *job = (struct job *)f;
+	struct api_cb *cb = job->api;
+
+	if (cb == NULL)
+		cb = job->api = xcalloc(1, sizeof *cb);
+	cb->fn = fn;
+	cb->arg = arg;
+	if ((job->flags & JOB_WRITTEN) && fn != NULL)
+		fn(f, arg);
+}
+
+/* Cancel. */
+int
+corun_cancel(struct corun_future *f)
+{
+	struct job *job = (struct job *)f;
+
+	if (job->flags & JOB_WRITTEN)
+		return -1;
+	return sched_cancel_job(job);
+}
+
+/* Is the future done? */
+static int
+api_done(const struct corun_future *f)
+{
+	return (((const struct job *)f)->flags & JOB_WRITTEN) != 0;
+}
+
+/* Run the loop until the n futures are done. */
+size_t
+corun_gather(struct corun *r, struct corun_future *const *f, size_t n)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		while (!api_done(f[i]))
+			ev_run(r->loop, EVRUN_ONCE);
+	for (size_t i = 0; i < n; i++)
+		if (corun_future_status(f[i]) != CORUN_OK)
+			bad++;
+	return bad;
+}
+
+/* Run the loop until no job is left. */
+void
+corun_wait(struct corun *r)
+{
+	while (sched_inflight() > 0)
+		ev_run(r->loop, EVRUN_ONCE);
+}
+
+/* The status, CORUN_PENDING until done. */
+enum corun_status
+corun_future_status(const struct corun_future *f)
+{
+	const struct job *job = (const struct job *)f;
+
+	if (!api_done(f))
+		return CORUN_PENDING;
+	return (enum corun_status)job->fut.res.status;
+}
+
+/* The value. */
+const char *
+corun_future_value(const struct corun_future *f, size_t *len)
+{
+	const struct result *res = &((const struct job *)f)->fut.res;
+
+	if (len != NULL)
+		*len = res->value.len;
+	return res->value.data != NULL ? res->value.data : "";
+}
+
+/* The error, NULL when ok. */
+const char *
+corun_future_error(const struct corun_future *f)
+{
+	const struct result *res = &((const struct job *)f)->fut.res;
+
+	if (!api_done(f) || res->status == ST_OK)
+		return NULL;
+	return res->error != NULL ? res->error : status_name(res->status);
+}
+
+/* The exit status of a child, or -1. */
+int
+corun_future_exit(const struct corun_future *f)
+{
+	return ((const struct job *)f)->fut.res.exit;
+}
+
+/* The signal that ended a child or worker, or 0. */
+int
+corun_future_signal(const struct corun_future *f)
+{
+	return ((const struct job *)f)->fut.res.signal;
+}
+
+/* Attempts made. */
+int
+corun_future_attempts(const struct corun_future *f)
+{
+	return ((const struct job *)f)->attempts;
+}
+
+/* Seconds from the first start to the end. */
+double
+corun_future_elapsed(const struct corun_future *f)
+{
+	return future_elapsed(&((const struct job *)f)->fut);
+}
+
+/* Let go of a future. */
+void
+corun_future_free(struct corun_future *f)
+{
+	struct job *job = (struct job *)f;
+
+	if (job == NULL)
+		return;
+	if (job->flags & JOB_WRITTEN)
+		sched_job_free(job);
+	else
+		job->flags |= JOB_RELEASED;
+}
