@@ -48,6 +48,27 @@
 #include "stats.h"
 #include "table.h"
 
+/*
+ * Debug builds (--enable-debug, and the sanitizer builds) check the
+ * promise at run time: a job is settled exactly once, and at the end every
+ * job read has had its record (or, in a dry run, its plan). A broken
+ * invariant aborts with its place, so the test suites fail loudly.
+ */
+#ifdef CORUN_DEBUG
+#define SCHED_CHECK(c) ((c) ? (void)0 : sched_broken(#c, __FILE__, __LINE__))
+
+/* An invariant does not hold: say which and abort. */
+static void
+sched_broken(const char *what, const char *file, int line)
+{
+	fprintf(stderr, "corun: %s:%d: invariant broken: %s\n", file, line,
+		what);
+	abort();
+}
+#else
+#define SCHED_CHECK(c) ((void)(c))
+#endif
+
 /* Slot classes: the loop executor has two, timers and child processes,
  * so a sleep never waits behind an exec held back by -j. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_COUNT };
@@ -96,6 +117,8 @@ static struct {
 	ev_signal sigint;
 	ev_signal sigterm;
 	uint64_t seq;           /* last sequence number given */
+	uint64_t finished;      /* jobs written, handed to the API or
+				 * dropped after their plan (dry run) */
 	uint64_t next_write;    /* -k: the next record to write */
 	size_t inflight;        /* jobs read and not yet written */
 	size_t running[EX_COUNT];
@@ -283,6 +306,7 @@ sched_write(struct job *job)
 		free(w);
 	}
 	S.inflight--;
+	S.finished++;
 	if (job->flags & JOB_API) {
 		/* The program's: it frees the job (maybe in the callback). */
 		job->flags |= JOB_WRITTEN;
@@ -418,7 +442,7 @@ sched_settle_now(struct job *job, enum job_status status, const char *why)
 	res.status = status;
 	if (why != NULL)
 		result_error(&res, "%s", why);
-	future_settle(&job->fut, &res, ev_now(sched_loop));
+	SCHED_CHECK(future_settle(&job->fut, &res, ev_now(sched_loop)) == 0);
 }
 
 /* Make a new job for the next sequence number; it owns spec (may be
@@ -536,6 +560,7 @@ sched_discard(struct job *job)
 	u64tab_del(&S.live, job->seq);
 	sched_job_free(job);
 	S.inflight--;
+	S.finished++;
 }
 
 /* A line that cannot run: an error record, or in a dry run a message. */
@@ -798,7 +823,7 @@ sched_attempt_done(struct job *job, struct result *res)
 		ev_timer_start(sched_loop, &job->timer);
 		return;
 	}
-	future_settle(&job->fut, res, ev_now(sched_loop));
+	SCHED_CHECK(future_settle(&job->fut, res, ev_now(sched_loop)) == 0);
 }
 
 /* An executor has room again; the next prepare phase fills it. */
@@ -950,7 +975,7 @@ sched_settle_deferred(void)
 		queue_remove(&S.skipq, job);
 		result_init(&res);
 		result_move(&res, &job->fut.res);
-		future_settle(&job->fut, &res, ev_now(sched_loop));
+		SCHED_CHECK(future_settle(&job->fut, &res, ev_now(sched_loop)) == 0);
 	}
 }
 
@@ -1066,6 +1091,9 @@ sched_shutdown(void)
 	ev_signal_stop(sched_loop, &S.sigint);
 	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();
+	/* Every job read has ended, once (a second signal ended the rest
+	 * above). */
+	SCHED_CHECK(S.finished == S.seq && S.inflight == 0);
 	u64tab_free(&S.live);
 	u64tab_free(&S.notok);
 	strtab_free(&S.ids);

@@ -603,6 +603,10 @@ START_TEST(test_missing_program_fails_without_leaks)
 	char err[256] = "";
 	int fds = fd_count();
 
+	/* valgrind runs the exec itself and cannot report its failure. */
+	if (getenv("CORUN_VALGRIND") != NULL)
+		return;
+
 	ck_assert_ptr_null(
 	    child_spawn(loop, argv, on_done, NULL, err, sizeof err));
 	ck_assert_str_eq(

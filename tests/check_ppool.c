@@ -565,6 +565,10 @@ inspect_on_start(struct rec *r)
 
 START_TEST(test_ppool_worker_holds_only_its_pipes)
 {
+	/* valgrind keeps fds of its own in every process it runs. */
+	if (getenv("CORUN_VALGRIND") != NULL)
+		return;
+
 	setup(1);
 	victim = add("spin", "30s");
 	start_hook = inspect_on_start;

@@ -27,8 +27,11 @@ pc=$(find "$root" -name corun.pc | head -1)
 is "$(basename "${pc:-none}")" corun.pc "corun.pc is installed"
 flags=$(PKG_CONFIG_PATH=$(dirname "${pc:-/nonexistent}") \
 	PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags --libs corun 2>&1)
+# The build's compiler and flags (a sanitizer build's runtime must come
+# first in a program that loads its library).
 # shellcheck disable=SC2086
-cc -o embed-installed "$SRCDIR/examples/embed.c" $flags >cc.log 2>&1
+${EMBED_CC:-cc} -o embed-installed "$SRCDIR/examples/embed.c" $flags \
+	>cc.log 2>&1
 is "$?" 0 "embed.c builds with \$(pkg-config --cflags --libs corun)"
 lib=$(dirname "$(find "$root" -name 'libcorun.so' | head -1)")
 out2=$(LD_LIBRARY_PATH=$lib ./embed-installed 2>&1)

@@ -10,6 +10,11 @@
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
 
+# A sanitizer build must let a plugin's SIGSEGV kill its worker, as it
+# does in a normal build, rather than turn it into an exit status.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+export ASAN_OPTIONS
+
 P="$BUILDDIR/examples/plugins"
 for so in zratio crash noabi badabi; do
 	[ -r "$P/$so.so" ] || bail "plugin not built: $P/$so.so"
