@@ -81,7 +81,8 @@ enum corun_status {
 
 typedef void corun_done_fn(struct corun_future *, void *arg);
 
-/* Make the runner (the caller keeps opts). NULL if one exists already. */
+/* Make the runner (opts is copied; its limits strings must outlive the
+ * runner). NULL on a second call: one runner per process. */
 struct corun *corun_new(const struct corun_options *);
 /* Cancel what is left, stop the pools and free the runner. Futures not
  * yet freed stay readable until corun_future_free. */
@@ -98,7 +99,7 @@ struct corun_future *corun_submit(struct corun *, const char *line,
 /*
  * Submit a C function (corun-plugin.h's type) to the thread or process
  * pool, with a copy of len bytes at arg, and a timeout in seconds (< 0:
- * none). In the process pool the function runs in a worker forked from
+ * the runner's default, opts.timeout). In the process pool the function runs in a worker forked from
  * this program, so any function of the program can be sent. NULL with
  * errno EINVAL for the loop executor.
  */
@@ -106,9 +107,9 @@ struct corun_future *corun_submit_fn(struct corun *, enum corun_executor,
 				     corun_plugin_fn *fn, const void *arg,
 				     size_t len, double timeout);
 
-/* Call fn(future, arg) once when the future is done (at once, from the
- * next corun_gather/corun_wait, if it already is). One callback per
- * future; a later call replaces it. */
+/* Call fn(future, arg) once when the future is done: inside
+ * corun_gather, corun_wait or corun_cancel, or right away if it already
+ * is. One callback per future; a later call replaces it. */
 void corun_future_on_done(struct corun_future *, corun_done_fn *fn,
 			  void *arg);
 /* Cancel the job: 0, or -1 if it was already final. */

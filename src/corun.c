@@ -41,6 +41,13 @@ corun_options_init(struct corun_options *o)
 	o->grace = 2;
 }
 
+/* libev could not get what it needs from the system (fds, memory). */
+static void
+corun_syserr(const char *msg)
+{
+	fatal("%s", msg);
+}
+
 /* Start the engine for opts: the fork server (before any thread), the
  * loop, the scheduler and the pools (which start their threads and
  * workers at their first job). A dry run needs only the scheduler. */
@@ -51,6 +58,7 @@ corun_engine_start(const struct corun_options *opts)
 
 	if (!opts->dry_run)
 		forksrv_start();
+	ev_set_syserr_cb(corun_syserr);
 	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
@@ -90,6 +98,8 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 		return 2;
 	report_init(STDOUT_FILENO, opts->json);
 	loop = corun_engine_start(opts);
+	if (!opts->dry_run)
+		sched_watch_output(STDOUT_FILENO);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
 

@@ -65,6 +65,7 @@ static struct {
 	int busy;           /* inside input_pump: close later */
 	int stopped;        /* input_stop was called */
 	int stdin_flags;    /* to restore, or -1 */
+	unsigned failed;    /* inputs that could not be opened or read */
 	ev_io io;
 } I;
 
@@ -257,7 +258,17 @@ check_error(struct job_spec *spec, const char *file, unsigned line,
 
 static const struct sink check_sink = {check_job, check_error};
 
-/* Parse every named file whole; report each bad line. */
+/* Is name a regular file (or does stat say why not: then the open that
+ * follows reports it)? Other files are streams, read only once. */
+static int
+input_regular(const char *name)
+{
+	struct stat st;
+
+	return stat(name, &st) == -1 || S_ISREG(st.st_mode);
+}
+
+/* Parse every named regular file whole; report each bad line. */
 int
 input_check(char *const names[], size_t n)
 {
@@ -270,9 +281,10 @@ input_check(char *const names[], size_t n)
 		struct input in;
 		int fd;
 
-		if (strcmp(names[i], "-") == 0) {
-			/* Its ids are not known yet: later files' after=
-			 * may name them, and their numbers are shifted. */
+		if (strcmp(names[i], "-") == 0 || !input_regular(names[i])) {
+			/* A stream, read once while the jobs run (standard
+			 * input, a FIFO, <(...)): its ids are not known yet,
+			 * and later numbers are shifted. */
 			C.seq_known = 0;
 			continue;
 		}
@@ -351,9 +363,11 @@ input_next(void)
 					      I.stdin_flags | O_NONBLOCK);
 			}
 		} else {
-			fd = open(name, O_RDONLY | O_CLOEXEC);
+			/* Not blocking in open() on a FIFO with no writer. */
+			fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 			if (fd == -1) {
 				warnx("%s: %s", name, strerror(errno));
+				I.failed++;
 				continue;
 			}
 		}
@@ -401,6 +415,7 @@ input_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		warnx("%s: %s", I.in.name, strerror(errno));
+		I.failed++;
 		n = 0;
 	}
 	if (n == 0)
@@ -434,6 +449,13 @@ input_pause(int paused)
 		ev_io_stop(I.loop, &I.io);
 	else
 		input_pump();
+}
+
+/* Could an input not be opened or read while running? */
+int
+input_failed(void)
+{
+	return I.failed > 0;
 }
 
 /* Every input read to its end? */

@@ -20,6 +20,8 @@ int input_check(char *const names[], size_t n);
 void input_start(struct ev_loop *, char *const names[], size_t n);
 /* Pause or resume reading (the scheduler's in-flight limit). */
 void input_pause(int paused);
+/* True when an input could not be opened or read while running. */
+int input_failed(void);
 /* True once every input has reached end-of-file. */
 int input_done(void);
 /* Stop reading for good (shutdown). */

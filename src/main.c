@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +145,26 @@ opt_limit(struct corun_options *o, const char *arg)
 	o->nlimits++;
 }
 
+/* Make sure fds 0, 1 and 2 are open before anything else takes them: a
+ * closed one would be reused by the first fd corun makes (the fork
+ * server's socket), which would then be read as jobs or written records
+ * to. Closed standard input or error become /dev/null; without standard
+ * output there is nowhere for records to go. */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			exit(2);
+		if (fd == 1) {
+			fprintf(stderr, "corun: standard output is closed\n");
+			exit(2);
+		}
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -151,6 +173,7 @@ main(int argc, char *argv[])
 	size_t ninputs = 0, nstdin = 0;
 	int c;
 
+	std_fds();
 	corun_options_init(&o);
 	o.handle_signals = 1;
 	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,

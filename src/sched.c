@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -114,6 +115,8 @@ static struct {
 	struct strtab ids;      /* id -> seq, every explicit id */
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
+	ev_io output;           /* standard output, for its reader's end */
+	int output_lost;        /* records could not be written */
 	ev_signal sigint;
 	ev_signal sigterm;
 	uint64_t seq;           /* last sequence number given */
@@ -979,6 +982,44 @@ sched_settle_deferred(void)
 	}
 }
 
+/* The records cannot be written any more (err: EPIPE when the reader is
+ * gone, which needs no message): stop at once, as for a second signal. */
+static void
+sched_output_lost(int err)
+{
+	if (err != EPIPE && !S.output_lost)
+		warnx("writing records: %s", strerror(err));
+	S.output_lost = 1;
+	if (!S.stopping)
+		sched_stop(0);
+	S.stopping = 2;
+	ev_break(sched_loop, EVBREAK_ALL);
+}
+
+/* The reader of standard output (a pipe) has gone: epoll reports an error
+ * on our end even while no record is due. */
+static void
+sched_output_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	ev_io_stop(sched_loop, w);
+	sched_output_lost(EPIPE);
+}
+
+/* Notice at once when the reader of fd (a pipe) goes away. */
+void
+sched_watch_output(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode))
+		return;
+	ev_io_init(&S.output, sched_output_cb, fd, EV_READ);
+	ev_io_start(sched_loop, &S.output);
+	/* It watches; it does not keep the run alive. */
+	ev_unref(sched_loop);
+}
+
 /* Once per loop iteration, before it blocks: start what has room, write
  * the records, manage input backpressure, and end the run when done.
  * Starting and settling jobs and reading more input can queue more jobs
@@ -1011,12 +1052,8 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * block before the next one. */
 	if (S.submitted)
 		ev_idle_start(loop, &S.nudge);
-	if (report_flush() == -1 && errno == EPIPE) {
-		/* Nobody reads the records any more: stop cleanly. */
-		if (!S.stopping)
-			sched_stop(0);
-		S.stopping = 2;
-		ev_break(loop, EVBREAK_ALL);
+	if (report_flush() == -1) {
+		sched_output_lost(errno);
 		return;
 	}
 	if (S.inflight == 0 && input_done())
@@ -1088,6 +1125,10 @@ sched_shutdown(void)
 		ops_of[ex]->shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
 	ev_idle_stop(sched_loop, &S.nudge);
+	if (ev_is_active(&S.output)) {
+		ev_ref(sched_loop);
+		ev_io_stop(sched_loop, &S.output);
+	}
 	ev_signal_stop(sched_loop, &S.sigint);
 	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();
@@ -1142,7 +1183,7 @@ sched_exit_status(void)
 {
 	if (S.signal != 0)
 		return 128 + S.signal;
-	if (S.dry_run_bad > 0)
+	if (S.dry_run_bad > 0 || input_failed())
 		return 2;
-	return S.notok_count > 0 ? 1 : 0;
+	return S.notok_count > 0 || S.output_lost ? 1 : 0;
 }

@@ -102,6 +102,8 @@ size_t sched_inflight(void);
  * over). */
 void sched_add_error(struct job_spec *, const char *file, unsigned line,
 		     const char *msg);
+/* Stop at once when the reader of fd (standard output) goes away. */
+void sched_watch_output(int fd);
 /* Stop every executor and write what is left. */
 void sched_shutdown(void);
 /* The cancel kind's start (a loop kind). */

@@ -3,11 +3,13 @@
 #
 # A TAP test run by make check with CORUN (the built binary), SRCDIR (the
 # source root) and BUILDDIR in the environment. It checks that:
-#   - man/corun.1 and man/corun-jobs.5 are clean under mandoc -Tlint and
-#     groff -ww -z -man (whichever is installed; both when both are);
+#   - man/corun.1, man/corun-jobs.5 and man/corun.3 are clean under
+#     mandoc -Tlint and groff -ww -z -man (whichever is installed; both
+#     when both are);
 #   - every long option that corun --help prints is in corun.1, and the
 #     version of corun --version is the one in the pages' .TH lines;
-#   - the README names both manual pages;
+#   - the README names the three manual pages;
+#   - the C code of corun.3 builds without a warning (below);
 #   - every documented example command runs as documented (below);
 #   - every examples/*.jobs passes corun -n, and examples/tour.jobs runs
 #     with exit status 0, one JSON record per job, all three executors.
@@ -32,6 +34,13 @@
 # with "needs", as in "# needs a server on 127.0.0.1:8000", is not run at
 # all (TAP SKIP with that reason): its output depends on something that a
 # test run does not have.
+#
+# C code. In a manual page (corun.3), an .EX/.EE block whose first line is a
+# comment that starts "/* NAME.c:" is the file NAME.c. It is built with
+# -std=c11 -Wall -Wextra, in the directory where that page's examples run:
+# into the program NAME, linked with the built libcorun, when it defines
+# main(), else into the plugin NAME.so. A "$ " line of that page that starts
+# with ./NAME runs that program, as a corun line would run.
 
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILDDIR=${BUILDDIR:-$SRCDIR}
@@ -215,6 +224,60 @@ unknown_option() {
 	return 1
 }
 
+# runs CMD WORK: CMD invokes corun, or starts with ./NAME for a program
+# built in WORK from a page's code.
+runs() {
+	if printf '%s\n' "$1" |
+	    grep -Eq '(^|[|;&][[:space:]]*)corun([[:space:]]|$)'; then
+		return 0
+	fi
+	prog=$(printf '%s\n' "$1" |
+	    sed -nE 's|^\./([[:alnum:]_-]+)([[:space:]].*)?$|\1|p')
+	[ -n "$prog" ] && [ -f "$2/$prog" ] && [ -x "$2/$prog" ]
+}
+
+# build_code PAGE DIR: write the C files of a page into DIR and build them
+# there (above), one test each.
+build_code() {
+	bdir=$2
+	mkdir -p "$bdir"
+	awk -v dir="$bdir" '
+	/^\.EX/ { inex = 1; first = 1; next }
+	/^\.EE/ { if (cur != "") close(cur); inex = 0; cur = ""; next }
+	!inex { next }
+	first {
+		first = 0
+		if (match($0, /^\/\* [A-Za-z0-9_-]+\.c:/))
+			cur = dir "/" substr($0, 4, RLENGTH - 4)
+	}
+	cur != "" { print > cur }' "$1"
+	for c in "$bdir"/*.c; do
+		[ -e "$c" ] || continue
+		unroff <"$c" >"$c.txt" && mv "$c.txt" "$c"
+		name=${c##*/}
+		name=${name%.c}
+		if grep -q '^main(' "$c"; then
+			what="${1##*/}: $name.c builds with libcorun"
+			(cd "$bdir" && "$BUILDDIR/libtool" --quiet --tag=CC \
+			    --mode=link cc -std=c11 -Wall -Wextra \
+			    -I"$SRCDIR/include" -o "$name" "$name.c" \
+			    "$BUILDDIR/libcorun.la" -static) >"$tmp/cc" 2>&1
+		else
+			what="${1##*/}: $name.c builds as a plugin"
+			(cd "$bdir" && cc -std=c11 -Wall -Wextra -shared -fPIC \
+			    -I"$SRCDIR/include" -o "$name.so" "$name.c") \
+			    >"$tmp/cc" 2>&1
+		fi
+		rc=$?
+		if [ "$rc" -eq 0 ] && [ ! -s "$tmp/cc" ]; then
+			ok "$what"
+		else
+			not_ok "$what"
+			diag "$tmp/cc"
+		fi
+	done
+}
+
 # ordered CMD: 1 when corun writes its lines in input order (-k, -n).
 ordered() {
 	for a in $(corun_args "$1"); do
@@ -236,8 +299,7 @@ run_examples() {
 		e=${c%.cmd}
 		cmd=$(cat "$c")
 		where=$(cat "$e.where")
-		if ! printf '%s\n' "$cmd" |
-		    grep -Eq '(^|[|;&][[:space:]]*)corun([[:space:]]|$)'; then
+		if ! runs "$cmd" "$work"; then
 			continue
 		fi
 		want=$(printf '%s\n' "$cmd" |
@@ -287,7 +349,7 @@ count_jobs() {
 cd "$SRCDIR" || exit 99
 
 # The pages are well formed.
-for page in man/corun.1 man/corun-jobs.5; do
+for page in man/corun.1 man/corun-jobs.5 man/corun.3; do
 	if command -v mandoc >/dev/null 2>&1 ||
 	    command -v groff >/dev/null 2>&1; then
 		check "$page lints clean" lint "$page"
@@ -325,20 +387,21 @@ done
 
 # The pages carry the version of the program.
 version=$("$CORUN" --version 2>/dev/null | head -n 1 | awk '{ print $NF }')
-for page in man/corun.1 man/corun-jobs.5; do
+for page in man/corun.1 man/corun-jobs.5 man/corun.3; do
 	check "$page is for corun ${version:-?}" \
 	    grep -qE "^\.TH .*\"corun $version\"" "$page"
 done
 
 # The README leads to the manual.
-for page in 'corun(1)' 'corun-jobs(5)'; do
+for page in 'corun(1)' 'corun-jobs(5)' 'corun(3)'; do
 	check "README names $page" grep -qF -e "$page" README
 done
 
-# The examples run as documented.
-for page in man/corun.1 man/corun-jobs.5; do
+# The code builds, and the examples run as documented.
+for page in man/corun.1 man/corun-jobs.5 man/corun.3; do
 	d=$tmp/ex.${page##*/}
 	mkdir -p "$d"
+	build_code "$page" "$d.work"
 	extract_man "$page" "$d"
 	run_examples "$d"
 done

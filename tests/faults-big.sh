@@ -195,10 +195,8 @@ while [ $n -le 16 ]; do
 	fi
 	n=$((n + 1))
 done
-todo "libev aborts when it cannot make its signal pipe" \
-	is "$crashes" "" "ulimit -n 4..16: corun never crashes"
-todo "a job file that cannot be opened again is skipped with exit 0" \
-	is "$losses" "" "ulimit -n 4..16: never exit 0 with jobs not run"
+is "$crashes" "" "ulimit -n 4..16: corun never crashes"
+is "$losses" "" "ulimit -n 4..16: never exit 0 with jobs not run"
 is "$unclear" "" "ulimit -n 4..16: every failure says Too many open files"
 is "$rc:$(grep -c '"status":"ok"' lo.json)" 0:5 "ulimit -n 16: all ok"
 no_leftovers "fd limits: nothing is left"

@@ -216,8 +216,7 @@ bg_track $!
 bg_corun ep2 /dev/null ep2.fifo ep2.err -P2 --grace 0.2 ep2.jobs
 check "reader gone early: head got the first record" within 5 \
 	test -s ep2.first
-todo "corun notices a closed stdout only when it writes" \
-	check "reader gone early: corun ends without waiting for a record" \
+check "reader gone early: corun ends without waiting for a record" \
 	within 2 dead "$bg_pid"
 kill -TERM "$bg_pid" 2>/dev/null
 bg_rc ep2 10 >/dev/null
@@ -252,19 +251,16 @@ corun --json out.jobs >/dev/full 2>full.err </dev/null
 rc=$?
 got=$([ "$rc" -ne 0 ] && grep -q "No space left on device" full.err &&
 	echo yes)
-todo "write errors on stdout are silently ignored" \
-	is "$got" yes "stdout on a full disk: an error message, exit status not 0"
+is "$got" yes "stdout on a full disk: an error message, exit status not 0"
 corun --json out.jobs >&- 2>closed.err </dev/null
 rc=$?
 got=$([ "$rc" -ne 0 ] && [ -s closed.err ] && echo yes)
-todo "with fd 1 closed, records go to corun's own fork-server socket" \
-	is "$got" yes "stdout closed: an error message, exit status not 0"
+is "$got" yes "stdout closed: an error message, exit status not 0"
 # With fd 0 closed, no job to read: corun must not take one of its own fds
 # (the fork-server socket) for standard input and wait on it for good.
 timeout -k 1 2 "$CORUN_LINK" --json >closed0.json 2>closed0.err <&-
 rc=$?
-todo "with fd 0 closed, corun reads its own fork-server socket as stdin" \
-	check "stdin closed: corun ends at once (exit 0 or 2, got $rc)" \
+check "stdin closed: corun ends at once (exit 0 or 2, got $rc)" \
 	test "$rc" = 0 -o "$rc" = 2
 no_leftovers "output errors: nothing is left"
 
@@ -359,14 +355,12 @@ bg_track $!
 timeout -k 1 1 "$CORUN_LINK" --json jobs.fifo >fifo.json 2>fifo.err \
 	</dev/null
 rc=$?
-todo "a named FIFO is read by the check pass, then opened again" \
-	is "$rc:$(jget fifo.json f status 2>/dev/null)" '0:"ok"' \
+is "$rc:$(jget fifo.json f status 2>/dev/null)" '0:"ok"' \
 	"a FIFO as job file: its job runs"
 printf 'id=p exec echo pipe\n' | corun --json /dev/stdin >pipe.json \
 	2>pipe.err
 rc=$?
-todo "a pipe named as job file is drained by the check pass" \
-	is "$rc:$(jget pipe.json p status 2>/dev/null)" '0:"ok"' \
+is "$rc:$(jget pipe.json p status 2>/dev/null)" '0:"ok"' \
 	"/dev/stdin (a pipe) as job file: its job runs"
 
 # ---------------------------------------------------------------------
