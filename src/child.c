@@ -431,6 +431,13 @@ child_kill(struct child *c, double grace)
 	ev_timer_start(c->loop, &c->kill_w);
 }
 
+/* The child's pid (and process group). */
+pid_t
+child_pid(const struct child *c)
+{
+	return c->pid;
+}
+
 /* Number of children spawned and not yet finished. */
 int
 child_count(void)

@@ -12,6 +12,7 @@
 #define CORUN_CHILD_H
 
 #include <ev.h>
+#include <sys/types.h>
 
 struct result;
 struct child;
@@ -28,6 +29,8 @@ struct child *child_spawn(struct ev_loop *, char *const argv[],
 /* Stop it: SIGTERM to its process group, SIGKILL after grace seconds
  * (at once when grace <= 0). done is still called once, when reaped. */
 void child_kill(struct child *, double grace);
+/* The child's pid, which is also its process group id. */
+pid_t child_pid(const struct child *);
 /* Children not yet done (for shutdown). */
 int child_count(void);
 /* SIGKILL every live child's group (last-resort cleanup at exit). */

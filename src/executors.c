@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "corun.h"
+#include "forksrv.h"
 #include "net.h"
 #include "parse.h"
 #include "pool_proc.h"
@@ -77,12 +78,15 @@ loop_sleep_stop(struct job *job)
 	exec_stopped(job, 0);
 }
 
-/* A child of exec or sh is done. */
+/* A child of exec or sh is done (reaped: the fork server may forget it). */
 static void
 loop_child_done(void *ctx, struct result *res)
 {
+	struct job *job = ctx;
+
+	forksrv_send(FS_UNWATCH, child_pid(job->xdata));
 	children--;
-	sched_attempt_done(ctx, res);
+	sched_attempt_done(job, res);
 }
 
 /* exec PROGRAM [ARG]... or sh SCRIPT: a child process. */
@@ -114,6 +118,9 @@ loop_child_start(struct job *job)
 	}
 	children++;
 	job->xdata = c;
+	/* Should corun die without stopping it (kill -9), the fork server
+	 * kills its group. Best effort: a full socket only loses that. */
+	forksrv_send(FS_WATCH, child_pid(c));
 }
 
 /* Stop a child: SIGTERM, SIGKILL after --grace; done comes when reaped. */

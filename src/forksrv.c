@@ -19,6 +19,8 @@
  *   (SCM_RIGHTS) and the server closes its copies. FS_KILL: SIGKILL to the
  *   group of a worker it has not reaped yet, so a pid is never signalled
  *   after it could have been reused. SIGCHLD: reap, and report FS_EXITED.
+ *   FS_WATCH/FS_UNWATCH: the process groups of corun's exec and sh
+ *   children, killed when corun goes away without stopping them.
  *   End of file on the socket (corun exited, however it died): SIGKILL
  *   every worker's group, reap them all, exit.
  * - a worker: its own process group, default signals, empty mask, fds 0-2
@@ -64,8 +66,14 @@ static pid_t fs_pid;
 static int fs_reaped;
 
 /* The server's side: workers forked and not yet reaped. */
-static pid_t *srv_pids;
-static size_t srv_npids, srv_cap;
+/* Server: a set of pids (small: a linear scan is fine). */
+struct pidset {
+	pid_t *pids;
+	size_t n, cap;
+};
+
+static struct pidset srv_workers; /* workers not yet reaped */
+static struct pidset srv_watched; /* corun's children's process groups */
 
 /* A worker's reusable buffers. */
 struct wk {
@@ -237,12 +245,49 @@ forksrv_pipe(int p[2])
 #endif
 }
 
-/* Server: SIGKILL every worker's group, reap them all and exit. */
+/* Server: add pid to a set. */
+static void
+pidset_add(struct pidset *set, pid_t pid)
+{
+	if (set->n == set->cap) {
+		set->cap = set->cap ? 2 * set->cap : 16;
+		set->pids = xrealloc(set->pids, set->cap * sizeof *set->pids);
+	}
+	set->pids[set->n++] = pid;
+}
+
+/* Server: remove pid from a set, if there. */
+static void
+pidset_del(struct pidset *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->pids[i] == pid) {
+			set->pids[i] = set->pids[--set->n];
+			return;
+		}
+	}
+}
+
+/* Server: is pid in the set? */
+static int
+pidset_has(const struct pidset *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* Server: SIGKILL every worker's group, and the groups of corun's own
+ * children still watched (corun is gone: nothing else would stop them),
+ * reap the workers and exit. */
 static void
 forksrv_quit(void)
 {
-	for (size_t i = 0; i < srv_npids; i++)
-		kill(-srv_pids[i], SIGKILL);
+	for (size_t i = 0; i < srv_workers.n; i++)
+		kill(-srv_workers.pids[i], SIGKILL);
+	for (size_t i = 0; i < srv_watched.n; i++)
+		kill(-srv_watched.pids[i], SIGKILL);
 	for (;;) {
 		if (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 			continue;
@@ -285,28 +330,6 @@ forksrv_reply(int sock, int type, pid_t pid, int status, const int fds[2])
 		forksrv_quit();
 }
 
-/* Server: forget a reaped worker. */
-static void
-forksrv_forget(pid_t pid)
-{
-	for (size_t i = 0; i < srv_npids; i++) {
-		if (srv_pids[i] == pid) {
-			srv_pids[i] = srv_pids[--srv_npids];
-			return;
-		}
-	}
-}
-
-/* Server: is pid a worker not yet reaped? */
-static int
-forksrv_known(pid_t pid)
-{
-	for (size_t i = 0; i < srv_npids; i++)
-		if (srv_pids[i] == pid)
-			return 1;
-	return 0;
-}
-
 /* Server: reap every dead worker and report it. A dead worker's group is
  * killed before the reap, while its pid cannot have been reused, so
  * nothing it forked outlives it. */
@@ -325,7 +348,7 @@ forksrv_reap(int sock)
 		while (waitpid(si.si_pid, &st, 0) < 0)
 			if (errno != EINTR)
 				return;
-		forksrv_forget(si.si_pid);
+		pidset_del(&srv_workers, si.si_pid);
 		forksrv_reply(sock, FS_EXITED, si.si_pid, st, NULL);
 	}
 }
@@ -370,11 +393,7 @@ forksrv_spawn(int sock, int sigfd)
 		return;
 	}
 	setpgid(pid, pid);
-	if (srv_npids == srv_cap) {
-		srv_cap = srv_cap ? 2 * srv_cap : 16;
-		srv_pids = xrealloc(srv_pids, srv_cap * sizeof *srv_pids);
-	}
-	srv_pids[srv_npids++] = pid;
+	pidset_add(&srv_workers, pid);
 	fds[0] = jp[1];
 	fds[1] = rp[0];
 	forksrv_reply(sock, FS_SPAWNED, pid, 0, fds);
@@ -477,8 +496,12 @@ forksrv_main(int sock)
 			continue;
 		if (m.type == FS_SPAWN)
 			forksrv_spawn(sock, sigfd);
-		else if (m.type == FS_KILL && forksrv_known(m.pid))
+		else if (m.type == FS_KILL && pidset_has(&srv_workers, m.pid))
 			kill(-m.pid, SIGKILL);
+		else if (m.type == FS_WATCH)
+			pidset_add(&srv_watched, m.pid);
+		else if (m.type == FS_UNWATCH)
+			pidset_del(&srv_watched, m.pid);
 	}
 }
 

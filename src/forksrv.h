@@ -19,6 +19,8 @@ enum fs_type {
 	FS_SPAWNED,   /* server -> corun: worker pid, fds {jobs, results} */
 	FS_FAILED,    /* server -> corun: a spawn failed, status is errno */
 	FS_EXITED,    /* server -> corun: pid reaped, status is wait status */
+	FS_WATCH,     /* corun -> server: a child's group to kill if corun dies */
+	FS_UNWATCH,   /* corun -> server: that child has been reaped */
 };
 
 struct fs_msg {
