@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 
 #include "corun.h"
+#include "curl_lazy.h"
 #include "net.h"
 #include "parse.h"
 #include "sched.h"
@@ -127,22 +128,25 @@ http_check_header(const char *h, char *err, size_t errlen)
 static int
 http_check_url(const char *url, char *err, size_t errlen)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *scheme = NULL;
 	int rc = -1;
 
+	if (curl_lazy_load(err, errlen) == -1)
+		return -1;
+	u = lcurl.url();
 	if (u == NULL)
 		fatalx("out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+	if (lcurl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    lcurl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		errfmt(err, errlen, "http: bad URL '%s'", url);
 	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		errfmt(err, errlen, "http: URL must be http or https: '%s'",
 		       url);
 	else
 		rc = 0;
-	curl_free(scheme);
-	curl_url_cleanup(u);
+	lcurl.free(scheme);
+	lcurl.url_cleanup(u);
 	return rc;
 }
 
@@ -230,7 +234,7 @@ http_action(curl_socket_t s, int ev_bitmask)
 {
 	int running;
 
-	curl_multi_socket_action(H.multi, s, ev_bitmask, &running);
+	lcurl.multi_socket_action(H.multi, s, ev_bitmask, &running);
 	http_collect();
 }
 
@@ -286,7 +290,7 @@ http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		if (H.socks != NULL)
 			H.socks->prevp = &hs->next;
 		H.socks = hs;
-		curl_multi_assign(H.multi, s, hs);
+		lcurl.multi_assign(H.multi, s, hs);
 	} else {
 		ev_io_stop(sched_loop, &hs->io);
 	}
@@ -355,22 +359,27 @@ http_max_connections(void)
 static void
 http_init(void)
 {
-	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	char err[256];
+	CURLcode rc;
 
+	/* Loaded when the job's line was checked; this cannot fail then. */
+	if (curl_lazy_load(err, sizeof err) == -1)
+		fatalx("%s", err);
+	rc = lcurl.global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		fatalx("libcurl: %s", curl_easy_strerror(rc));
-	H.multi = curl_multi_init();
+		fatalx("libcurl: %s", lcurl.easy_strerror(rc));
+	H.multi = lcurl.multi_init();
 	if (H.multi == NULL)
 		fatalx("libcurl: cannot create a multi handle");
 	/* The multi handle's wakeup socket pair is not close-on-exec. */
 	fd_cloexec_all();
-	if (!(curl_version_info(CURLVERSION_NOW)->features &
+	if (!(lcurl.version_info(CURLVERSION_NOW)->features &
 	      CURL_VERSION_ASYNCHDNS))
 		warnx("libcurl resolves names synchronously: http jobs that "
 		      "name hosts will stall the loop while they resolve");
-	curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
-	curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, http_timer_set);
-	curl_multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	lcurl.multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
+	lcurl.multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, http_timer_set);
+	lcurl.multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 			  http_max_connections());
 	ev_init(&H.timer, http_timer_cb);
 }
@@ -385,7 +394,7 @@ http_add_headers(struct http_xfer *x, int argc, char *const argv[])
 		if (strcmp(argv[i], "-X") == 0 || strcmp(argv[i], "-d") == 0) {
 			i++;
 		} else if (strcmp(argv[i], "-H") == 0) {
-			l = curl_slist_append(x->headers, argv[++i]);
+			l = lcurl.slist_append(x->headers, argv[++i]);
 			if (l == NULL)
 				fatalx("out of memory");
 			x->headers = l;
@@ -400,41 +409,41 @@ http_setup(struct http_xfer *x, const struct http_args *a, int argc,
 {
 	CURL *e = x->easy;
 
-	curl_easy_setopt(e, CURLOPT_URL, a->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
-	curl_easy_setopt(e, CURLOPT_USERAGENT,
+	lcurl.easy_setopt(e, CURLOPT_URL, a->url);
+	lcurl.easy_setopt(e, CURLOPT_PRIVATE, x);
+	lcurl.easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	lcurl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	lcurl.easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	lcurl.easy_setopt(e, CURLOPT_WRITEDATA, x);
+	lcurl.easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
+	lcurl.easy_setopt(e, CURLOPT_USERAGENT,
 			 PACKAGE_NAME "/" PACKAGE_VERSION);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	lcurl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	lcurl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+	lcurl.easy_setopt(e, CURLOPT_PROTOCOLS,
 			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+	lcurl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
 			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
 #endif
 	if (a->follow) {
-		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
+		lcurl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		lcurl.easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
 	}
 	if (a->data != NULL) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+		lcurl.easy_setopt(e, CURLOPT_POSTFIELDSIZE,
 				 (long)strlen(a->data));
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, a->data);
+		lcurl.easy_setopt(e, CURLOPT_POSTFIELDS, a->data);
 	}
 	/* HEAD has no body to wait for: curl must know, not just send it. */
 	if (a->method != NULL && strcmp(a->method, "HEAD") == 0)
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		lcurl.easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (a->method != NULL)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, a->method);
+		lcurl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, a->method);
 	http_add_headers(x, argc, argv);
 	if (x->headers != NULL)
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+		lcurl.easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 }
 
 /* Take a transfer off the multi handle and free it; the job is not
@@ -443,10 +452,10 @@ static void
 http_xfer_free(struct http_xfer *x)
 {
 	if (x->easy != NULL) {
-		curl_multi_remove_handle(H.multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		lcurl.multi_remove_handle(H.multi, x->easy);
+		lcurl.easy_cleanup(x->easy);
 	}
-	curl_slist_free_all(x->headers);
+	lcurl.slist_free_all(x->headers);
 	buf_free(&x->body);
 	*x->prevp = x->next;
 	if (x->next != NULL)
@@ -463,13 +472,13 @@ http_finish(struct http_xfer *x, CURLcode code)
 	long status = 0;
 
 	result_init(&res);
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	lcurl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	res.http_status = (int)status;
 	if (code != CURLE_OK) {
 		res.status = ST_FAILED;
 		result_error(&res, "%s",
 			     x->errbuf[0] != '\0' ? x->errbuf
-						  : curl_easy_strerror(code));
+						  : lcurl.easy_strerror(code));
 	} else if (status >= 200 && status < 400) {
 		res.status = ST_OK;
 		res.truncated = x->truncated;
@@ -491,12 +500,12 @@ http_collect(void)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(H.multi, &left)) != NULL) {
+	while ((m = lcurl.multi_info_read(H.multi, &left)) != NULL) {
 		char *priv = NULL;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		lcurl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		http_finish((struct http_xfer *)priv, m->data.result);
 	}
 }
@@ -538,17 +547,17 @@ net_http_start(struct job *job)
 	if (H.xfers != NULL)
 		H.xfers->prevp = &x->next;
 	H.xfers = x;
-	x->easy = curl_easy_init();
+	x->easy = lcurl.easy_init();
 	if (x->easy == NULL) {
 		http_xfer_free(x);
 		http_fail(job, "http: cannot create a transfer");
 		return;
 	}
 	http_setup(x, &a, spec->argc, spec->argv);
-	mc = curl_multi_add_handle(H.multi, x->easy);
+	mc = lcurl.multi_add_handle(H.multi, x->easy);
 	if (mc != CURLM_OK) {
 		http_xfer_free(x);
-		http_fail(job, curl_multi_strerror(mc));
+		http_fail(job, lcurl.multi_strerror(mc));
 		return;
 	}
 	job->xdata = x;
@@ -574,11 +583,11 @@ net_shutdown(void)
 		while (H.xfers != NULL)
 			http_xfer_free(H.xfers);
 		ev_timer_stop(sched_loop, &H.timer);
-		curl_multi_cleanup(H.multi);
+		lcurl.multi_cleanup(H.multi);
 		H.multi = NULL;
 		while (H.socks != NULL)
 			http_sock_free(H.socks);
-		curl_global_cleanup();
+		lcurl.global_cleanup();
 	}
 	net_tcp_shutdown();
 }
