@@ -163,12 +163,12 @@ const struct executor_ops exec_loop_ops = {
 	"loop", loop_ready, loop_submit, loop_cancel, loop_shutdown,
 };
 
-/* Room in the thread pool? */
+/* Room in the thread pool? A job with a timeout needs a thread at once,
+ * for its clock; one without may wait in the pool's queue. */
 static int
 thread_ready(const struct job *job)
 {
-	(void)job;
-	return tpool_idle() > 0;
+	return job->timeout >= 0 ? tpool_idle() > 0 : tpool_room() > 0;
 }
 
 /* Hand a job to a pool thread. */
@@ -229,6 +229,12 @@ exec_pool_started(void *ctx)
 }
 
 static void
+exec_thread_started(void *ctx, double when)
+{
+	sched_attempt_started_at(ctx, when);
+}
+
+static void
 exec_pool_done(void *ctx, struct result *res)
 {
 	sched_attempt_done(ctx, res);
@@ -238,6 +244,6 @@ exec_pool_done(void *ctx, struct result *res)
 void
 executors_init(struct ev_loop *loop, const struct corun_options *opts)
 {
-	tpool_init(loop, opts->threads, exec_pool_started, exec_pool_done);
+	tpool_init(loop, opts->threads, exec_thread_started, exec_pool_done);
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 }

@@ -15,8 +15,13 @@
  * and no more condvar signals than there are waiting threads). A thread takes
  * the lock once per task: pushing a result and popping the next call share it.
  *
- * Since the scheduler only submits when tpool_idle() > 0, every task gets a
- * thread at once, so the start function is called inside tpool_submit.
+ * A task submitted while a thread is idle gets it at once: the start
+ * function is called inside tpool_submit. A task may also wait in the work
+ * queue behind the others (up to TPOOL_DEPTH per thread: the scheduler
+ * does that for jobs without a timeout, which need no start on time, and so
+ * keeps the threads busy without a loop round trip per call); its thread
+ * notes when it took it, and the start function gets that time just before
+ * the done function.
  *
  * Threads. Fields under "mu" are shared with the pool threads and only
  * touched with mu held. Everything else (busy and live counts, the list of
@@ -50,6 +55,9 @@
 #include "pool_thread.h"
 #include "util.h"
 
+/* Calls queued per thread at most (busy ones included). */
+#define TPOOL_DEPTH 64
+
 /* Room for a run function's one-line error message. */
 #define TPOOL_ERRLEN 512
 
@@ -60,6 +68,9 @@ struct tpool_task {
 	void *ctx;
 	const struct kind *kind;
 	bool cancelled; /* loop thread only */
+	bool announced; /* start was called at submit; loop thread only */
+	bool skip;      /* cancelled before a thread took it; under mu */
+	double started; /* when a thread took it (ev_time), written by it */
 	int argc;
 	struct result res; /* written by the thread running it */
 	char *argv[];	   /* argc + 1 pointers, then the strings */
@@ -82,7 +93,8 @@ struct tpool {
 	int live;		     /* of those, the ones not cancelled */
 	struct tpool_task *inflight; /* every busy task, for tpool_cancel */
 	bool collecting;	     /* inside tpool_async_cb */
-	struct tpool_task *batch, **batch_tail; /* submitted while collecting */
+	ev_prepare flush;	     /* hands the batch to the threads */
+	struct tpool_task *batch, **batch_tail; /* submitted, not yet queued */
 	int nbatch;
 	struct tpool_thread *threads; /* NULL until the first submit */
 
@@ -171,6 +183,7 @@ tpool_thread_main(void *arg)
 	struct tpool_thread *th = arg;
 	struct tpool *p = th->pool;
 	struct tpool_task *t;
+	bool skip;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -186,9 +199,12 @@ tpool_thread_main(void *arg)
 		if (p->work_head == NULL)
 			p->work_tail = &p->work_head;
 		th->running = true;
+		skip = t->skip;
 		pthread_mutex_unlock(&p->mu);
 
-		tpool_run(t);
+		t->started = ev_time();
+		if (!skip)
+			tpool_run(t);
 
 		pthread_mutex_lock(&p->mu);
 		th->running = false;
@@ -241,9 +257,9 @@ tpool_spawn(struct tpool *p)
 
 /* Append a chain of n tasks to the work queue and wake up to n waiting
  * threads. The condvar is signalled after the unlock, so a woken thread does
- * not block on mu at once; no wakeup is lost, because a submit needs an idle
- * thread: the queued tasks never outnumber the threads that wait, or were
- * woken and have not yet looked at the queue. */
+ * not block on mu at once; no work is left behind, because a thread waits
+ * only when it found the queue empty, and a busy one looks again when its
+ * call returns. */
 static void
 tpool_push(struct tpool *p, struct tpool_task *head, struct tpool_task **tail,
 	   int n)
@@ -257,6 +273,18 @@ tpool_push(struct tpool *p, struct tpool_task *head, struct tpool_task **tail,
 	pthread_mutex_unlock(&p->mu);
 	while (wake-- > 0)
 		pthread_cond_signal(&p->cond);
+}
+
+/* Hand the calls submitted and not yet queued to the threads. */
+static void
+tpool_flush(struct tpool *p)
+{
+	if (p->batch == NULL)
+		return;
+	tpool_push(p, p->batch, p->batch_tail, p->nbatch);
+	p->batch = NULL;
+	p->batch_tail = &p->batch;
+	p->nbatch = 0;
 }
 
 /* One fewer call that keeps the loop running. */
@@ -292,6 +320,8 @@ tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		p->busy--;
 		if (!t->cancelled) {
 			tpool_live_dec(p);
+			if (!t->announced && p->start != NULL)
+				p->start(t->ctx, t->started);
 			p->done(t->ctx, &t->res);
 		}
 		tpool_task_free(t);
@@ -302,12 +332,16 @@ tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		}
 	}
 	p->collecting = false;
-	if (p->batch != NULL) {
-		tpool_push(p, p->batch, p->batch_tail, p->nbatch);
-		p->batch = NULL;
-		p->batch_tail = &p->batch;
-		p->nbatch = 0;
-	}
+	tpool_flush(p);
+}
+
+/* Loop side, before it blocks: queue what was submitted meanwhile. Its
+ * priority puts it after the scheduler's prepare, which submits. */
+static void
+tpool_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop, (void)revents;
+	tpool_flush(w->data);
 }
 
 /* Create the pool for loop with nthreads threads (started at the first
@@ -341,6 +375,11 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	}
 	ev_async_init(&p->async, tpool_async_cb);
 	p->async.data = p;
+	ev_prepare_init(&p->flush, tpool_flush_cb);
+	p->flush.data = p;
+	ev_set_priority(&p->flush, EV_MINPRI);
+	ev_prepare_start(loop, &p->flush);
+	ev_unref(loop); /* it serves calls; it does not keep the loop */
 	ev_async_start(loop, &p->async);
 	ev_unref(loop);
 	tp = p;
@@ -350,14 +389,24 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 int
 tpool_idle(void)
 {
-	if (tp == NULL)
+	if (tp == NULL || tp->busy >= tp->nthreads)
 		return 0;
 	return tp->nthreads - tp->busy;
 }
 
+/* Calls that may still be submitted, queued or not; 0 without a pool. */
+int
+tpool_room(void)
+{
+	if (tp == NULL)
+		return 0;
+	return tp->nthreads * TPOOL_DEPTH - tp->busy;
+}
+
 /* Run kind->run(argc, argv) in a thread for ctx; the arguments are copied.
- * The caller must have checked tpool_idle() > 0. start(ctx) is called
- * before this returns; done(ctx, res) later, from the loop. */
+ * The caller must have checked tpool_room() > 0. start(ctx, when) is called
+ * before this returns if a thread was idle, else just before done(ctx, res),
+ * later, from the loop. */
 void
 tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 {
@@ -366,8 +415,8 @@ tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 	size_t size, ptrs;
 	char *s;
 
-	if (p == NULL || p->busy >= p->nthreads)
-		fatalx("thread pool: submit without an idle thread");
+	if (p == NULL || p->busy >= p->nthreads * TPOOL_DEPTH)
+		fatalx("thread pool: submit without room");
 	if (p->threads == NULL)
 		tpool_spawn(p);
 
@@ -380,6 +429,9 @@ tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 	t->ctx = ctx;
 	t->kind = kind;
 	t->cancelled = false;
+	t->skip = false;
+	t->announced = p->busy < p->nthreads;
+	t->started = 0;
 	t->argc = argc;
 	result_init(&t->res);
 	s = (char *)t->argv + ptrs;
@@ -401,16 +453,14 @@ tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 	if (p->live++ == 0)
 		ev_ref(p->loop);
 
-	if (p->collecting) {
-		/* Queued with the others at the end of tpool_async_cb. */
-		*p->batch_tail = t;
-		p->batch_tail = &t->next;
-		p->nbatch++;
-	} else {
-		tpool_push(p, t, &t->next, 1);
-	}
-	if (p->start != NULL)
-		p->start(ctx);
+	/* Queued with the others submitted in this loop iteration, at the
+	 * end of tpool_async_cb or in the prepare phase: one lock, and no
+	 * more condvar signals than threads waiting. */
+	*p->batch_tail = t;
+	p->batch_tail = &t->next;
+	p->nbatch++;
+	if (t->announced && p->start != NULL)
+		p->start(ctx, ev_now(p->loop));
 }
 
 /* Forget ctx's call: done is never called for it; its thread stays busy
@@ -423,6 +473,10 @@ tpool_cancel(void *ctx)
 	for (struct tpool_task *t = tp->inflight; t != NULL; t = t->lnext) {
 		if (t->ctx == ctx && !t->cancelled) {
 			t->cancelled = true;
+			/* Not run at all if no thread has taken it yet. */
+			pthread_mutex_lock(&tp->mu);
+			t->skip = true;
+			pthread_mutex_unlock(&tp->mu);
 			tpool_live_dec(tp);
 			return;
 		}
@@ -446,6 +500,8 @@ tpool_shutdown(void)
 	if (p->live == 0)
 		ev_ref(p->loop);
 	ev_async_stop(p->loop, &p->async);
+	ev_ref(p->loop);
+	ev_prepare_stop(p->loop, &p->flush);
 
 	nspawned = p->threads != NULL ? p->nthreads : 0;
 	pthread_mutex_lock(&p->mu);

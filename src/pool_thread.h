@@ -16,13 +16,17 @@ struct result;
 
 /* Called on the loop thread when a call finishes; res is moved from. */
 typedef void (*tpool_done_fn)(void *ctx, struct result *res);
-/* Called on the loop thread when a call leaves the queue for a thread. */
-typedef void (*tpool_start_fn)(void *ctx);
+/* Called on the loop thread when a call has a thread: at submit when one
+ * was idle (when = now), else just before done with the time (ev_time) the
+ * thread took it. */
+typedef void (*tpool_start_fn)(void *ctx, double when);
 
 /* Create the pool (threads start at the first submit). */
 void tpool_init(struct ev_loop *, int nthreads, tpool_start_fn, tpool_done_fn);
 /* Threads neither busy nor reserved by a submit. */
 int tpool_idle(void);
+/* Calls that may be submitted now, queued behind busy threads or not. */
+int tpool_room(void);
 /* Run kind->run(argc, argv) in a thread; the arguments are copied. */
 void tpool_submit(void *ctx, const struct kind *, int argc, char *const argv[]);
 /* Forget ctx: its call's result, when it comes, is discarded; the thread

@@ -754,10 +754,15 @@ sched_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void
 sched_attempt_started(struct job *job)
 {
-	double now = ev_now(sched_loop);
+	sched_attempt_started_at(job, ev_now(sched_loop));
+}
 
+/* The executor started an attempt at time when (ev_time's clock). */
+void
+sched_attempt_started_at(struct job *job, double when)
+{
 	if (job->fut.state == FUT_PENDING)
-		future_start(&job->fut, now);
+		future_start(&job->fut, when);
 	if (job->timeout >= 0) {
 		ev_timer_init(&job->timer, sched_timeout_cb, job->timeout, 0.);
 		job->timer.data = job;

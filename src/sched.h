@@ -73,6 +73,8 @@ extern struct ev_loop *sched_loop;
  * from submit() or, if it queues internally, when the job leaves its queue;
  * never after the attempt is done. */
 void sched_attempt_started(struct job *);
+/* The same, at a time in the past (a thread took a queued call then). */
+void sched_attempt_started_at(struct job *, double when);
 /* An attempt ended; res is moved from (left empty). */
 void sched_attempt_done(struct job *, struct result *res);
 /* An executor has room again: start what waits for it. */
