@@ -25,6 +25,7 @@
 #include "input.h"
 #include "parse.h"
 #include "plugin.h"
+#include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
 
@@ -59,6 +60,8 @@ corun_new(const struct corun_options *opts)
 	r->opts.progress = 0;
 	report_init(-1, 0); /* futures have no records */
 	r->loop = corun_engine_start(&r->opts);
+	/* Now, not at the first job: the program may start threads later. */
+	ppool_forksrv();
 	/* No input: the scheduler's run ends when its jobs do. */
 	input_start(r->loop, NULL, 0);
 	api_runner = r;

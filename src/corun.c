@@ -48,16 +48,15 @@ corun_syserr(const char *msg)
 	fatal("%s", msg);
 }
 
-/* Start the engine for opts: the fork server (before any thread), the
- * loop, the scheduler and the pools (which start their threads and
- * workers at their first job). A dry run needs only the scheduler. */
+/* Start the engine for opts: the loop, the scheduler and the pools, which
+ * start the fork server, their threads and workers when first needed (the
+ * fork server before any thread: ppool_forksrv). A dry run needs only the
+ * scheduler. */
 struct ev_loop *
 corun_engine_start(const struct corun_options *opts)
 {
 	struct ev_loop *loop;
 
-	if (!opts->dry_run)
-		forksrv_start();
 	ev_set_syserr_cb(corun_syserr);
 	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);

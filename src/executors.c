@@ -103,6 +103,8 @@ loop_child_start(struct job *job)
 		shargv[2] = spec->argv[0];
 		argv = shargv;
 	}
+	/* The fork server watches over children should corun be killed. */
+	ppool_forksrv();
 	sched_attempt_started(job);
 	c = child_spawn(sched_loop, argv, loop_child_done, job, err,
 			sizeof err);
@@ -177,6 +179,8 @@ thread_submit(struct job *job)
 {
 	const struct job_spec *spec = job->spec;
 
+	/* Before the pool's first thread: see ppool_forksrv. */
+	ppool_forksrv();
 	tpool_submit(job, spec->kind, spec->argc, spec->argv);
 }
 

@@ -40,6 +40,7 @@
 #include "corun.h"
 #include "curl_lazy.h"
 #include "net.h"
+#include "pool_proc.h"
 #include "parse.h"
 #include "sched.h"
 #include "util.h"
@@ -532,6 +533,8 @@ net_http_start(struct job *job)
 	char err[256];
 	CURLMcode mc;
 
+	/* Before the resolver threads: see ppool_forksrv. */
+	ppool_forksrv();
 	sched_attempt_started(job);
 	if (http_args_parse(spec->argc, spec->argv, &a, err, sizeof err) ==
 	    -1) {

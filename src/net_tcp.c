@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "pool_proc.h"
 #include "parse.h"
 #include "sched.h"
 #include "util.h"
@@ -442,6 +443,8 @@ net_tcp_start(struct job *job)
 	char err[256], *host;
 	int rc;
 
+	/* Before the resolver threads: see ppool_forksrv. */
+	ppool_forksrv();
 	sched_attempt_started(job);
 	c = xcalloc(1, sizeof *c);
 	c->job = job;

@@ -105,6 +105,7 @@ static struct {
 	struct ptask_list reject; /* to fail at the next iteration */
 	size_t ntasks;		  /* every task held, on any list */
 	bool holding;		  /* the loop reference for ntasks > 0 */
+	bool fs_watched;	  /* the fork server's watchers are set up */
 	struct ptask *spare;	  /* recycled task records */
 	uint64_t tag;
 	unsigned long replacements;
@@ -306,6 +307,7 @@ ppool_fs_flush(void)
 static void
 ppool_request(int type, pid_t pid)
 {
+	ppool_forksrv();
 	if (pp.down != NULL)
 		return;
 	if (pp.npend == pp.pendcap) {
@@ -855,16 +857,30 @@ ppool_init(struct ev_loop *loop, int nworkers, ppool_start_fn start,
 	ev_set_priority(&pp.prep, EV_MINPRI);
 	ev_prepare_start(loop, &pp.prep);
 	ev_unref(loop);
-	if (forksrv_fd() < 0) {
-		pp.down = xstrdup("process pool: no fork server");
+}
+
+/*
+ * Make sure the fork server runs, and watch it. It must be forked before
+ * any thread exists, so everything that starts threads (the thread pool,
+ * the network kinds) or needs the server (workers, the watch over
+ * children) calls this first; a run that needs none of it never forks one.
+ */
+void
+ppool_forksrv(void)
+{
+	if (pp.down != NULL)
 		return;
-	}
+	if (forksrv_fd() < 0)
+		forksrv_start();
+	if (!pp.on || pp.fs_watched)
+		return;
+	pp.fs_watched = true;
 	ev_io_init(&pp.fsr, ppool_fs_read_cb, forksrv_fd(), EV_READ);
 	ev_io_init(&pp.fsw, ppool_fs_write_cb, forksrv_fd(), EV_WRITE);
 	ppool_bg_start(&pp.fsr);
 	ev_child_init(&pp.fschild, ppool_fs_child_cb, forksrv_pid(), 0);
-	ev_child_start(loop, &pp.fschild);
-	ev_unref(loop);
+	ev_child_start(pp.loop, &pp.fschild);
+	ev_unref(pp.loop);
 }
 
 /* Room for one more task: fewer held than every window full. */

@@ -22,8 +22,13 @@ typedef void (*ppool_start_fn)(void *ctx);
  * result, or failed with signal set when its worker died under it. */
 typedef void (*ppool_done_fn)(void *ctx, struct result *res);
 
-/* Fork the fork server. Must run before any thread exists; once. */
+/* Fork the fork server. Must run before any thread exists; once. Most
+ * callers want ppool_forksrv. */
 void forksrv_start(void);
+
+/* Make sure the fork server runs (fork it now if not): before any thread
+ * starts, and before anything that needs it. */
+void ppool_forksrv(void);
 
 /* Set the pool up (workers are forked at the first submit). */
 void ppool_init(struct ev_loop *, int nworkers, ppool_start_fn, ppool_done_fn);
