@@ -258,8 +258,11 @@ build_code() {
 		name=${name%.c}
 		if grep -q '^main(' "$c"; then
 			what="${1##*/}: $name.c builds with libcorun"
+			# The build's compiler and flags: a sanitizer build's
+			# library needs its runtime in the program too.
+			# shellcheck disable=SC2086
 			(cd "$bdir" && "$BUILDDIR/libtool" --quiet --tag=CC \
-			    --mode=link cc -std=c11 -Wall -Wextra \
+			    --mode=link ${EMBED_CC:-cc -std=c11 -Wall -Wextra} \
 			    -I"$SRCDIR/include" -o "$name" "$name.c" \
 			    "$BUILDDIR/libcorun.la" -static) >"$tmp/cc" 2>&1
 		else
