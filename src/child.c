@@ -46,10 +46,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corun.h"
 #include "child.h"
+#include "table.h"
 #include "future.h"
 #include "util.h"
 
@@ -316,6 +318,54 @@ child_closefrom(posix_spawn_file_actions_t *fa)
 }
 
 /*
+ * The file a program name runs, searched in PATH once and remembered, as a
+ * shell's command hash does: a name without a slash would otherwise cost
+ * every child a failed exec for each PATH directory before its own (W1:
+ * half of a trivial child's time here). NULL when no directory has it;
+ * the caller then lets posix_spawnp report the error.
+ */
+static const char *
+child_which(const char *name)
+{
+	static struct strtab seen;   /* name -> index + 1 in paths */
+	static char **paths;
+	static size_t npaths;
+	const char *path = getenv("PATH");
+	uint64_t i;
+
+	if (strchr(name, '/') != NULL || name[0] == '\0')
+		return name;
+	if ((i = strtab_get(&seen, name)) != 0)
+		return paths[i - 1];
+	if (path == NULL)
+		return NULL;
+	for (const char *p = path;; p++) {
+		const char *end = strchr(p, ':');
+		size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+		struct buf file = BUF_INIT;
+		struct stat st;
+
+		/* An empty entry is the current directory: not cached. */
+		if (dlen == 0)
+			return NULL;
+		buf_add(&file, p, dlen);
+		buf_addc(&file, '/');
+		buf_adds(&file, name);
+		if (stat(file.data, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(file.data, X_OK) == 0) {
+			paths = xrealloc(paths, (npaths + 1) * sizeof *paths);
+			paths[npaths++] = buf_steal(&file);
+			strtab_add(&seen, name, npaths);
+			return paths[npaths - 1];
+		}
+		buf_free(&file);
+		if (end == NULL)
+			return NULL;
+		p = end;
+	}
+}
+
+/*
  * The signals a child must have reset to their default action: those
  * corun ignores (SIGPIPE, and any it inherited ignored), since exec keeps
  * an ignored signal ignored. Caught ones are reset by exec itself. Asking
@@ -344,8 +394,9 @@ child_sigdefault(void)
 	return &set;
 }
 
-/* posix_spawnp argv with /dev/null, out and err on 0, 1 and 2, in a new
- * process group with default signals; 0 or an errno value. */
+/* Spawn argv (its program searched in PATH) with /dev/null, out and err on
+ * 0, 1 and 2, in a new process group with default signals; 0 or an errno
+ * value. */
 static int
 child_exec(pid_t *pid, char *const argv[], int out, int err)
 {
@@ -353,6 +404,7 @@ child_exec(pid_t *pid, char *const argv[], int out, int err)
 	posix_spawnattr_t at;
 	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 		      POSIX_SPAWN_SETSIGDEF;
+	const char *file = child_which(argv[0]);
 	sigset_t none;
 	int rc;
 
@@ -376,7 +428,9 @@ child_exec(pid_t *pid, char *const argv[], int out, int err)
 	    (rc = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
 	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
 	    (rc = posix_spawnattr_setsigdefault(&at, child_sigdefault())) == 0)
-		rc = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+		rc = file != NULL
+			 ? posix_spawn(pid, file, &fa, &at, argv, environ)
+			 : posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;

@@ -34,6 +34,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     """Answers every method through route()."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this the body waits
+    # for the client's delayed ACK (40 ms), capping each connection.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         """Log nothing: the tests read stdout for the port only."""
