@@ -24,19 +24,6 @@
 
 static int children; /* exec/sh children running (the -j slots) */
 
-/* End an attempt that the executor stopped: the scheduler turns it into
- * timeout or cancelled. */
-static void
-exec_stopped(struct job *job, int signal)
-{
-	struct result res;
-
-	result_init(&res);
-	res.status = ST_FAILED;
-	res.signal = signal;
-	sched_attempt_done(job, &res);
-}
-
 /* sleep's timer fired. */
 static void
 loop_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -75,7 +62,7 @@ loop_sleep_stop(struct job *job)
 
 	ev_timer_stop(sched_loop, w);
 	free(w);
-	exec_stopped(job, 0);
+	sched_attempt_stopped(job, 0);
 }
 
 /* A child of exec or sh is done (reaped: the fork server may forget it). */
@@ -189,7 +176,7 @@ static void
 thread_cancel(struct job *job)
 {
 	tpool_cancel(job);
-	exec_stopped(job, 0);
+	sched_attempt_stopped(job, 0);
 }
 
 const struct executor_ops exec_thread_ops = {
@@ -217,7 +204,7 @@ process_submit(struct job *job)
 static void
 process_cancel(struct job *job)
 {
-	exec_stopped(job, ppool_cancel(job));
+	sched_attempt_stopped(job, ppool_cancel(job));
 }
 
 const struct executor_ops exec_process_ops = {

@@ -87,28 +87,31 @@ input_release(struct input *in)
 	parser_free(&in->parser);
 }
 
+/* Hand what the parser made of a logical line to the sink. */
+static void
+input_deliver(struct input *in, enum parse_rc rc, struct job_spec *spec,
+	      const char *err, const struct sink *sink)
+{
+	if (rc == PARSE_JOB)
+		sink->job(spec, in->name, in->start);
+	else if (rc == PARSE_ERROR)
+		sink->error(spec, in->name, in->start, err);
+}
+
 /* One physical line (without its newline). */
 static void
 input_line(struct input *in, const char *p, size_t len,
 	   const struct sink *sink)
 {
 	struct job_spec *spec = NULL;
+	enum parse_rc rc;
 	char err[512];
 
 	in->line++;
 	if (!parser_pending(&in->parser))
 		in->start = in->line;
-	switch (parser_feed(&in->parser, p, len, &spec, err, sizeof err)) {
-	case PARSE_JOB:
-		sink->job(spec, in->name, in->start);
-		break;
-	case PARSE_ERROR:
-		sink->error(spec, in->name, in->start, err);
-		break;
-	case PARSE_NONE:
-	case PARSE_MORE:
-		break;
-	}
+	rc = parser_feed(&in->parser, p, len, &spec, err, sizeof err);
+	input_deliver(in, rc, spec, err, sink);
 }
 
 /* End of an input: finish a pending continuation. */
@@ -116,18 +119,11 @@ static void
 input_finish(struct input *in, const struct sink *sink)
 {
 	struct job_spec *spec = NULL;
+	enum parse_rc rc;
 	char err[512];
 
-	switch (parser_finish(&in->parser, &spec, err, sizeof err)) {
-	case PARSE_JOB:
-		sink->job(spec, in->name, in->start);
-		break;
-	case PARSE_ERROR:
-		sink->error(spec, in->name, in->start, err);
-		break;
-	default:
-		break;
-	}
+	rc = parser_finish(&in->parser, &spec, err, sizeof err);
+	input_deliver(in, rc, spec, err, sink);
 }
 
 /*

@@ -570,12 +570,8 @@ net_http_start(struct job *job)
 void
 net_http_stop(struct job *job)
 {
-	struct result res;
-
 	http_xfer_free(job->xdata);
-	result_init(&res);
-	res.status = ST_FAILED;
-	sched_attempt_done(job, &res);
+	sched_attempt_stopped(job, 0);
 }
 
 /* Drop what is left of http and tcp at exit. */

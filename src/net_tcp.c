@@ -481,12 +481,8 @@ net_tcp_start(struct job *job)
 void
 net_tcp_stop(struct job *job)
 {
-	struct result res;
-
 	tcp_conn_free(job->xdata);
-	result_init(&res);
-	res.status = ST_FAILED;
-	sched_attempt_done(job, &res);
+	sched_attempt_stopped(job, 0);
 }
 
 /* At exit: free the connections left (their jobs are not touched), drop

@@ -750,6 +750,19 @@ ppool_exited(pid_t pid, int status)
 	}
 }
 
+/* Stop the watchers on the fork server (its socket and its exit). */
+static void
+ppool_unwatch_forksrv(void)
+{
+	ppool_bg_stop(&pp.fsr);
+	if (ev_is_active(&pp.fsw))
+		ev_io_stop(pp.loop, &pp.fsw);
+	if (ev_is_active(&pp.fschild)) {
+		ev_ref(pp.loop);
+		ev_child_stop(pp.loop, &pp.fschild);
+	}
+}
+
 /* The server is gone: kill the workers it can no longer reap and fail
  * every task, now and at every later submit. */
 static void
@@ -761,13 +774,7 @@ ppool_down(const char *why)
 		return;
 	pp.down = xstrdup(why);
 	pp.npend = 0;
-	ppool_bg_stop(&pp.fsr);
-	if (ev_is_active(&pp.fsw))
-		ev_io_stop(pp.loop, &pp.fsw);
-	if (ev_is_active(&pp.fschild)) {
-		ev_ref(pp.loop);
-		ev_child_stop(pp.loop, &pp.fschild);
-	}
+	ppool_unwatch_forksrv();
 	for (int i = 0; i < pp.n; i++) {
 		struct pworker *w = &pp.w[i];
 
@@ -992,13 +999,7 @@ ppool_shutdown(void)
 		pp.holding = false;
 		ev_ref(pp.loop);
 		ev_prepare_stop(pp.loop, &pp.prep);
-		ppool_bg_stop(&pp.fsr);
-		if (ev_is_active(&pp.fsw))
-			ev_io_stop(pp.loop, &pp.fsw);
-		if (ev_is_active(&pp.fschild)) {
-			ev_ref(pp.loop);
-			ev_child_stop(pp.loop, &pp.fschild);
-		}
+		ppool_unwatch_forksrv();
 		for (int i = 0; i < pp.n; i++) {
 			struct pworker *w = &pp.w[i];
 

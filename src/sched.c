@@ -834,6 +834,20 @@ sched_attempt_done(struct job *job, struct result *res)
 	SCHED_CHECK(future_settle(&job->fut, res, ev_now(sched_loop)) == 0);
 }
 
+/* An executor stopped an attempt early (timeout, cancel): end it; the
+ * scheduler records it as timeout or cancelled. signal: what the executor
+ * sent to stop it, or 0. */
+void
+sched_attempt_stopped(struct job *job, int signal)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	res.signal = signal;
+	sched_attempt_done(job, &res);
+}
+
 /* An executor has room again; the next prepare phase fills it. */
 void
 sched_kick(enum executor ex)

@@ -77,6 +77,9 @@ void sched_attempt_started(struct job *);
 void sched_attempt_started_at(struct job *, double when);
 /* An attempt ended; res is moved from (left empty). */
 void sched_attempt_done(struct job *, struct result *res);
+/* An executor stopped an attempt early (timeout, cancel): end it; signal
+ * is the one it sent to stop it, or 0. */
+void sched_attempt_stopped(struct job *, int signal);
 /* An executor has room again: start what waits for it. */
 void sched_kick(enum executor);
 
