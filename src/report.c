@@ -475,6 +475,13 @@ report_write(const struct record *rec)
 		report_flush();
 }
 
+/* Are records queued and not yet written? */
+int
+report_pending(void)
+{
+	return report_out.len > 0;
+}
+
 /* Write what is queued, blocking until the reader takes it. Returns 0, or
  * -1 with errno, again on every call after the first failure. */
 int

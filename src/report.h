@@ -43,6 +43,8 @@ void report_json_string(struct buf *out, const char *s, size_t len);
 void report_init(int fd, int json);
 /* Queue a record for writing. */
 void report_write(const struct record *);
+/* Are records queued and not yet written? */
+int report_pending(void);
 /* Write what is queued. Returns 0, or -1 with errno (EPIPE: reader gone). */
 int report_flush(void);
 

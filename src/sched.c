@@ -1071,6 +1071,8 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * block before the next one. */
 	if (S.submitted)
 		ev_idle_start(loop, &S.nudge);
+	if (report_pending())
+		stats_progress_clear();
 	if (report_flush() == -1) {
 		sched_output_lost(errno);
 		return;

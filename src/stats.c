@@ -164,6 +164,17 @@ stats_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	T.drawn = 1;
 }
 
+/* Take the progress line away until the next redraw. */
+void
+stats_progress_clear(void)
+{
+	if (T.drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		T.drawn = 0;
+	}
+}
+
 /* Start what the options ask for. */
 void
 stats_init(struct ev_loop *loop, int stats, int progress)
@@ -259,8 +270,7 @@ stats_finish(void)
 	if (T.progress) {
 		ev_ref(T.loop);
 		ev_timer_stop(T.loop, &T.progress_timer);
-		if (T.drawn)
-			fputs("\r\033[K", stderr);
+		stats_progress_clear();
 	}
 	if (T.stats)
 		stats_print();

@@ -24,6 +24,9 @@ void stats_queue_depth(enum executor, size_t depth);
 void stats_retry(void);
 /* A job is final; ran: it had an attempt, elapsed: its seconds. */
 void stats_settled(enum executor, enum job_status, int ran, double elapsed);
+/* Clear the progress line (records are about to be written on the same
+ * terminal); the next redraw puts it back. */
+void stats_progress_clear(void);
 /* Stop the timers, clear the progress line, print the summary if asked. */
 void stats_finish(void);
 
