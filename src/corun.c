@@ -105,7 +105,9 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	input_stop();
 	corun_engine_stop(opts);
 	status = sched_exit_status();
+	/* Drained unless a second signal or a lost reader ended the run. */
 	report_flush();
+	report_close();
 	joblog_close();
 	fflush(stdout);
 	return status;

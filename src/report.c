@@ -13,16 +13,23 @@
  * The writer keeps one output buffer, touched only by the loop thread.
  * report_write appends a whole record (with its output block in text mode)
  * so records never interleave; the scheduler calls report_flush once per
- * loop iteration, and report_write flushes at once past 64 KiB so the
- * buffer stays bounded. Writes block: when standard output is a slow pipe,
- * a blocking write is the backpressure that slows corun down to its
- * reader. Once a write fails (EPIPE: the reader is gone; corun ignores
- * SIGPIPE), every later record is dropped and every later flush returns
- * -1 with the same errno, like ferror() on a stdio stream.
+ * loop iteration, and report_write flushes at once past 64 KiB. When
+ * standard output is a pipe or a socket it is written without blocking:
+ * what the reader has not taken stays queued (report_pending), the
+ * scheduler stops starting jobs and reading input until it drains (that is
+ * the backpressure on a slow reader, and the buffer stays bounded by the
+ * jobs in flight), and the loop keeps serving signals meanwhile. A file or
+ * a terminal is written with blocking writes. Once a write fails (EPIPE:
+ * the reader is gone; corun ignores SIGPIPE), every later record is dropped
+ * and every later flush returns -1 with the same errno, like ferror() on a
+ * stdio stream.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +78,7 @@ static struct buf report_out = BUF_INIT;
 static int report_fd = -1;
 static int report_json;
 static int report_errno; /* 0, or the errno of the failed write */
+static int report_flags = -1; /* the fd's flags before O_NONBLOCK */
 
 /*
  * The UTF-8 sequence at p (n > 0 bytes left, p[0] >= 0x80): its length if
@@ -457,10 +465,31 @@ report_format(struct buf *out, const struct record *rec, int json)
 void
 report_init(int fd, int json)
 {
+	struct stat st;
+
 	buf_free(&report_out);
 	report_fd = fd;
 	report_json = json;
 	report_errno = 0;
+	report_flags = -1;
+	/* A pipe or socket is written without blocking, so the loop goes on
+	 * (and hears signals) while a slow reader catches up. A terminal or
+	 * file keeps its flags: they are shared with the shell. */
+	if (fd >= 0 && fstat(fd, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		report_flags = fcntl(fd, F_GETFL);
+		if (report_flags != -1)
+			fcntl(fd, F_SETFL, report_flags | O_NONBLOCK);
+	}
+}
+
+/* Give the output fd its flags back (at exit). */
+void
+report_close(void)
+{
+	if (report_flags != -1)
+		fcntl(report_fd, F_SETFL, report_flags);
+	report_flags = -1;
 }
 
 /* Queue a record; write at once past the high-water mark. Dropped after a
@@ -487,14 +516,25 @@ report_pending(void)
 int
 report_flush(void)
 {
-	if (report_errno == 0 && report_out.len > 0) {
-		if (write_all(report_fd, report_out.data, report_out.len) < 0)
-			report_errno = errno != 0 ? errno : EIO;
-		buf_reset(&report_out);
-		if (report_out.cap > REPORT_KEEP_CAP || report_errno != 0)
-			buf_free(&report_out);
+	size_t off = 0;
+
+	while (report_errno == 0 && off < report_out.len) {
+		ssize_t n = write(report_fd, report_out.data + off,
+				  report_out.len - off);
+
+		if (n >= 0)
+			off += (size_t)n;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break; /* the rest waits for the reader */
+		else if (errno != EINTR)
+			report_errno = errno;
 	}
+	buf_consume(&report_out, off);
+	if (report_out.len == 0 &&
+	    (report_out.cap > REPORT_KEEP_CAP || report_errno != 0))
+		buf_free(&report_out);
 	if (report_errno != 0) {
+		buf_free(&report_out);
 		errno = report_errno;
 		return -1;
 	}

@@ -39,13 +39,18 @@ void report_format(struct buf *out, const struct record *, int json);
  * U+FFFD, control characters are escaped. */
 void report_json_string(struct buf *out, const char *s, size_t len);
 
-/* Write records to fd (standard output), text or JSON. */
+/* Write records to fd (standard output), text or JSON; a pipe or socket
+ * is made non-blocking until report_close. */
 void report_init(int fd, int json);
+/* Give fd its flags back. */
+void report_close(void);
 /* Queue a record for writing. */
 void report_write(const struct record *);
 /* Are records queued and not yet written? */
 int report_pending(void);
-/* Write what is queued. Returns 0, or -1 with errno (EPIPE: reader gone). */
+/* Write what is queued, or what the reader takes of it without blocking
+ * (report_pending then says more waits). Returns 0, or -1 with errno
+ * (EPIPE: the reader is gone). */
 int report_flush(void);
 
 #endif

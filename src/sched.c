@@ -116,6 +116,7 @@ static struct {
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
 	ev_io output;           /* standard output, for its reader's end */
+	ev_io drain;            /* standard output, for room (fd -1: none) */
 	int output_lost;        /* records could not be written */
 	ev_signal sigint;
 	ev_signal sigterm;
@@ -1025,13 +1026,31 @@ sched_output_cb(struct ev_loop *loop, ev_io *w, int revents)
 	sched_output_lost(EPIPE);
 }
 
-/* Notice at once when the reader of fd (a pipe) goes away. */
+/* Standard output can take more of the records that wait for it. */
+static void
+sched_drain_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	if (report_flush() == -1) {
+		ev_io_stop(loop, w);
+		sched_output_lost(errno);
+	} else if (!report_pending()) {
+		ev_io_stop(loop, w);
+	}
+}
+
+/* Watch fd (standard output) when it is a pipe or socket: for room when
+ * records wait for a slow reader, and, for a pipe, for the reader's end. */
 void
 sched_watch_output(int fd)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode))
+	if (fstat(fd, &st) == -1 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	ev_io_init(&S.drain, sched_drain_cb, fd, EV_WRITE);
+	if (!S_ISFIFO(st.st_mode))
 		return;
 	ev_io_init(&S.output, sched_output_cb, fd, EV_READ);
 	ev_io_start(sched_loop, &S.output);
@@ -1049,15 +1068,25 @@ sched_watch_output(int fd)
 static void
 sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
+	int held;
+
 	(void)w, (void)revents;
+	/* Records the reader has not taken yet: start nothing, read nothing,
+	 * until it catches up (backpressure; the loop still serves signals
+	 * meanwhile, and the drain watcher wakes it when there is room). */
+	if (report_flush() == -1) {
+		sched_output_lost(errno);
+		return;
+	}
+	held = report_pending();
 	S.submitted = 0;
 	do {
 		S.again = 0;
 		sched_settle_deferred();
-		if (!S.stopping)
+		if (!S.stopping && !held)
 			sched_dispatch();
 		sched_settle_deferred();
-		if (S.input_paused &&
+		if (S.input_paused && !held &&
 		    S.inflight < (size_t)S.opts->max_inflight) {
 			/* What is read may start now, or end at once (an
 			 * error line, a resumed job) and leave room. */
@@ -1071,13 +1100,19 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * block before the next one. */
 	if (S.submitted)
 		ev_idle_start(loop, &S.nudge);
+	if (held && !S.input_paused) {
+		S.input_paused = 1;
+		input_pause(1);
+	}
 	if (report_pending())
 		stats_progress_clear();
 	if (report_flush() == -1) {
 		sched_output_lost(errno);
 		return;
 	}
-	if (S.inflight == 0 && input_done())
+	if (report_pending() && S.drain.fd >= 0)
+		ev_io_start(loop, &S.drain);
+	if (S.inflight == 0 && input_done() && !report_pending())
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -1096,6 +1131,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	memset(&S, 0, sizeof S);
 	S.opts = opts;
 	S.next_write = 1;
+	ev_io_init(&S.drain, sched_drain_cb, -1, EV_WRITE);
 	sched_loop = loop;
 	/* Backoff jitter differs from run to run and between processes. */
 	srand((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
@@ -1150,6 +1186,7 @@ sched_shutdown(void)
 		ev_ref(sched_loop);
 		ev_io_stop(sched_loop, &S.output);
 	}
+	ev_io_stop(sched_loop, &S.drain);
 	ev_signal_stop(sched_loop, &S.sigint);
 	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();

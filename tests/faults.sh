@@ -222,25 +222,27 @@ kill -TERM "$bg_pid" 2>/dev/null
 bg_rc ep2 10 >/dev/null
 no_leftovers "reader gone early: no worker or child is left"
 
-# A reader that stops reading: corun blocks in write(2) on the full pipe,
-# and a SIGTERM, then another signal, must still stop it.
-"$PY" -c 'print("sh \x27yes abcdefgh | head -c 100000\x27\n" * 50, end="")' \
+# A reader that stops reading: the pipe is full and records wait in corun
+# (which writes standard output without blocking); a SIGTERM, then another
+# signal, must still stop it at once.
+"$PY" -c 'print("sh \x27yes abcdefgh | head -c 100000; : >ran.$$\x27\n" * 50, end="")' \
 	>st.jobs
 mkfifo st.fifo
 sh -c 'while [ ! -e release ]; do sleep 0.05; done' <st.fifo &
 bg_track $!
 bg_corun st /dev/null st.fifo st.err --grace 0.2 st.jobs
-# The loop thread is the process's main thread: wait until it blocks in a
-# pipe write.
-if ! within 5 grep -q pipe "/proc/$bg_pid/wchan"; then
-	diag "corun was not seen blocked in a pipe write"
-fi
+# Three records of 100 kB are more than the pipe holds: wait for them.
+# shellcheck disable=SC2016
+within 5 sh -c '[ "$(ls ran.* 2>/dev/null | wc -l)" -ge 3 ]' ||
+	diag "the first jobs did not run"
 kill -TERM "$bg_pid"
 kill -INT "$bg_pid"
 within 2 test -s st.rc
-todo "signals are not handled while a record write blocks" \
-	is "$(cat st.rc 2>/dev/null)" 143 \
-	"stalled reader: SIGTERM, SIGINT stop corun (exit 143)"
+# Sent back to back, both signals are pending at once and the kernel
+# delivers the lower-numbered first: either exit status is right.
+st_rc=$(cat st.rc 2>/dev/null)
+check "stalled reader: SIGTERM, SIGINT stop corun (exit 130 or 143, got $st_rc)" \
+	test "$st_rc" = 143 -o "$st_rc" = 130
 : >release
 bg_rc st 10 >/dev/null
 no_leftovers "stalled reader: no worker or child is left"
