@@ -5,7 +5,6 @@
 # read gets exactly one record, retried jobs succeed, the pool keeps
 # serving, corun's memory stays flat, nothing outlives corun. Outcomes
 # never depend on timing: conditions are polled for with a deadline.
-# Known bugs are TAP TODO tests (todo in data/faults-lib.sh).
 
 # Conditions are functions that only `within` calls (SC2317).
 # shellcheck disable=SC2317

@@ -5,8 +5,7 @@
 # closed standard fds, job lines of 10 MB, NUL bytes and invalid UTF-8 in
 # input and output, job files that are pipes. Every job read gets exactly
 # one record, nothing outlives corun, nothing crashes. Outcomes never
-# depend on timing: conditions are polled for with a deadline. Known bugs
-# are TAP TODO tests (todo in data/faults-lib.sh).
+# depend on timing: conditions are polled for with a deadline.
 
 # Conditions are functions that only `within` calls (SC2317).
 # shellcheck disable=SC2317

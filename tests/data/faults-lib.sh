@@ -3,16 +3,6 @@
 # faults-big.sh), sourced after tests/lib.sh (POSIX sh, Linux: /proc).
 # Sets SL and SD for the tests.
 
-# Run a lib assertion as a TAP TODO test (a known bug): todo WHY ASSERTION
-# ARG... Once the bug is fixed the test passes, which the harness reports
-# as XPASS, a failure: then drop the todo.
-todo() {
-	td_why=$1
-	shift
-	"$@" >"$T/todo.out"
-	sed "1s/\$/ # TODO $td_why/" "$T/todo.out"
-}
-
 # Poll up to SECS seconds for a command to succeed: within SECS CMD...
 # The clock is /proc/uptime (hundredths of a second), read without a fork.
 within() {
