@@ -95,7 +95,9 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	if (opts->joblog != NULL && !opts->dry_run &&
 	    joblog_open(opts->joblog, opts->resume) == -1)
 		return 2;
-	report_init(STDOUT_FILENO, opts->json);
+	/* A dry run prints its plan with stdio: standard output stays as it
+	 * is then (report_init makes a pipe non-blocking). */
+	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = corun_engine_start(opts);
 	if (!opts->dry_run)
 		sched_watch_output(STDOUT_FILENO);

@@ -1058,6 +1058,19 @@ sched_watch_output(int fd)
 	ev_unref(sched_loop);
 }
 
+/* Write what records the reader takes (off the progress line): 0, or -1
+ * when the records are lost and the run is ending. */
+static int
+sched_flush(void)
+{
+	if (report_pending())
+		stats_progress_clear();
+	if (report_flush() == 0)
+		return 0;
+	sched_output_lost(errno);
+	return -1;
+}
+
 /* Once per loop iteration, before it blocks: start what has room, write
  * the records, manage input backpressure, and end the run when done.
  * Starting and settling jobs and reading more input can queue more jobs
@@ -1074,10 +1087,8 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	/* Records the reader has not taken yet: start nothing, read nothing,
 	 * until it catches up (backpressure; the loop still serves signals
 	 * meanwhile, and the drain watcher wakes it when there is room). */
-	if (report_flush() == -1) {
-		sched_output_lost(errno);
+	if (sched_flush() == -1)
 		return;
-	}
 	held = report_pending();
 	S.submitted = 0;
 	do {
@@ -1104,12 +1115,8 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		S.input_paused = 1;
 		input_pause(1);
 	}
-	if (report_pending())
-		stats_progress_clear();
-	if (report_flush() == -1) {
-		sched_output_lost(errno);
+	if (sched_flush() == -1)
 		return;
-	}
 	if (report_pending() && S.drain.fd >= 0)
 		ev_io_start(loop, &S.drain);
 	if (S.inflight == 0 && input_done() && !report_pending())
