@@ -71,7 +71,7 @@ loop_child_done(void *ctx, struct result *res)
 {
 	struct job *job = ctx;
 
-	forksrv_send(FS_UNWATCH, child_pid(job->xdata));
+	forksrv_unwatch(child_pid(job->xdata));
 	children--;
 	sched_attempt_done(job, res);
 }
@@ -108,8 +108,8 @@ loop_child_start(struct job *job)
 	children++;
 	job->xdata = c;
 	/* Should corun die without stopping it (kill -9), the fork server
-	 * kills its group. Best effort: a full socket only loses that. */
-	forksrv_send(FS_WATCH, child_pid(c));
+	 * kills its group. */
+	forksrv_watch(child_pid(c));
 }
 
 /* Stop a child: SIGTERM, SIGKILL after --grace; done comes when reaped. */

@@ -19,8 +19,10 @@
  *   (SCM_RIGHTS) and the server closes its copies. FS_KILL: SIGKILL to the
  *   group of a worker it has not reaped yet, so a pid is never signalled
  *   after it could have been reused. SIGCHLD: reap, and report FS_EXITED.
- *   FS_WATCH/FS_UNWATCH: the process groups of corun's exec and sh
- *   children, killed when corun goes away without stopping them.
+ *   The process groups of corun's exec and sh children are in a table
+ *   shared with corun (forksrv_watch): corun writes it, with no message
+ *   and no wakeup, and the server reads it only once corun is gone, to
+ *   kill the groups corun did not stop.
  *   End of file on the socket (corun exited, however it died): SIGKILL
  *   every worker's group, reap them all, exit.
  * - a worker: its own process group, default signals, empty mask, fds 0-2
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +76,16 @@ struct pidset {
 };
 
 static struct pidset srv_workers; /* workers not yet reaped */
-static struct pidset srv_watched; /* corun's children's process groups */
+
+/*
+ * The watch table: the process groups of corun's running children, in
+ * memory shared by corun and the server (MAP_SHARED, made before the
+ * fork). Open addressing by pid, 0 empty, -1 a deleted entry. Only corun
+ * writes it; the server reads it after corun has died, so there is never
+ * a writer and a reader at once.
+ */
+#define FS_WATCH_SLOTS 65536
+static pid_t *fs_watch;
 
 /* A worker's reusable buffers. */
 struct wk {
@@ -98,6 +110,13 @@ forksrv_start(void)
 		fatalx("fork server started twice");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fatal("socketpair");
+	if (fs_watch == NULL) {
+		fs_watch = mmap(NULL, FS_WATCH_SLOTS * sizeof *fs_watch,
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (fs_watch == MAP_FAILED)
+			fatal("fork server watch table");
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
@@ -114,6 +133,49 @@ forksrv_start(void)
 	fs_fd = sv[0];
 	fs_pid = pid;
 	fs_reaped = 0;
+}
+
+/* The first slot to try for pid. */
+static size_t
+forksrv_slot(pid_t pid)
+{
+	return ((size_t)pid * 2654435761u) & (FS_WATCH_SLOTS - 1);
+}
+
+/* Have the server kill pid's process group should corun die first.
+ * 0, or -1 when there is no server or the table is full. */
+int
+forksrv_watch(pid_t pid)
+{
+	size_t i = forksrv_slot(pid);
+
+	if (fs_watch == NULL)
+		return -1;
+	for (size_t n = 0; n < FS_WATCH_SLOTS; n++) {
+		if (fs_watch[i] <= 0) {
+			fs_watch[i] = pid;
+			return 0;
+		}
+		i = (i + 1) & (FS_WATCH_SLOTS - 1);
+	}
+	return -1;
+}
+
+/* pid's group needs no watching any more (its child was reaped). */
+void
+forksrv_unwatch(pid_t pid)
+{
+	size_t i = forksrv_slot(pid);
+
+	if (fs_watch == NULL)
+		return;
+	for (size_t n = 0; n < FS_WATCH_SLOTS && fs_watch[i] != 0; n++) {
+		if (fs_watch[i] == pid) {
+			fs_watch[i] = -1;
+			return;
+		}
+		i = (i + 1) & (FS_WATCH_SLOTS - 1);
+	}
 }
 
 /* Corun's end of the socket, or -1. */
@@ -286,8 +348,9 @@ forksrv_quit(void)
 {
 	for (size_t i = 0; i < srv_workers.n; i++)
 		kill(-srv_workers.pids[i], SIGKILL);
-	for (size_t i = 0; i < srv_watched.n; i++)
-		kill(-srv_watched.pids[i], SIGKILL);
+	for (size_t i = 0; fs_watch != NULL && i < FS_WATCH_SLOTS; i++)
+		if (fs_watch[i] > 0)
+			kill(-fs_watch[i], SIGKILL);
 	for (;;) {
 		if (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 			continue;
@@ -498,10 +561,6 @@ forksrv_main(int sock)
 			forksrv_spawn(sock, sigfd);
 		else if (m.type == FS_KILL && pidset_has(&srv_workers, m.pid))
 			kill(-m.pid, SIGKILL);
-		else if (m.type == FS_WATCH)
-			pidset_add(&srv_watched, m.pid);
-		else if (m.type == FS_UNWATCH)
-			pidset_del(&srv_watched, m.pid);
 	}
 }
 

@@ -19,8 +19,6 @@ enum fs_type {
 	FS_SPAWNED,   /* server -> corun: worker pid, fds {jobs, results} */
 	FS_FAILED,    /* server -> corun: a spawn failed, status is errno */
 	FS_EXITED,    /* server -> corun: pid reaped, status is wait status */
-	FS_WATCH,     /* corun -> server: a child's group to kill if corun dies */
-	FS_UNWATCH,   /* corun -> server: that child has been reaped */
 };
 
 struct fs_msg {
@@ -29,6 +27,11 @@ struct fs_msg {
 	int32_t status;
 };
 
+/* Have the server kill pid's process group if corun dies first: 0, or -1
+ * (no server, or too many children watched). No message, no syscall. */
+int forksrv_watch(pid_t pid);
+/* Stop watching pid's group (its child was reaped). */
+void forksrv_unwatch(pid_t pid);
 /* Corun's end of the socket (non-blocking, close-on-exec), or -1. */
 int forksrv_fd(void);
 /* The server's pid, or 0 when there is none. */
