@@ -849,13 +849,6 @@ sched_attempt_stopped(struct job *job, int signal)
 	sched_attempt_done(job, &res);
 }
 
-/* An executor has room again; the next prepare phase fills it. */
-void
-sched_kick(enum executor ex)
-{
-	(void)ex;
-}
-
 /*
  * Cancel a job that is not final: settle it at once if it is not running
  * (with the last attempt's result replaced), or have its executor stop the

@@ -80,8 +80,6 @@ void sched_attempt_done(struct job *, struct result *res);
 /* An executor stopped an attempt early (timeout, cancel): end it; signal
  * is the one it sent to stop it, or 0. */
 void sched_attempt_stopped(struct job *, int signal);
-/* An executor has room again: start what waits for it. */
-void sched_kick(enum executor);
 
 /* Set the scheduler up on a loop; opts must outlive the run. */
 void sched_init(struct ev_loop *, const struct corun_options *);
