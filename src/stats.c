@@ -3,21 +3,34 @@
  *
  * Latencies go into log-linear histograms: HIST_SUB buckets per power of
  * two of microseconds, so memory is fixed whatever the number of jobs and
- * a quantile is exact to about 3%. Loop lag is how late a 10 ms repeating
- * timer fires compared with when it was due, read with ev_time() (the real
- * time, not the loop's cached time).
+ * a quantile is exact to about 3%.
+ *
+ * Loop lag is how long an expired 10 ms periodic timer waits before the
+ * loop runs its callback: how long any ready event waits for a busy or
+ * descheduled loop. On Linux the timer is a timerfd, watched like any other
+ * fd: it expires on time (high-resolution timers), so only the loop's own
+ * delay is counted. An ev_timer cannot serve: the epoll backend rounds its
+ * timeout up to a whole millisecond, so on a loop woken by other events an
+ * ev_timer fires up to 1 ms late even when the loop is idle (measured: p99
+ * 1.2 ms for an idle corun, 0.17 ms with the timerfd). Without timerfd, an
+ * ev_timer is used all the same, that rounding included.
  */
 #include "config.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_TIMERFD_H
+#include <sys/timerfd.h>
+#endif
 
 #include "input.h"
 #include "pool_proc.h"
 #include "sched.h"
 #include "stats.h"
+#include "util.h"
 
 #define LAG_INTERVAL 0.01
 #define PROGRESS_INTERVAL 0.1
@@ -33,8 +46,15 @@ static struct {
 	size_t peak_queue[EX_COUNT];
 	struct hist latency[EX_COUNT];
 	struct hist lag;
+	int lag_off;			/* no lag timer could be made */
+#ifdef HAVE_SYS_TIMERFD_H
+	ev_io lag_io;
+	double lag_first;		/* first expiry, mono_now() time */
+	unsigned long long lag_seen;	/* expiries read so far */
+#else
 	double lag_due;
 	ev_timer lag_timer;
+#endif
 	ev_timer progress_timer;
 	int drawn;
 } T;
@@ -106,7 +126,61 @@ hist_quantile(const struct hist *h, double q)
 	return h->max;
 }
 
-/* The lag timer fired: how late was it? */
+#ifdef HAVE_SYS_TIMERFD_H
+/* The lag timer expired, once or more since last read: how long has each
+ * expiry waited? */
+static void
+stats_lag_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	unsigned long long n;
+	double now, due;
+
+	(void)loop;
+	(void)revents;
+	if (read(w->fd, &n, sizeof n) != (ssize_t)sizeof n)
+		return; /* EAGAIN: nothing expired after all */
+	now = mono_now();
+	for (unsigned long long i = 0; i < n; i++) {
+		due = T.lag_first + (double)(T.lag_seen++) * LAG_INTERVAL;
+		hist_add(&T.lag, now > due ? now - due : 0);
+	}
+}
+
+/* Start the lag timer; -1 if there is no timerfd to be had. */
+static int
+stats_lag_start(struct ev_loop *loop)
+{
+	struct itimerspec its = {0};
+	double first;
+	int fd;
+
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	first = mono_now() + LAG_INTERVAL;
+	its.it_value.tv_sec = (time_t)first;
+	its.it_value.tv_nsec = (long)((first - (double)(time_t)first) * 1e9);
+	its.it_interval.tv_nsec = (long)(LAG_INTERVAL * 1e9);
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) == -1) {
+		close(fd);
+		return -1;
+	}
+	T.lag_first = first;
+	ev_io_init(&T.lag_io, stats_lag_cb, fd, EV_READ);
+	ev_io_start(loop, &T.lag_io);
+	return 0;
+}
+
+/* Stop the lag timer. */
+static void
+stats_lag_stop(struct ev_loop *loop)
+{
+	ev_io_stop(loop, &T.lag_io);
+	close(T.lag_io.fd);
+}
+#else
+/* The lag timer fired: how late was it? ev_time(), not the loop's cached
+ * time. */
 static void
 stats_lag_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -118,6 +192,24 @@ stats_lag_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_set(w, LAG_INTERVAL, 0.);
 	ev_timer_start(loop, w);
 }
+
+/* Start the lag timer. */
+static int
+stats_lag_start(struct ev_loop *loop)
+{
+	T.lag_due = ev_time() + LAG_INTERVAL;
+	ev_timer_init(&T.lag_timer, stats_lag_cb, LAG_INTERVAL, 0.);
+	ev_timer_start(loop, &T.lag_timer);
+	return 0;
+}
+
+/* Stop the lag timer. */
+static void
+stats_lag_stop(struct ev_loop *loop)
+{
+	ev_timer_stop(loop, &T.lag_timer);
+}
+#endif
 
 /* Seconds as a short human figure. */
 static void
@@ -185,12 +277,13 @@ stats_init(struct ev_loop *loop, int stats, int progress)
 	T.progress = progress && isatty(STDERR_FILENO);
 	T.start = ev_time();
 	if (T.stats) {
-		T.lag_due = ev_time() + LAG_INTERVAL;
-		ev_timer_init(&T.lag_timer, stats_lag_cb, LAG_INTERVAL, 0.);
-		ev_timer_start(loop, &T.lag_timer);
 		/* Lag is measured while there is work: don't keep the
-		 * loop alive for it. */
-		ev_unref(loop);
+		 * loop alive for it. Without a timer (no fd left), the
+		 * summary shows no lag sample. */
+		if (stats_lag_start(loop) == 0)
+			ev_unref(loop);
+		else
+			T.lag_off = 1;
 	}
 	if (T.progress) {
 		ev_timer_init(&T.progress_timer, stats_progress_cb,
@@ -263,9 +356,9 @@ stats_print(void)
 void
 stats_finish(void)
 {
-	if (T.stats) {
+	if (T.stats && !T.lag_off) {
 		ev_ref(T.loop);
-		ev_timer_stop(T.loop, &T.lag_timer);
+		stats_lag_stop(T.loop);
 	}
 	if (T.progress) {
 		ev_ref(T.loop);

@@ -474,6 +474,23 @@ like "$(cat st.err)" '^  loop lag +p99 [0-9.]+(us|ms|s), max [0-9.]+(us|ms|s) \(
 corun st.jobs >nost.out 2>nost.err </dev/null
 is "$(cat nost.err)" "" "without --stats nothing is on stderr"
 
+# The loop lag is sampled every 10 ms whatever the loop is doing: a loop
+# stopped for 0.3 s shows as lag, and no 10 ms period goes uncounted.
+printf 'sh %s\nsleep 3\n' "'touch lag.started'" >lag.jobs
+bg_corun lag /dev/null lag.out lag.err --stats lag.jobs
+wait_for lag.started 10 || diag "the first job did not run"
+kill -STOP "$bg_pid"
+sleep 0.3
+kill -CONT "$bg_pid"
+is "$(bg_status lag 20)" 0 "--stats, stopped for 0.3 s: exit status 0"
+# "max 312.4ms (301 samples)" -> "0.3124 301"
+set -- $(sed -n 's/^  loop lag .*max \([0-9.]*\)\([a-z]*\) (\([0-9]*\) samples)$/\1 \2 \3/p' \
+	lag.err | awk '{ m = $1
+		if ($2 == "us") m /= 1e6; else if ($2 == "ms") m /= 1e3
+		print m, $3 }')
+lt 0.25 "${1:-0}" "--stats: a loop stopped for 0.3 s has a lag max >= 0.25 s"
+lt 290 "${2:-0}" "--stats: every 10 ms of a 3 s run is a lag sample"
+
 # --- --progress ------------------------------------------------------------
 
 printf 'sleep 0.1\nsleep 0.35\nblock 0.2\n' >pg.jobs
