@@ -49,6 +49,7 @@ struct corun_options {
 	struct corun_limit *limits;  /* --limit GROUP=N, nlimits of them */
 	size_t nlimits;
 	int handle_signals; /* SIGINT/SIGTERM stop the run (the command) */
+	int worker_nice;    /* --worker-nice: workers run this much nicer */
 };
 
 /* Fill in the documented defaults (online CPUs for -P and -j). */

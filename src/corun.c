@@ -39,6 +39,7 @@ corun_options_init(struct corun_options *o)
 	o->backoff = 0.1;
 	o->backoff_max = 10;
 	o->grace = 2;
+	o->worker_nice = 3;
 }
 
 /* libev could not get what it needs from the system (fds, memory). */

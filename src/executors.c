@@ -237,4 +237,5 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 {
 	tpool_init(loop, opts->threads, exec_thread_started, exec_pool_done);
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
+	ppool_set_nice(opts->worker_nice);
 }

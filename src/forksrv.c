@@ -14,7 +14,8 @@
  * - the server: one thread, its own process group, default signal
  *   dispositions, only SIGCHLD blocked (it is read from a signalfd),
  *   standard input and output on /dev/null, no fd but 0-2 and the socket.
- *   It polls the socket and the signalfd. FS_SPAWN: two pipes and a fork;
+ *   It polls the socket and the signalfd. FS_SPAWN: two pipes and a fork
+ *   (the worker makes itself as much nicer as the message's status says);
  *   the worker's pid and corun's ends of the pipes go back over the socket
  *   (SCM_RIGHTS) and the server closes its copies. FS_KILL: SIGKILL to the
  *   group of a worker it has not reaped yet, so a pid is never signalled
@@ -194,9 +195,8 @@ forksrv_pid(void)
 
 /* Send one request without blocking. */
 int
-forksrv_send(int type, pid_t pid)
+forksrv_send(const struct fs_msg *m)
 {
-	struct fs_msg m = {type, pid, 0};
 	ssize_t r;
 
 	if (fs_fd < 0) {
@@ -204,7 +204,7 @@ forksrv_send(int type, pid_t pid)
 		return -1;
 	}
 	do
-		r = send(fs_fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		r = send(fs_fd, m, sizeof *m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
@@ -416,9 +416,10 @@ forksrv_reap(int sock)
 	}
 }
 
-/* Server: fork one worker and hand corun its pipes. */
+/* Server: fork one worker, incr nice values below the server, and hand
+ * corun its pipes. */
 static void
-forksrv_spawn(int sock, int sigfd)
+forksrv_spawn(int sock, int sigfd, int incr)
 {
 	int jp[2], rp[2], fds[2], e;
 	sigset_t none;
@@ -444,6 +445,7 @@ forksrv_spawn(int sock, int sigfd)
 		setpgid(0, 0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		nice_self(incr);
 		forksrv_worker(jp[0], rp[1]);
 	}
 	e = errno;
@@ -558,7 +560,7 @@ forksrv_main(int sock)
 		if (r != sizeof m)
 			continue;
 		if (m.type == FS_SPAWN)
-			forksrv_spawn(sock, sigfd);
+			forksrv_spawn(sock, sigfd, m.status);
 		else if (m.type == FS_KILL && pidset_has(&srv_workers, m.pid))
 			kill(-m.pid, SIGKILL);
 	}

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 enum fs_type {
-	FS_SPAWN = 1, /* corun -> server: fork one worker */
+	FS_SPAWN = 1, /* corun -> server: fork one worker, status nicer */
 	FS_KILL,      /* corun -> server: SIGKILL pid's group if not reaped */
 	FS_SPAWNED,   /* server -> corun: worker pid, fds {jobs, results} */
 	FS_FAILED,    /* server -> corun: a spawn failed, status is errno */
@@ -37,7 +37,7 @@ int forksrv_fd(void);
 /* The server's pid, or 0 when there is none. */
 pid_t forksrv_pid(void);
 /* Send one request: 0, or -1 with errno (EAGAIN: try when writable). */
-int forksrv_send(int type, pid_t pid);
+int forksrv_send(const struct fs_msg *);
 /* Receive one message: 1, 0 if none is waiting, -1 if the server is gone.
  * For FS_SPAWNED, fds gets the worker's job (write) and result (read)
  * ends, close-on-exec, owned by the caller; otherwise both are -1. */

@@ -26,6 +26,8 @@ static const char usage_text[] =
 "      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
 "                        (default: 10000)\n"
 "      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
+"      --worker-nice N   run process-pool workers N nice values below\n"
+"                        corun, 0-19 (default: 3)\n"
 "Attempts:\n"
 "  -t, --timeout DUR     per-attempt timeout (default: none)\n"
 "  -r, --retries N       retries after a failed or timed-out attempt (default: 0)\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_RESUME,
 	OPT_PROGRESS,
 	OPT_STATS,
+	OPT_WORKER_NICE,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +71,7 @@ static const struct option longopts[] = {
 	{"jobs", required_argument, NULL, 'j'},
 	{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"worker-nice", required_argument, NULL, OPT_WORKER_NICE},
 	{"timeout", required_argument, NULL, 't'},
 	{"retries", required_argument, NULL, 'r'},
 	{"backoff", required_argument, NULL, OPT_BACKOFF},
@@ -194,6 +198,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_LIMIT:
 			opt_limit(&o, optarg);
+			break;
+		case OPT_WORKER_NICE:
+			o.worker_nice = opt_count("--worker-nice", optarg, 0, 19);
 			break;
 		case 't':
 			o.timeout = opt_duration("--timeout", optarg);

@@ -97,6 +97,7 @@ static struct {
 	bool on;
 	struct ev_loop *loop;
 	int n;
+	int nice; /* added to a new worker's nice value */
 	struct pworker *w;
 	int nempty; /* slots in W_EMPTY */
 	ppool_start_fn start;
@@ -292,8 +293,7 @@ ppool_fs_flush(void)
 {
 	size_t i = 0;
 
-	while (i < pp.npend &&
-	       forksrv_send(pp.pend[i].type, pp.pend[i].pid) == 0)
+	while (i < pp.npend && forksrv_send(&pp.pend[i]) == 0)
 		i++;
 	memmove(pp.pend, pp.pend + i, (pp.npend - i) * sizeof *pp.pend);
 	pp.npend -= i;
@@ -316,7 +316,8 @@ ppool_request(int type, pid_t pid)
 	}
 	pp.pend[pp.npend].type = type;
 	pp.pend[pp.npend].pid = pid;
-	pp.pend[pp.npend].status = 0;
+	/* A spawn says how much nicer the worker is to be. */
+	pp.pend[pp.npend].status = type == FS_SPAWN ? pp.nice : 0;
 	pp.npend++;
 	ppool_fs_flush();
 }
@@ -830,6 +831,13 @@ ppool_fs_child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	wait_describe(why, sizeof why, c->rstatus);
 	errfmt(msg, sizeof msg, "process pool: the fork server died (%s)", why);
 	ppool_down(msg);
+}
+
+/* Workers forked from now on run incr nice values below corun. */
+void
+ppool_set_nice(int incr)
+{
+	pp.nice = incr;
 }
 
 /* Set the pool up; workers are asked for at the first submit. */

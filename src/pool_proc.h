@@ -32,6 +32,9 @@ void ppool_forksrv(void);
 
 /* Set the pool up (workers are forked at the first submit). */
 void ppool_init(struct ev_loop *, int nworkers, ppool_start_fn, ppool_done_fn);
+/* Workers forked from now on run incr nice values below corun (0: at its
+ * priority). */
+void ppool_set_nice(int incr);
 /* Room for one more task now (a worker's window is not full). */
 int ppool_ready(void);
 /* Queue a task; the arguments are copied. */

@@ -19,6 +19,7 @@
 #endif
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "util.h"
@@ -317,6 +318,21 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Lower the calling process's priority by incr. */
+void
+nice_self(int incr)
+{
+	int now;
+
+	if (incr <= 0)
+		return;
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, 0); /* may be -1 */
+	if (now == -1 && errno != 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, 0, now + incr);
 }
 
 /* The SIG names of the common signals. */

@@ -15,7 +15,7 @@ done
 missing=
 for o in --procs --threads --jobs --max-inflight --limit --timeout \
 	--retries --backoff --keep-order --fail-fast --json --joblog --resume \
-	--progress --stats --grace --dry-run --help --version; do
+	--progress --stats --grace --worker-nice --dry-run --help --version; do
 	grep -qF -- "$o" help.out || missing="$missing $o"
 done
 for o in -P -T -j -t -r -k -n -h -V; do
@@ -67,6 +67,8 @@ usage --grace x
 usage --backoff x
 usage --limit foo
 usage --limit g=x
+usage --worker-nice 20
+usage --worker-nice -1
 usage -j
 
 # A missing job file, a directory: exit 2 naming it.

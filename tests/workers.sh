@@ -70,5 +70,41 @@ is "$(jpy mix.json '[len(R), len({r["id"] for r in R}),
 	sum(r["status"] == "ok" for r in R)]')" '[2000, 2000, 2000]' \
 	"2000 mixed jobs with --max-inflight 8: one ok record each"
 
+# Workers run nicer than corun: --worker-nice N, 3 by default. The event
+# loop and the thread pool (calls that wait, not compute) keep corun's nice
+# value; on Linux nice is per thread, so ps shows each thread's.
+base=$(ps -o ni= -p $$ | tr -d ' ')
+printf 'id=s spin 10s\nid=b block 10s\n' >wn.jobs
+for n in default 0 7; do
+	if [ "$n" = default ]; then
+		set -- wn.jobs
+		add=3
+	else
+		set -- --worker-nice "$n" wn.jobs
+		add=$n
+	fi
+	want=$((base + add > 19 ? 19 : base + add))
+	bg_corun wn /dev/null wn.out wn.err "$@"
+	# Wait for a spinning worker and for the pool's threads (made together
+	# at the first call).
+	worker= i=0
+	while [ $i -lt 100 ]; do
+		worker=$(ps -eo pid=,ppid=,stat= | running_workers "$bg_pid" |
+			head -n 1)
+		nthreads=$(ps -L -o tid= -p "$bg_pid" | wc -l)
+		[ -n "$worker" ] && [ "$nthreads" -ge 5 ] && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	threads_ni=$(ps -L -o ni= -p "$bg_pid" | tr -d ' ' | sort -u |
+		tr '\n' ' ')
+	worker_ni=$(ps -o ni= -p "${worker:-0}" | tr -d ' ')
+	kill -TERM "$bg_pid"
+	is "$(bg_wait wn 10)" 143 "--worker-nice $n: SIGTERM ends the run"
+	is "$worker_ni" "$want" "--worker-nice $n: the worker runs at +$add"
+	is "$nthreads:$threads_ni" "5:$base " \
+		"--worker-nice $n: the loop and the 4 pool threads keep corun's nice value"
+done
+
 no_leftovers "no corun process or worker is left"
 done_testing
