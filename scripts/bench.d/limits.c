@@ -6,9 +6,10 @@
  *                          to CPU A and the second to CPU B when given;
  *                          prints microseconds per trip
  *   limits pipe-thread N [A B]  the same between two threads of one process
- *   limits spawn N P PROG  N posix_spawn+waitpid of PROG with at most P
- *                          running at once; prints microseconds per spawn
- *                          and the total seconds
+ *   limits spawn N P PROG  N posix_spawn+waitpid of "PROG I" (I = 1..N, as
+ *                          W1's jobs) with at most P running at once;
+ *                          prints microseconds per spawn and the total
+ *                          seconds
  *   limits fork N PROG     N fork+execv+waitpid of PROG, one at a time;
  *                          prints microseconds per child
  *   limits lag SECS        a 10 ms periodic sleep for SECS seconds; prints
@@ -152,7 +153,8 @@ pipe_pingpong(long n, int threaded, int a, int b)
 static void
 spawn_many(long n, long p, const char *prog)
 {
-	char *argv[] = {(char *)prog, NULL};
+	char num[24];
+	char *argv[] = {(char *)prog, num, NULL};
 	long started = 0, running = 0;
 	double t0, t;
 	pid_t pid;
@@ -160,6 +162,9 @@ spawn_many(long n, long p, const char *prog)
 	t0 = now();
 	while (started < n || running > 0) {
 		if (started < n && running < p) {
+			/* PROG N, as W1 runs it (true with an argument sets
+			 * up its locale: twice the work of a bare true). */
+			snprintf(num, sizeof num, "%ld", started + 1);
 			if (posix_spawn(&pid, prog, NULL, NULL, argv,
 					environ) != 0)
 				die("posix_spawn");
