@@ -72,8 +72,9 @@ void wait_describe(char *, size_t, int status);
 /* Monotonic clock in seconds (any thread or process). */
 double mono_now(void);
 
-/* Lower the calling process's priority: add incr (> 0) to its nice value,
- * capped at 19 by the kernel. Best effort: failures are ignored. */
+/* Lower the priority of a single-threaded process (on Linux, of the calling
+ * thread): add incr (> 0) to its nice value, capped at 19 by the kernel.
+ * Best effort: failures are ignored. */
 void nice_self(int incr);
 
 #endif
