@@ -437,7 +437,8 @@ child_exec(pid_t *pid, char *const argv[], int out, int err)
 }
 
 /* Spawn argv and start watching it; the caller gets a handle it must not
- * free (the child frees itself after done). NULL and err on failure. */
+ * free (the child frees itself after done). NULL, err and errno on
+ * failure. */
 struct child *
 child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	    void *ctx, char *err, size_t errlen)
@@ -447,13 +448,17 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	int rc;
 
 	if (child_pipe(outp) == -1) {
-		errfmt(err, errlen, "cannot create pipe: %s", strerror(errno));
+		rc = errno;
+		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
+		errno = rc;
 		return NULL;
 	}
 	if (child_pipe(errp) == -1) {
-		errfmt(err, errlen, "cannot create pipe: %s", strerror(errno));
+		rc = errno;
+		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
 		close(outp[0]);
 		close(outp[1]);
+		errno = rc;
 		return NULL;
 	}
 	rc = child_exec(&pid, argv, outp[1], errp[1]);
@@ -463,6 +468,7 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		errfmt(err, errlen, "exec: %s: %s", argv[0], strerror(rc));
 		close(outp[0]);
 		close(errp[0]);
+		errno = rc;
 		return NULL;
 	}
 

@@ -23,7 +23,8 @@ struct child;
 typedef void (*child_done_fn)(void *ctx, struct result *res);
 
 /* Spawn argv[0] (searched in PATH). Returns the child, or NULL with a
- * one-line message in err (nothing to reap then). */
+ * one-line message in err and errno set (nothing to reap then): EMFILE or
+ * ENFILE when out of fds, EAGAIN when out of processes. */
 struct child *child_spawn(struct ev_loop *, char *const argv[],
 			  child_done_fn, void *ctx, char *err, size_t errlen);
 /* Stop it: SIGTERM to its process group, SIGKILL after grace seconds

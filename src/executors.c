@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,9 @@
 #include "sched.h"
 
 static int children; /* exec/sh children running (the -j slots) */
+/* Children the system allowed when a spawn last ran out of fds or
+ * processes; INT_MAX again once a child ends. */
+static int child_room = INT_MAX;
 
 /* sleep's timer fired. */
 static void
@@ -73,6 +78,7 @@ loop_child_done(void *ctx, struct result *res)
 
 	forksrv_unwatch(child_pid(job->xdata));
 	children--;
+	child_room = INT_MAX; /* what ran out may be there again */
 	sched_attempt_done(job, res);
 }
 
@@ -92,9 +98,18 @@ loop_child_start(struct job *job)
 	}
 	/* The fork server watches over children should corun be killed. */
 	ppool_forksrv();
-	sched_attempt_started(job);
 	c = child_spawn(sched_loop, argv, loop_child_done, job, err,
 			sizeof err);
+	if (c == NULL && children > 0 &&
+	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN)) {
+		/* Out of fds or processes: a running child gives some back
+		 * when it ends. Until then the job waits at the head of its
+		 * queue and no child starts. */
+		child_room = children;
+		sched_attempt_requeue(job);
+		return;
+	}
+	sched_attempt_started(job);
 	if (c == NULL) {
 		struct result res;
 
@@ -123,7 +138,8 @@ loop_child_stop(struct job *job)
 static int
 loop_ready(const struct job *job)
 {
-	return !job->spec->kind->spawns || children < sched_options()->jobs;
+	return !job->spec->kind->spawns ||
+	       (children < sched_options()->jobs && children < child_room);
 }
 
 /* Start a loop job. */

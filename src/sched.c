@@ -258,8 +258,9 @@ sched_dispatch(void)
 			if (g != NULL)
 				g->running++;
 			job->attempts++;
-			if (job->attempts > 1)
+			if (job->attempts > 1 && !(job->flags & JOB_REQUEUED))
 				stats_retry();
+			job->flags &= ~JOB_REQUEUED;
 			job->state = JS_RUNNING;
 			job->flags &= ~(JOB_TIMEDOUT | JOB_CANCELLED);
 			S.running[job->ex]++;
@@ -769,6 +770,20 @@ sched_attempt_started_at(struct job *job, double when)
 		job->timer.data = job;
 		ev_timer_start(sched_loop, &job->timer);
 	}
+}
+
+/* The executor could not start the attempt: undo the dispatch. */
+void
+sched_attempt_requeue(struct job *job)
+{
+	SCHED_CHECK(job->state == JS_RUNNING);
+	job->attempts--;
+	job->flags |= JOB_REQUEUED;
+	if (job->group != NULL)
+		job->group->running--;
+	S.running[job->ex]--;
+	job->state = JS_QUEUED;
+	queue_push_front(&S.q[sched_class(job)], job);
 }
 
 /* Seconds to wait before retry number n (1-based): the base doubled per

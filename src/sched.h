@@ -50,6 +50,7 @@ struct job {
 			   * program frees it (corun_future_free) */
 #define JOB_WRITTEN 0x20  /* final and out of the scheduler's hands */
 #define JOB_RELEASED 0x40 /* the program let go of it before the end */
+#define JOB_REQUEUED 0x80 /* put back by its executor: not a new attempt */
 
 /*
  * An executor: the scheduler sees every executor through these, so it does
@@ -75,6 +76,11 @@ extern struct ev_loop *sched_loop;
 void sched_attempt_started(struct job *);
 /* The same, at a time in the past (a thread took a queued call then). */
 void sched_attempt_started_at(struct job *, double when);
+/* Instead of starting it: the executor could not start the attempt for
+ * want of something a running job gives back when it ends (fds,
+ * processes). The job goes back to the head of its queue as if it had not
+ * been dispatched; the executor's ready() keeps it there until then. */
+void sched_attempt_requeue(struct job *);
 /* An attempt ended; res is moved from (left empty). */
 void sched_attempt_done(struct job *, struct result *res);
 /* An executor stopped an attempt early (timeout, cancel): end it; signal

@@ -46,6 +46,7 @@ struct fake {
 	int sync_ok;	 /* submit() ends the attempt ok at once */
 	int no_start;	 /* submit() does not start the attempt's clock */
 	int batch;	 /* submit() only queues; batch_prep starts it */
+	int requeue;	 /* exec/sh submits to put back while one runs */
 	double auto_s;	 /* >= 0: each attempt ends ok after this long */
 	int nsubmit;
 	int ncancel;
@@ -197,6 +198,15 @@ fake_submit(struct job *job)
 	struct fake *f = &F[job->ex];
 	int g;
 
+	if (job->spec->kind->spawns && f->requeue > 0 && f->nspawn > 0) {
+		/* Out of fds, as the loop executor would be: no child starts
+		 * until a running one ends. */
+		f->requeue--;
+		buf_printf(&f->log, "r:%s ", job_name(job));
+		f->spawn_room = f->nspawn;
+		sched_attempt_requeue(job);
+		return;
+	}
 	buf_printf(&f->log, "s:%s ", job_name(job));
 	if (job->spec->kind->start == sched_cancel_start) {
 		/* The real cancel kind, on the scheduler. */
@@ -563,6 +573,59 @@ START_TEST(a_full_executor_holds_only_its_own_queue)
 	finish("b2", ST_OK, NULL);
 	finish("e", ST_OK, NULL);
 	finish("s", ST_OK, NULL);
+	step();
+	one_each();
+}
+END_TEST
+
+START_TEST(a_requeued_attempt_waits_and_is_not_a_retry)
+{
+	static struct corun_limit lim[] = {{"g", 1}};
+
+	O.limits = lim;
+	O.nlimits = 1;
+	F[EX_LOOP].requeue = 1;
+	begin();
+	add("id=a exec true");
+	add("id=b group=g exec true");
+	add("id=c group=g exec true");
+	add("id=s sleep 1");
+	step();
+	/* b is put back at the head of the child queue; the sleep runs. */
+	ck_assert_str_eq(F[EX_LOOP].log.data, "s:s s:a r:b ");
+	step();
+	ck_assert_int_eq(F[EX_LOOP].nsubmit, 2);
+	finish("a", ST_OK, NULL);
+	F[EX_LOOP].spawn_room = 1000; /* a gave its fds back */
+	step();
+	/* b first, and its group slot was given back: c waits for it. */
+	ck_assert_str_eq(F[EX_LOOP].log.data, "s:s s:a r:b s:b ");
+	finish("b", ST_OK, NULL);
+	step();
+	ck_assert_str_eq(F[EX_LOOP].log.data, "s:s s:a r:b s:b s:c ");
+	finish("c", ST_OK, NULL);
+	finish("s", ST_OK, NULL);
+	step();
+	HAS("b", "\"attempts\":1,");
+	HAS("b", "\"status\":\"ok\"");
+	ck_assert_int_eq(F[EX_LOOP].gmax, 1);
+	one_each();
+}
+END_TEST
+
+START_TEST(a_requeued_job_can_be_cancelled)
+{
+	F[EX_LOOP].requeue = 1;
+	begin();
+	add("id=a exec true");
+	add("id=b exec true");
+	step();
+	ck_assert_str_eq(F[EX_LOOP].log.data, "s:a r:b ");
+	add("cancel b");
+	step();
+	HAS("b", "\"status\":\"cancelled\"");
+	HAS("b", "\"attempts\":0,");
+	finish("a", ST_OK, NULL);
 	step();
 	one_each();
 }
@@ -1707,6 +1770,8 @@ sched_suite(void)
 	tcase_add_test(tc, second_signal_ends_the_run_at_once);
 	tcase_add_test(tc, resume_skips_jobs_logged_ok);
 	tcase_add_test(tc, shutdown_stops_every_executor);
+	tcase_add_test(tc, a_requeued_attempt_waits_and_is_not_a_retry);
+	tcase_add_test(tc, a_requeued_job_can_be_cancelled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -103,9 +103,11 @@ is "$(jpy fs.json '[r["seq"] for r in R] == list(range(1, 161))')" true \
 no_leftovers "fork server killed: no worker or child is left"
 
 # ---------------------------------------------------------------------
-# ulimit -n 64 and -j 100: 300 children want 600 pipe ends. Jobs fail
-# with a clear EMFILE message or wait; none is lost; corun does not
-# crash, and serves the next batch in full once the children are gone.
+# ulimit -n 64 and -j 100: 300 children want 600 pipe ends. A child that
+# finds no fd waits until a running child ends and gives some back, so
+# every child runs; other jobs (read, primes) run, or fail with a clear
+# EMFILE message; none is lost; corun does not crash, and serves the next
+# batch in full.
 {
 	i=0
 	while [ $i -lt 300 ]; do
@@ -136,20 +138,19 @@ bg_pre em em.fifo em.json em.err 'ulimit -n 64 &&' '' --json -j 100 -P2 -T2 \
 check "ulimit -n 64: the first 360 jobs end" within 20 has_lines em.json 360
 : >em.next
 rc=$(bg_rc em 20)
-is "$rc" 1 "ulimit -n 64, -j 100: exit status 1 (some jobs failed)"
+emfail=$(jpy em.json 'sum(r["status"] != "ok" for r in R)')
+is "$rc" "$((emfail > 0))" \
+	"ulimit -n 64, -j 100: exit status 1 if and only if a job failed"
 is "$(jpy em.json '[len(R), sorted(r["seq"] for r in R)
 	== list(range(1, 401))]')" '[400, true]' \
 	"ulimit -n 64, -j 100: one record for each of the 400 jobs"
 is "$(jpy em.json '"\n".join(sorted({r["error"] for r in R
 	if r["status"] != "ok" and "Too many open files" not in r["error"]}))')" \
 	"" "ulimit -n 64, -j 100: every failure says Too many open files"
-emok=$(jpy em.json 'sum(r["status"] == "ok" for r in R
-	if r["id"].startswith("e"))')
-emfail=$(jpy em.json 'sum(r["status"] != "ok" for r in R)')
-diag "ulimit -n 64, -j 100: $emok of 300 children ran," \
-	"$emfail jobs failed on EMFILE"
-check "ulimit -n 64, -j 100: children run as far as fds allow" \
-	test "$emok" -ge 1
+diag "ulimit -n 64, -j 100: $emfail read or primes jobs failed on EMFILE"
+is "$(jpy em.json 'sum(r["status"] == "ok" for r in R
+	if r["id"].startswith("e"))')" 300 \
+	"ulimit -n 64, -j 100: all 300 children run, waiting for fds"
 is "$(jpy em.json '[r["id"] for r in R
 	if r["id"].startswith("ok") and r["status"] != "ok"]')" '[]' \
 	"ulimit -n 64: the next batch runs in full"
