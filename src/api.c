@@ -1,11 +1,11 @@
 /*
  * api.c: libcorun's runner and futures (include/corun.h).
  *
- * A future is a job submitted with JOB_API: the scheduler runs it like any
- * other but writes no record; when it is final the scheduler calls
- * api_final, which runs the program's callback, and the job stays
- * allocated until corun_future_free (which may come first: the job is then
- * freed as soon as it is final). C functions travel as a hidden kind, fn,
+ * A future follows a job submitted with a final function: the scheduler
+ * runs it like any other but writes no record; when it is final the
+ * scheduler calls api_final, which runs the program's callback, and the
+ * job stays allocated until corun_future_free (which may come first: the
+ * job is then freed as soon as it is final). C functions travel as a hidden kind, fn,
  * whose two arguments are the function's address and the argument bytes,
  * both in hex: a worker is a fork of this program, so the address means
  * the same function there.
@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "corun.h"
-#include "input.h"
+#include "engine.h"
 #include "parse.h"
 #include "plugin.h"
 #include "pool_proc.h"
@@ -35,10 +36,13 @@ struct corun {
 	unsigned lines; /* submissions so far: a job's "line" */
 };
 
-/* A future's callback. */
-struct api_cb {
-	corun_done_fn *fn;
+/* A future: the scheduler's job, and what the program asked of it. */
+struct corun_future {
+	struct job *job;   /* allocated until the future is freed */
+	corun_done_fn *fn; /* its callback, or NULL */
 	void *arg;
+	int done;          /* the job is final */
+	int released;      /* the program let go of it before the end */
 };
 
 static struct corun *api_runner;
@@ -62,8 +66,7 @@ corun_new(const struct corun_options *opts)
 	r->loop = corun_engine_start(&r->opts);
 	/* Now, not at the first job: the program may start threads later. */
 	ppool_forksrv();
-	/* No input: the scheduler's run ends when its jobs do. */
-	input_start(r->loop, NULL, 0);
+	/* No source of jobs: the scheduler's run ends when its jobs do. */
 	api_runner = r;
 	return r;
 }
@@ -81,13 +84,17 @@ corun_free(struct corun *r)
 	free(r);
 }
 
-/* Take a job into the API: its callback slot, and the future it is. */
+static sched_final_fn api_final;
+
+/* Take a job into the API: the future that follows it. */
 static struct corun_future *
 api_job(struct corun *r, struct job_spec *spec)
 {
-	struct job *job = sched_submit(spec, "api", ++r->lines, JOB_API);
+	struct corun_future *f = xcalloc(1, sizeof *f);
+	struct job *job = sched_submit(spec, "api", ++r->lines, api_final, f);
 
-	return (struct corun_future *)job;
+	f->job = job;
+	return f;
 }
 
 /* Submit a job line. */
@@ -141,7 +148,7 @@ corun_submit_fn(struct corun *r, enum corun_executor ex, corun_plugin_fn *fn,
 	api_hex(&data, arg, len);
 	argv[0] = addr.data;
 	argv[1] = data.data;
-	spec = parse_spec_new(kind_fn(), 2, argv);
+	spec = parse_spec_new(&kind_table[KIND_FN], 2, argv);
 	buf_free(&addr);
 	buf_free(&data);
 	spec->timeout = timeout;
@@ -218,32 +225,31 @@ api_run_fn(int argc, char *const argv[], struct buf *value, char *err,
 	return 0;
 }
 
-/* A JOB_API job is final: tell the program, free it if it let go. */
-void
-api_final(struct job *job)
+/* A future's job is final (maybe inside sched_submit): tell the program,
+ * or free both if it let go. */
+static void
+api_final(struct job *job, void *arg)
 {
-	struct api_cb *cb = job->api;
+	struct corun_future *f = arg;
 
-	if (job->flags & JOB_RELEASED) {
+	f->job = job;
+	f->done = 1;
+	if (f->released) {
 		sched_job_free(job);
+		free(f);
 		return;
 	}
-	if (cb != NULL && cb->fn != NULL)
-		cb->fn((struct corun_future *)job, cb->arg);
+	if (f->fn != NULL)
+		f->fn(f, f->arg);
 }
 
 /* Set the callback; run it now if the future is done. */
 void
 corun_future_on_done(struct corun_future *f, corun_done_fn *fn, void *arg)
 {
-	struct job *job = (struct job *)f;
-	struct api_cb *cb = job->api;
-
-	if (cb == NULL)
-		cb = job->api = xcalloc(1, sizeof *cb);
-	cb->fn = fn;
-	cb->arg = arg;
-	if ((job->flags & JOB_WRITTEN) && fn != NULL)
+	f->fn = fn;
+	f->arg = arg;
+	if (f->done && fn != NULL)
 		fn(f, arg);
 }
 
@@ -251,18 +257,9 @@ corun_future_on_done(struct corun_future *f, corun_done_fn *fn, void *arg)
 int
 corun_cancel(struct corun_future *f)
 {
-	struct job *job = (struct job *)f;
-
-	if (job->flags & JOB_WRITTEN)
+	if (f->done)
 		return -1;
-	return sched_cancel_job(job);
-}
-
-/* Is the future done? */
-static int
-api_done(const struct corun_future *f)
-{
-	return (((const struct job *)f)->flags & JOB_WRITTEN) != 0;
+	return sched_cancel_job(f->job);
 }
 
 /* Run the loop until the n futures are done. */
@@ -272,7 +269,7 @@ corun_gather(struct corun *r, struct corun_future *const *f, size_t n)
 	size_t bad = 0;
 
 	for (size_t i = 0; i < n; i++)
-		while (!api_done(f[i]))
+		while (!f[i]->done)
 			ev_run(r->loop, EVRUN_ONCE);
 	for (size_t i = 0; i < n; i++)
 		if (corun_future_status(f[i]) != CORUN_OK)
@@ -292,18 +289,16 @@ corun_wait(struct corun *r)
 enum corun_status
 corun_future_status(const struct corun_future *f)
 {
-	const struct job *job = (const struct job *)f;
-
-	if (!api_done(f))
+	if (!f->done)
 		return CORUN_PENDING;
-	return (enum corun_status)job->fut.res.status;
+	return (enum corun_status)sched_job_result(f->job)->status;
 }
 
 /* The value. */
 const char *
 corun_future_value(const struct corun_future *f, size_t *len)
 {
-	const struct result *res = &((const struct job *)f)->fut.res;
+	const struct result *res = sched_job_result(f->job);
 
 	if (len != NULL)
 		*len = res->value.len;
@@ -314,9 +309,9 @@ corun_future_value(const struct corun_future *f, size_t *len)
 const char *
 corun_future_error(const struct corun_future *f)
 {
-	const struct result *res = &((const struct job *)f)->fut.res;
+	const struct result *res = sched_job_result(f->job);
 
-	if (!api_done(f) || res->status == ST_OK)
+	if (!f->done || res->status == ST_OK)
 		return NULL;
 	return res->error != NULL ? res->error : status_name(res->status);
 }
@@ -325,40 +320,40 @@ corun_future_error(const struct corun_future *f)
 int
 corun_future_exit(const struct corun_future *f)
 {
-	return ((const struct job *)f)->fut.res.exit;
+	return sched_job_result(f->job)->exit;
 }
 
 /* The signal that ended a child or worker, or 0. */
 int
 corun_future_signal(const struct corun_future *f)
 {
-	return ((const struct job *)f)->fut.res.signal;
+	return sched_job_result(f->job)->signal;
 }
 
 /* Attempts made. */
 int
 corun_future_attempts(const struct corun_future *f)
 {
-	return ((const struct job *)f)->attempts;
+	return sched_job_attempts(f->job);
 }
 
 /* Seconds from the first start to the end. */
 double
 corun_future_elapsed(const struct corun_future *f)
 {
-	return future_elapsed(&((const struct job *)f)->fut);
+	return sched_job_elapsed(f->job);
 }
 
-/* Let go of a future. */
+/* Let go of a future: now if its job is final, else when it is. */
 void
 corun_future_free(struct corun_future *f)
 {
-	struct job *job = (struct job *)f;
-
-	if (job == NULL)
+	if (f == NULL)
 		return;
-	if (job->flags & JOB_WRITTEN)
-		sched_job_free(job);
-	else
-		job->flags |= JOB_RELEASED;
+	if (f->done) {
+		sched_job_free(f->job);
+		free(f);
+	} else {
+		f->released = 1;
+	}
 }

@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include "corun.h"
+#include "engine.h"
 #include "input.h"
+#include "executors.h"
 #include "joblog.h"
+#include "output.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
@@ -101,13 +104,18 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = corun_engine_start(opts);
 	if (!opts->dry_run)
-		sched_watch_output(STDOUT_FILENO);
+		output_watch(STDOUT_FILENO);
+	sched_set_source(&input_source);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
 
 	input_stop();
 	corun_engine_stop(opts);
 	status = sched_exit_status();
+	/* An input that could not be read while running: a usage error,
+	 * unless a signal stopped the run. */
+	if (status < 128 && input_failed())
+		status = 2;
 	/* Drained unless a second signal or a lost reader ended the run. */
 	report_flush();
 	report_close();

@@ -1,12 +1,16 @@
 /*
- * executors.c: the three executors as the scheduler sees them.
+ * executors.c: the three executors as the scheduler sees them, and how
+ * each kind runs.
  *
- * Each is an executor_ops table over a module that knows nothing of jobs:
- * the loop executor runs sleep on a timer and exec/sh through child.c, the
- * thread executor hands calls to pool_thread.c, the process executor to
- * pool_proc.c. The adapters here turn their callbacks into the scheduler's
+ * Each executor is an executor_ops table over a module that knows nothing
+ * of jobs: the loop executor runs sleep on a timer, exec/sh through
+ * child.c and http/tcp through net_http.c/net_tcp.c; the thread executor
+ * hands calls to pool_thread.c, the process executor to pool_proc.c. The
+ * adapters here turn their callbacks into the scheduler's
  * sched_attempt_started/sched_attempt_done, so every submit is answered by
- * exactly one sched_attempt_done. Loop thread only.
+ * exactly one sched_attempt_done. The runtime table binds each row of the
+ * kind table (kinds.c) to its run function or its start/stop functions.
+ * Loop thread only (the run functions run in pool threads and workers).
  */
 #include "config.h"
 
@@ -15,14 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "child.h"
 #include "corun.h"
+#include "executors.h"
 #include "forksrv.h"
 #include "net.h"
 #include "parse.h"
+#include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
-#include "sched.h"
+#include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
 /* Children the system allowed when a spawn last ran out of fds or
@@ -33,7 +40,7 @@ static int child_room = INT_MAX;
 static void
 loop_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct job *job = w->data;
+	struct attempt *at = w->data;
 	struct result res;
 
 	(void)revents;
@@ -41,64 +48,64 @@ loop_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	free(w);
 	result_init(&res);
 	res.status = ST_OK;
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* sleep DUR: a timer on the loop. */
-void
-loop_sleep_start(struct job *job)
+static void
+loop_sleep_start(struct attempt *at)
 {
 	ev_timer *w = xmalloc(sizeof *w);
 	double d = 0;
 
-	parse_duration(job->spec->argv[0], &d);
+	parse_duration(at->spec->argv[0], &d);
 	ev_timer_init(w, loop_sleep_cb, d, 0.);
-	w->data = job;
-	job->xdata = w;
-	sched_attempt_started(job);
+	w->data = at;
+	at->xdata = w;
+	sched_attempt_started(at);
 	ev_timer_start(sched_loop, w);
 }
 
 /* Stop a sleep early. */
-void
-loop_sleep_stop(struct job *job)
+static void
+loop_sleep_stop(struct attempt *at)
 {
-	ev_timer *w = job->xdata;
+	ev_timer *w = at->xdata;
 
 	ev_timer_stop(sched_loop, w);
 	free(w);
-	sched_attempt_stopped(job, 0);
+	sched_attempt_stopped(at, 0);
 }
 
 /* A child of exec or sh is done (reaped: the fork server may forget it). */
 static void
 loop_child_done(void *ctx, struct result *res)
 {
-	struct job *job = ctx;
+	struct attempt *at = ctx;
 
-	forksrv_unwatch(child_pid(job->xdata));
+	forksrv_unwatch(child_pid(at->xdata));
 	children--;
 	child_room = INT_MAX; /* what ran out may be there again */
-	sched_attempt_done(job, res);
+	sched_attempt_done(at, res);
 }
 
 /* exec PROGRAM [ARG]... or sh SCRIPT: a child process. */
-void
-loop_child_start(struct job *job)
+static void
+loop_child_start(struct attempt *at)
 {
-	const struct job_spec *spec = job->spec;
+	const struct job_spec *spec = at->spec;
 	char *shargv[] = {"/bin/sh", "-c", NULL, NULL};
 	char *const *argv = spec->argv;
 	char err[512];
 	struct child *c;
 
-	if (strcmp(spec->kind->name, "sh") == 0) {
+	if (spec->kind->shell) {
 		shargv[2] = spec->argv[0];
 		argv = shargv;
 	}
 	/* The fork server watches over children should corun be killed. */
 	ppool_forksrv();
-	c = child_spawn(sched_loop, argv, loop_child_done, job, err,
+	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
 			sizeof err);
 	if (c == NULL && children > 0 &&
 	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN)) {
@@ -106,10 +113,10 @@ loop_child_start(struct job *job)
 		 * when it ends. Until then the job waits at the head of its
 		 * queue and no child starts. */
 		child_room = children;
-		sched_attempt_requeue(job);
+		sched_attempt_requeue(at);
 		return;
 	}
-	sched_attempt_started(job);
+	sched_attempt_started(at);
 	if (c == NULL) {
 		struct result res;
 
@@ -117,43 +124,76 @@ loop_child_start(struct job *job)
 		res.status = ST_FAILED;
 		res.has_errout = 1;
 		result_error(&res, "%s", err);
-		sched_attempt_done(job, &res);
+		sched_attempt_done(at, &res);
 		return;
 	}
 	children++;
-	job->xdata = c;
+	at->xdata = c;
 	/* Should corun die without stopping it (kill -9), the fork server
 	 * kills its group. */
 	forksrv_watch(child_pid(c));
 }
 
 /* Stop a child: SIGTERM, SIGKILL after --grace; done comes when reaped. */
-void
-loop_child_stop(struct job *job)
+static void
+loop_child_stop(struct attempt *at)
 {
-	child_kill(job->xdata, sched_options()->grace);
+	child_kill(at->xdata, sched_options()->grace);
+}
+
+/* How each kind runs: a blocking run function (thread and process kinds),
+ * or start/stop functions on the loop (loop kinds). Either way an attempt
+ * ends with exactly one sched_attempt_done. */
+struct kind_runtime {
+	kind_run_fn run;
+	void (*start)(struct attempt *);
+	void (*stop)(struct attempt *);
+};
+
+static const struct kind_runtime runtime[KIND_COUNT] = {
+	[KIND_SLEEP] = {.start = loop_sleep_start, .stop = loop_sleep_stop},
+	[KIND_EXEC] = {.start = loop_child_start, .stop = loop_child_stop},
+	[KIND_SH] = {.start = loop_child_start, .stop = loop_child_stop},
+	[KIND_CANCEL] = {.start = sched_cancel_start},
+	[KIND_HTTP] = {.start = net_http_start, .stop = net_http_stop},
+	[KIND_TCP] = {.start = net_tcp_start, .stop = net_tcp_stop},
+	[KIND_RESOLVE] = {.run = work_resolve},
+	[KIND_BLOCK] = {.run = work_block},
+	[KIND_READ] = {.run = work_read},
+	[KIND_PRIMES] = {.run = work_primes},
+	[KIND_SPIN] = {.run = work_spin},
+	[KIND_CALL] = {.run = plugin_run_call},
+	[KIND_FN] = {.run = api_run_fn},
+};
+
+/* The blocking run function of a thread or process kind (NULL for a loop
+ * kind). */
+kind_run_fn
+exec_run_fn(enum kind_id id)
+{
+	return (unsigned)id < KIND_COUNT ? runtime[id].run : NULL;
 }
 
 /* Room for this loop job? Only child processes are limited (-j). */
 static int
-loop_ready(const struct job *job)
+loop_ready(const struct attempt *at)
 {
-	return !job->spec->kind->spawns ||
+	return !at->spec->kind->spawns ||
 	       (children < sched_options()->jobs && children < child_room);
 }
 
 /* Start a loop job. */
 static void
-loop_submit(struct job *job)
+loop_submit(struct attempt *at)
 {
-	job->spec->kind->start(job);
+	runtime[at->spec->kind->id].start(at);
 }
 
 /* Stop a loop job. */
 static void
-loop_cancel(struct job *job)
+loop_cancel(struct attempt *at)
 {
-	job->spec->kind->stop(job);
+	runtime[at->spec->kind->id].stop(at);
 }
 
 /* Kill what is left at exit. */
@@ -171,28 +211,28 @@ const struct executor_ops exec_loop_ops = {
 /* Room in the thread pool? A job with a timeout needs a thread at once,
  * for its clock; one without may wait in the pool's queue. */
 static int
-thread_ready(const struct job *job)
+thread_ready(const struct attempt *at)
 {
-	return job->timeout >= 0 ? tpool_idle() > 0 : tpool_room() > 0;
+	return at->timeout >= 0 ? tpool_idle() > 0 : tpool_room() > 0;
 }
 
 /* Hand a job to a pool thread. */
 static void
-thread_submit(struct job *job)
+thread_submit(struct attempt *at)
 {
-	const struct job_spec *spec = job->spec;
+	const struct job_spec *spec = at->spec;
 
 	/* Before the pool's first thread: see ppool_forksrv. */
 	ppool_forksrv();
-	tpool_submit(job, spec->kind, spec->argc, spec->argv);
+	tpool_submit(at, runtime[spec->kind->id].run, spec->argc, spec->argv);
 }
 
 /* A thread call cannot be interrupted: forget it, end the attempt now. */
 static void
-thread_cancel(struct job *job)
+thread_cancel(struct attempt *at)
 {
-	tpool_cancel(job);
-	sched_attempt_stopped(job, 0);
+	tpool_cancel(at);
+	sched_attempt_stopped(at, 0);
 }
 
 const struct executor_ops exec_thread_ops = {
@@ -201,33 +241,32 @@ const struct executor_ops exec_thread_ops = {
 
 /* Room in the process pool? */
 static int
-process_ready(const struct job *job)
+process_ready(const struct attempt *at)
 {
-	(void)job;
+	(void)at;
 	return ppool_ready();
 }
 
 /* Queue a job for a worker. */
 static void
-process_submit(struct job *job)
+process_submit(struct attempt *at)
 {
-	const struct job_spec *spec = job->spec;
+	const struct job_spec *spec = at->spec;
 
-	ppool_submit(job, spec->kind, spec->argc, spec->argv);
+	ppool_submit(at, spec->kind, spec->argc, spec->argv);
 }
 
 /* Kill the worker running the job (it is replaced). */
 static void
-process_cancel(struct job *job)
+process_cancel(struct attempt *at)
 {
-	sched_attempt_stopped(job, ppool_cancel(job));
+	sched_attempt_stopped(at, ppool_cancel(at));
 }
 
 const struct executor_ops exec_process_ops = {
 	"process", process_ready, process_submit, process_cancel,
 	ppool_shutdown,
 };
-
 /* Pool callbacks: an attempt really started / ended. */
 static void
 exec_pool_started(void *ctx)

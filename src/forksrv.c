@@ -57,6 +57,7 @@
 #include "corun.h"
 #include "forksrv.h"
 #include "frame.h"
+#include "executors.h"
 #include "kinds.h"
 #include "pool_proc.h"
 #include "util.h"
@@ -573,13 +574,15 @@ forksrv_run_job(struct wk *wk, const struct frame *f, int resfd)
 	struct frame_job j;
 	struct frame_result r = {0};
 	const struct kind *k = NULL;
+	kind_run_fn run = NULL;
 	char err[1024] = "";
 	int rc = -1;
 
 	buf_reset(&wk->value);
 	if (frame_job_decode(f->payload, f->len, &j) < 0)
 		errfmt(err, sizeof err, "worker: malformed job");
-	else if (j.kind >= kind_count || kind_table[j.kind].run == NULL)
+	else if (j.kind >= KIND_COUNT ||
+		 (run = exec_run_fn((enum kind_id)j.kind)) == NULL)
 		errfmt(err, sizeof err, "worker: no kind #%u",
 		       (unsigned)j.kind);
 	else
@@ -591,7 +594,7 @@ forksrv_run_job(struct wk *wk, const struct frame *f, int resfd)
 			    xrealloc(wk->argv, wk->argvcap * sizeof *wk->argv);
 		}
 		frame_job_argv(&j, wk->argv);
-		rc = k->run((int)j.argc, wk->argv, &wk->value, err, sizeof err);
+		rc = run((int)j.argc, wk->argv, &wk->value, err, sizeof err);
 		if (rc != 0 && err[0] == '\0')
 			errfmt(err, sizeof err, "%s: failed", k->name);
 	}

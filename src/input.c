@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deps.h"
 #include "input.h"
 #include "parse.h"
 #include "sched.h"
@@ -205,7 +206,7 @@ static struct input *check_in;
 /* What the check pass knows of the jobs before the current line: their
  * ids and how many there were (unknown once standard input came first). */
 static struct {
-	struct strtab ids;
+	struct deps deps;
 	uint64_t seq;
 	int seq_known;
 } C;
@@ -218,18 +219,10 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 	char why[PARSE_MAX_ID + 64] = "";
 
 	C.seq++;
-	for (int i = 0; i < spec->nafter && why[0] == '\0'; i++) {
-		const char *ref = spec->after[i];
-		long long n;
-
-		if (C.seq_known && (parse_count(ref, &n) == 0
-					     ? (uint64_t)n >= C.seq
-					     : strtab_get(&C.ids, ref) == 0))
-			snprintf(why, sizeof why,
-				 "after: '%s' names no earlier job", ref);
-	}
-	/* Registered after the check: a job cannot name itself. */
-	if (spec->id != NULL && strtab_add(&C.ids, spec->id, C.seq) == -1 &&
+	/* After standard input, the numbers and ids before are unknown. */
+	if (C.seq_known)
+		deps_check_after(&C.deps, spec, C.seq, why, sizeof why);
+	if (spec->id != NULL && deps_register(&C.deps, spec->id, C.seq) == -1 &&
 	    why[0] == '\0')
 		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
 	free(spec);
@@ -246,7 +239,7 @@ check_error(struct job_spec *spec, const char *file, unsigned line,
 {
 	C.seq++;
 	if (spec != NULL && spec->id != NULL)
-		strtab_add(&C.ids, spec->id, C.seq);
+		deps_register(&C.deps, spec->id, C.seq);
 	free(spec);
 	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
 	check_in->errors++;
@@ -310,7 +303,7 @@ input_check(char *const names[], size_t n)
 		input_release(&in);
 		close(fd);
 	}
-	strtab_free(&C.ids);
+	deps_free(&C.deps);
 	return bad;
 }
 
@@ -473,3 +466,10 @@ input_stop(void)
 	if (I.open && !I.busy)
 		input_close();
 }
+
+/* The scheduler's view of the inputs: where its jobs come from. */
+const struct sched_source input_source = {
+	input_pause,
+	input_stop,
+	input_done,
+};

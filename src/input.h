@@ -13,6 +13,8 @@
 #include <ev.h>
 #include <stddef.h>
 
+#include "sched.h"
+
 /* Parse every named file whole; print each bad line to stderr. Returns the
  * number of bad lines (0: all good). "-" is skipped. */
 int input_check(char *const names[], size_t n);
@@ -26,5 +28,7 @@ int input_failed(void);
 int input_done(void);
 /* Stop reading for good (shutdown). */
 void input_stop(void);
+/* The inputs as the scheduler's source of jobs (sched_set_source). */
+extern const struct sched_source input_source;
 
 #endif

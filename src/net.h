@@ -13,23 +13,23 @@
 
 #include <stddef.h>
 
-struct job;
+struct attempt;
 
 /* http [-X METHOD] [-H 'NAME: VALUE']... [-d DATA] [-L] URL: 0, or -1 and
  * a message. */
 int net_http_check(int argc, char *const argv[], char *err, size_t errlen);
 /* Start a transfer on the shared multi handle. */
-void net_http_start(struct job *);
+void net_http_start(struct attempt *);
 /* Remove the job's transfer from the multi handle at once. */
-void net_http_stop(struct job *);
+void net_http_stop(struct attempt *);
 
 /* tcp HOST:PORT (a bracketed IPv6 address as [ADDR]:PORT): 0, or -1 and a
  * message. */
 int net_tcp_check(int argc, char *const argv[], char *err, size_t errlen);
 /* Resolve the host if needed, then connect without blocking. */
-void net_tcp_start(struct job *);
+void net_tcp_start(struct attempt *);
 /* Close the job's socket, or forget its name lookup, at once. */
-void net_tcp_stop(struct job *);
+void net_tcp_stop(struct attempt *);
 /* Release tcp's resources at exit (net_shutdown calls it). */
 void net_tcp_shutdown(void);
 

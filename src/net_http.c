@@ -15,7 +15,7 @@
  * so sequential jobs to one server reuse their connections. Names are
  * resolved by libcurl's threaded resolver (AsynchDNS), off the loop.
  *
- * One job attempt is one easy handle (struct http_xfer, the job's xdata).
+ * One job attempt is one easy handle (struct http_xfer, the attempt's xdata).
  * The body goes to the value, kept up to CORUN_OUTPUT_CAP bytes and the
  * rest dropped (truncated). The attempt is ok for a 2xx or 3xx final status
  * (redirects are followed only with -L), failed for any other status ("HTTP
@@ -39,10 +39,10 @@
 
 #include "corun.h"
 #include "curl_lazy.h"
+#include "executors.h"
 #include "net.h"
-#include "pool_proc.h"
 #include "parse.h"
-#include "sched.h"
+#include "pool_proc.h"
 #include "util.h"
 
 /* Redirects followed with -L at most (curl(1)'s default). */
@@ -58,11 +58,11 @@ struct http_args {
 	bool follow; /* -L */
 };
 
-/* One attempt's transfer (the job's xdata). */
+/* One attempt's transfer (the attempt's xdata). */
 struct http_xfer {
 	struct http_xfer *next; /* live transfers, for shutdown */
 	struct http_xfer **prevp;
-	struct job *job;
+	struct attempt *at;
 	CURL *easy;
 	struct curl_slist *headers;
 	struct buf body;
@@ -79,7 +79,7 @@ struct http_sock {
 
 /* The multi handle and its watchers: loop thread only. */
 static struct {
-	CURLM *multi;	/* NULL until the first http job */
+	CURLM *multi;	/* NULL until the first http at */
 	ev_timer timer; /* when libcurl next wants to be called */
 	struct http_xfer *xfers;
 	struct http_sock *socks;
@@ -468,7 +468,7 @@ http_xfer_free(struct http_xfer *x)
 static void
 http_finish(struct http_xfer *x, CURLcode code)
 {
-	struct job *job = x->job;
+	struct attempt *at = x->at;
 	struct result res;
 	long status = 0;
 
@@ -490,7 +490,7 @@ http_finish(struct http_xfer *x, CURLcode code)
 		result_error(&res, "HTTP status %ld", status);
 	}
 	http_xfer_free(x);
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* Collect the transfers libcurl has finished. Ending an attempt may stop
@@ -513,21 +513,21 @@ http_collect(void)
 
 /* End an attempt that could not start. */
 static void
-http_fail(struct job *job, const char *msg)
+http_fail(struct attempt *at, const char *msg)
 {
 	struct result res;
 
 	result_init(&res);
 	res.status = ST_FAILED;
 	result_error(&res, "%s", msg);
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* Start the job's transfer on the multi handle. */
 void
-net_http_start(struct job *job)
+net_http_start(struct attempt *at)
 {
-	const struct job_spec *spec = job->spec;
+	const struct job_spec *spec = at->spec;
 	struct http_args a;
 	struct http_xfer *x;
 	char err[256];
@@ -535,16 +535,16 @@ net_http_start(struct job *job)
 
 	/* Before the resolver threads: see ppool_forksrv. */
 	ppool_forksrv();
-	sched_attempt_started(job);
+	sched_attempt_started(at);
 	if (http_args_parse(spec->argc, spec->argv, &a, err, sizeof err) ==
 	    -1) {
-		http_fail(job, err);
+		http_fail(at, err);
 		return;
 	}
 	if (H.multi == NULL)
 		http_init();
 	x = xcalloc(1, sizeof *x);
-	x->job = job;
+	x->at = at;
 	x->next = H.xfers;
 	x->prevp = &H.xfers;
 	if (H.xfers != NULL)
@@ -553,25 +553,25 @@ net_http_start(struct job *job)
 	x->easy = lcurl.easy_init();
 	if (x->easy == NULL) {
 		http_xfer_free(x);
-		http_fail(job, "http: cannot create a transfer");
+		http_fail(at, "http: cannot create a transfer");
 		return;
 	}
 	http_setup(x, &a, spec->argc, spec->argv);
 	mc = lcurl.multi_add_handle(H.multi, x->easy);
 	if (mc != CURLM_OK) {
 		http_xfer_free(x);
-		http_fail(job, lcurl.multi_strerror(mc));
+		http_fail(at, lcurl.multi_strerror(mc));
 		return;
 	}
-	job->xdata = x;
+	at->xdata = x;
 }
 
 /* Stop the job's transfer now: off the multi handle, attempt ended. */
 void
-net_http_stop(struct job *job)
+net_http_stop(struct attempt *at)
 {
-	http_xfer_free(job->xdata);
-	sched_attempt_stopped(job, 0);
+	http_xfer_free(at->xdata);
+	sched_attempt_stopped(at, 0);
 }
 
 /* Drop what is left of http and tcp at exit. */

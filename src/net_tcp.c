@@ -24,7 +24,7 @@
  * Threads: a lookup's conn pointer and the queues are under R.mu (the loop
  * writes conn only with it held); a thread touches only the lookup it
  * holds. Connections and their watchers belong to the loop thread.
- * Memory: a connection (the job's xdata) owns its address list, socket and
+ * Memory: a connection (the attempt's xdata) owns its address list, socket and
  * lookup reference; a lookup owns its host string and result.
  */
 #include "config.h"
@@ -41,10 +41,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "executors.h"
 #include "net.h"
-#include "pool_proc.h"
 #include "parse.h"
-#include "sched.h"
+#include "pool_proc.h"
 #include "util.h"
 
 /* Resolver threads at most. */
@@ -52,11 +52,11 @@
 
 struct tcp_lookup;
 
-/* One attempt's connection (the job's xdata). */
+/* One attempt's connection (the attempt's xdata). */
 struct tcp_conn {
 	struct tcp_conn *next; /* live connections, for shutdown */
 	struct tcp_conn **prevp;
-	struct job *job;
+	struct attempt *at;
 	struct tcp_lookup *lookup; /* the name lookup in flight, or NULL */
 	struct addrinfo *ais;	   /* every address */
 	struct addrinfo *ai;	   /* the next address to try */
@@ -199,7 +199,7 @@ tcp_conn_free(struct tcp_conn *c)
 static void
 tcp_finish(struct tcp_conn *c, int err, const char *msg)
 {
-	struct job *job = c->job;
+	struct attempt *at = c->at;
 	struct result res;
 
 	result_init(&res);
@@ -207,11 +207,11 @@ tcp_finish(struct tcp_conn *c, int err, const char *msg)
 		buf_printf(&res.value, "%.6f", mono_now() - c->t0);
 	} else {
 		res.status = ST_FAILED;
-		result_error(&res, "tcp: %s: %s", job->spec->argv[0],
+		result_error(&res, "tcp: %s: %s", at->spec->argv[0],
 			     msg != NULL ? msg : strerror(err));
 	}
 	tcp_conn_free(c);
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* A connect in progress has an outcome. */
@@ -434,9 +434,9 @@ tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
 
 /* Start the job: resolve (numeric addresses at once), then connect. */
 void
-net_tcp_start(struct job *job)
+net_tcp_start(struct attempt *at)
 {
-	const char *arg = job->spec->argv[0];
+	const char *arg = at->spec->argv[0];
 	struct addrinfo hints, *res = NULL;
 	struct tcp_conn *c;
 	size_t hoff, hlen, poff;
@@ -445,9 +445,9 @@ net_tcp_start(struct job *job)
 
 	/* Before the resolver threads: see ppool_forksrv. */
 	ppool_forksrv();
-	sched_attempt_started(job);
+	sched_attempt_started(at);
 	c = xcalloc(1, sizeof *c);
-	c->job = job;
+	c->at = at;
 	c->fd = -1;
 	c->next = R.conns;
 	c->prevp = &R.conns;
@@ -459,7 +459,7 @@ net_tcp_start(struct job *job)
 		tcp_finish(c, EINVAL, NULL);
 		return;
 	}
-	job->xdata = c;
+	at->xdata = c;
 	host = xstrndup(arg + hoff, hlen);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -479,10 +479,10 @@ net_tcp_start(struct job *job)
 
 /* Stop the job now: close its socket or forget its lookup. */
 void
-net_tcp_stop(struct job *job)
+net_tcp_stop(struct attempt *at)
 {
-	tcp_conn_free(job->xdata);
-	sched_attempt_stopped(job, 0);
+	tcp_conn_free(at->xdata);
+	sched_attempt_stopped(at, 0);
 }
 
 /* At exit: free the connections left (their jobs are not touched), drop

@@ -915,7 +915,7 @@ ppool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 		fatalx("process pool used before ppool_init");
 	t = ppool_task_new(ctx);
 	t->tag = ++pp.tag;
-	if (frame_put_job(&t->frame, t->tag, kind_index(kind), argc, argv) < 0)
+	if (frame_put_job(&t->frame, t->tag, (int)kind->id, argc, argv) < 0)
 		t->err = ppool_too_long;
 	else if (pp.down != NULL)
 		t->err = pp.down;

@@ -6,7 +6,7 @@
  * A submitted call becomes one task: a single allocation holding the task,
  * its argv array and the argument strings. The loop pushes it on the work
  * queue (mutex + condvar; the condvar is signalled only when a thread waits
- * on it). A thread pops it, runs kind->run, fills the task's result, pushes
+ * on it). A thread pops it, runs its run function, fills the task's result, pushes
  * the task on the done queue and, when that queue was empty, wakes the loop
  * with ev_async_send (which coalesces and carries no data). The loop's
  * ev_async callback takes the whole done queue under one lock and hands each
@@ -66,7 +66,7 @@ struct tpool_task {
 	struct tpool_task *lnext; /* tasks in flight: loop thread only */
 	struct tpool_task **lprev;
 	void *ctx;
-	const struct kind *kind;
+	kind_run_fn run;
 	bool cancelled; /* loop thread only */
 	bool announced; /* start was called at submit; loop thread only */
 	bool skip;      /* cancelled before a thread took it; under mu */
@@ -160,7 +160,7 @@ tpool_run(struct tpool_task *t)
 	char err[TPOOL_ERRLEN];
 
 	err[0] = '\0';
-	if (t->kind->run(t->argc, t->argv, &t->res.value, err, sizeof err) ==
+	if (t->run(t->argc, t->argv, &t->res.value, err, sizeof err) ==
 	    0) {
 		t->res.status = ST_OK;
 		/* The same cap as a worker's or a child's value. */
@@ -403,12 +403,12 @@ tpool_room(void)
 	return tp->nthreads * TPOOL_DEPTH - tp->busy;
 }
 
-/* Run kind->run(argc, argv) in a thread for ctx; the arguments are copied.
+/* Run run(argc, argv) in a thread for ctx; the arguments are copied.
  * The caller must have checked tpool_room() > 0. start(ctx, when) is called
  * before this returns if a thread was idle, else just before done(ctx, res),
  * later, from the loop. */
 void
-tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
+tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 {
 	struct tpool *p = tp;
 	struct tpool_task *t;
@@ -427,7 +427,7 @@ tpool_submit(void *ctx, const struct kind *kind, int argc, char *const argv[])
 	t = xmalloc(size);
 	t->next = NULL;
 	t->ctx = ctx;
-	t->kind = kind;
+	t->run = run;
 	t->cancelled = false;
 	t->skip = false;
 	t->announced = p->busy < p->nthreads;

@@ -1,7 +1,7 @@
 /*
  * pool_thread.h: the thread pool (-T) for blocking calls.
  *
- * Generic: it runs a kind's blocking run function for an opaque context and
+ * Generic: it runs a blocking run function (work.h) for an opaque context and
  * hands the result back on the loop thread, so it can be tested without the
  * scheduler. At most as many calls are submitted as there are idle threads.
  */
@@ -10,7 +10,7 @@
 
 #include <ev.h>
 
-#include "kinds.h"
+#include "work.h"
 
 struct result;
 
@@ -27,8 +27,8 @@ void tpool_init(struct ev_loop *, int nthreads, tpool_start_fn, tpool_done_fn);
 int tpool_idle(void);
 /* Calls that may be submitted now, queued behind busy threads or not. */
 int tpool_room(void);
-/* Run kind->run(argc, argv) in a thread; the arguments are copied. */
-void tpool_submit(void *ctx, const struct kind *, int argc, char *const argv[]);
+/* Run run(argc, argv) in a thread; the arguments are copied. */
+void tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[]);
 /* Forget ctx: its call's result, when it comes, is discarded; the thread
  * stays busy until then. done is not called for ctx. */
 void tpool_cancel(void *ctx);

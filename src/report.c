@@ -290,16 +290,14 @@ record_has_child(const struct record *rec)
 {
 	if (rec->res->has_errout)
 		return true;
-	return rec->executor != NULL && rec->kind != NULL &&
-	       (strcmp(rec->kind, "exec") == 0 || strcmp(rec->kind, "sh") == 0);
+	return rec->executor != NULL && rec->output;
 }
 
 /* Does the record carry an HTTP status (an http job that got one)? */
 static bool
 record_is_http(const struct record *rec)
 {
-	return rec->res->http_status > 0 && rec->kind != NULL &&
-	       strcmp(rec->kind, "http") == 0;
+	return rec->res->http_status > 0 && rec->http;
 }
 
 /* The message of a job that is not ok: its error, or its status name. */

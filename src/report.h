@@ -26,6 +26,9 @@ struct record {
 	const char *file;        /* source is FILE:LINE */
 	unsigned line;
 	const char *kind;        /* NULL when the line has none */
+	int output;              /* its kind captures a child's output
+				  * (stdout, stderr, exit, signal) */
+	int http;                /* its kind may carry an HTTP status */
 	const char *executor;    /* NULL for error records */
 	const struct result *res; /* status, value, stderr, error, exit... */
 	int attempts;

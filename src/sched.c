@@ -2,19 +2,40 @@
  * sched.c: the scheduler, one state machine per job.
  *
  *   waiting --(every after= job ended ok)--> queued
- *   waiting --(an after= job ended otherwise)--> final: skipped
+ *   waiting --(an after= job ended otherwise)--> pending: skipped
  *   queued --(executor and group have room)--> running attempt N
  *   running --(attempt failed or timed out, retries left)--> backing off
  *   backing off --(delay passed)--> queued
- *   running --(attempt ended otherwise)--> final
- *   any state --(cancel ID, --fail-fast, a signal)--> final: cancelled
+ *   running --(attempt ended otherwise)--> done
+ *   any state --(cancel ID, --fail-fast, a signal)--> done: cancelled
+ *
+ * The states (job->state):
+ *
+ *   JS_WAITING  on after= jobs (ndeps of them not final yet)
+ *   JS_QUEUED   in its slot class's queue, or in its group's wait queue
+ *   JS_RUNNING  an attempt is with its executor
+ *   JS_BACKOFF  between attempts: job->timer runs the delay
+ *   JS_PENDING  to be settled by the next prepare phase (on S.skipq)
+ *   JS_DONE     final; its record waits for -k, or for the program (API)
+ *
+ * The flags (job->flags):
+ *
+ *   JOB_TIMEDOUT  the running attempt is being stopped: its timeout
+ *   JOB_CANCELLED the running attempt is being stopped: cancel
+ *   JOB_RESUMED   --resume: ok in the job log, not run
+ *   JOB_INGROUP   queued in its group's wait queue, not its class queue
+ *   JOB_REQUEUED  put back by its executor: the next dispatch is not a
+ *                 new attempt
+ *   JOB_WRITTEN   final and out of the scheduler's hands (API jobs)
  *
  * A final job's record is written at once, or with -k when every earlier
- * job's has been; then the job is freed. Jobs live in a table by sequence
- * number until then; ids map to sequence numbers for the whole run. Of a
- * job that is gone only its status is needed (for a later after=), and
- * only if it was not ok: the set of not-ok sequence numbers is all that
- * grows with a long stream, besides the explicit ids.
+ * job's has been; then the job is freed. A job submitted with a final
+ * function (libcorun) has no record: the function is called instead, and
+ * the program frees the job. Jobs live in a table by sequence number until
+ * then; ids map to sequence numbers for the whole run (deps.c). Of a job
+ * that is gone only its status is needed (for a later after=), and only if
+ * it was not ok: the set of not-ok sequence numbers is all that grows with
+ * a long stream, besides the explicit ids.
  *
  * Queues are per slot class (loop timers, child processes, thread pool,
  * process pool) and are drained in the loop's prepare phase, once per
@@ -22,8 +43,12 @@
  * submit(), never recurses into the scheduler, and many starts are batched
  * into one pass. The same pass settles jobs skipped or cancelled in bulk,
  * goes round again while that queued more jobs (so the loop never blocks
- * with a job that could start), and flushes the records written during
- * the iteration, so a reader sees each one before the loop blocks again.
+ * with a job that could start), and has the output module flush the
+ * records written during the iteration, so a reader sees each one before
+ * the loop blocks again.
+ *
+ * Executors never see a job: each attempt is a struct attempt inside it
+ * (executors.h), their token for the sched_attempt_* calls.
  *
  * Threads: only the loop thread runs any of this. Memory: a job owns its
  * spec and its future's result; both go when its record has been written.
@@ -33,16 +58,18 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
-#include "child.h"
 #include "corun.h"
-#include "input.h"
+#include "deps.h"
+#include "executors.h"
 #include "joblog.h"
+#include "output.h"
 #include "parse.h"
 #include "report.h"
 #include "sched.h"
@@ -70,23 +97,69 @@ sched_broken(const char *what, const char *file, int line)
 #define SCHED_CHECK(c) ((void)(c))
 #endif
 
+/* Retry backoff: the base doubles per retry up to 2^BACKOFF_MAX_DOUBLINGS
+ * times (then --backoff's maximum caps it anyway), plus a random 0 to
+ * BACKOFF_JITTER of it so that retries of many jobs spread out. */
+#define BACKOFF_MAX_DOUBLINGS 60
+#define BACKOFF_JITTER 0.2
+
 /* Slot classes: the loop executor has two, timers and child processes,
  * so a sleep never waits behind an exec held back by -j. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_COUNT };
 
-/* Where a job is in its life. */
-enum {
-	JS_WAITING,  /* on after= jobs */
-	JS_QUEUED,   /* in a class queue or a group queue */
-	JS_RUNNING,  /* an attempt is with its executor */
-	JS_BACKOFF,  /* between attempts */
-	JS_PENDING,  /* to be settled by the next prepare phase (skipq) */
-	JS_DONE,     /* final; its record waits for -k */
+/* Where a job is in its life (the table above). */
+enum job_state {
+	JS_WAITING,
+	JS_QUEUED,
+	JS_RUNNING,
+	JS_BACKOFF,
+	JS_PENDING,
+	JS_DONE,
 };
 
+#define JOB_TIMEDOUT 0x1
+#define JOB_CANCELLED 0x2
+#define JOB_RESUMED 0x4
+#define JOB_INGROUP 0x8
+#define JOB_REQUEUED 0x10
+#define JOB_WRITTEN 0x20
+
+/* How far the run is from its end. */
+enum run_state {
+	RUN_GOING,     /* jobs start as they have room */
+	RUN_STOPPING,  /* --fail-fast or a first signal: everything left is
+			* being cancelled, with --grace */
+	RUN_ABANDONED, /* a second signal or lost records: end now, every
+			* job not final is cancelled without waiting */
+};
+
+struct waiter;
+struct group;
+
+struct job {
+	TAILQ_ENTRY(job) entry; /* in the queue the job waits in */
+	struct job_spec *spec;  /* owned; NULL for some error lines */
+	uint64_t seq;           /* 1-based across all inputs */
+	const char *file;       /* input name, lives for the whole run */
+	unsigned line;          /* first physical line */
+	enum executor ex;
+	enum job_state state;
+	unsigned flags;         /* JOB_* */
+	int ndeps;              /* after= jobs not yet final */
+	struct waiter *waiters; /* jobs whose after= names this one */
+	struct group *group;    /* its --limit group, or NULL */
+	struct future fut;
+	ev_timer timer;         /* the attempt's timeout, or the backoff */
+	struct attempt at;      /* what its executor sees of the attempt */
+	char idbuf[24];         /* at.id when the job has no id= */
+	sched_final_fn *final;  /* libcorun: called instead of a record */
+	void *final_arg;
+};
+
+TAILQ_HEAD(jobq, job);
+
 struct queue {
-	struct job *head;
-	struct job *tail;
+	struct jobq jobs;
 	size_t len;
 };
 
@@ -106,18 +179,16 @@ struct waiter {
 
 static struct {
 	const struct corun_options *opts;
+	const struct sched_source *source; /* NULL: no more jobs come */
 	struct queue q[Q_COUNT];
 	struct queue skipq;     /* jobs to settle as skipped or cancelled */
 	struct group *groups;
 	size_t ngroups;
 	struct u64tab live;     /* seq -> job, until its record is written */
 	struct u64tab notok;    /* seq -> status + 1 of gone jobs not ok */
-	struct strtab ids;      /* id -> seq, every explicit id */
+	struct deps deps;       /* id -> seq, every explicit id */
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
-	ev_io output;           /* standard output, for its reader's end */
-	ev_io drain;            /* standard output, for room (fd -1: none) */
-	int output_lost;        /* records could not be written */
 	ev_signal sigint;
 	ev_signal sigterm;
 	uint64_t seq;           /* last sequence number given */
@@ -131,12 +202,19 @@ static struct {
 	int again;              /* jobs were queued or deferred: dispatch */
 	struct job *canceller;  /* the cancel job running its action */
 	int submitted;          /* jobs went to executors in this pass */
-	int stopping;           /* cancelling everything: fail-fast/signal */
+	enum run_state run;
 	int signal;             /* the signal that stopped the run */
 	int dry_run_bad;        /* dry run: lines that did not parse */
 } S;
 
 struct ev_loop *sched_loop;
+
+/* The job an attempt belongs to. */
+static struct job *
+job_of(struct attempt *at)
+{
+	return (struct job *)(void *)((char *)at - offsetof(struct job, at));
+}
 
 static const struct executor_ops *ops_of[EX_COUNT] = {
 	&exec_loop_ops,
@@ -160,17 +238,26 @@ sched_class(const struct job *job)
 	return job->ex == EX_THREAD ? Q_THREAD : Q_PROCESS;
 }
 
+/* Make a queue empty. */
+static void
+queue_init(struct queue *q)
+{
+	TAILQ_INIT(&q->jobs);
+	q->len = 0;
+}
+
+/* The first job of a queue, or NULL. */
+static struct job *
+queue_head(struct queue *q)
+{
+	return TAILQ_FIRST(&q->jobs);
+}
+
 /* Append a job to a queue. */
 static void
 queue_push(struct queue *q, struct job *job)
 {
-	job->next = NULL;
-	job->prev = q->tail;
-	if (q->tail != NULL)
-		q->tail->next = job;
-	else
-		q->head = job;
-	q->tail = job;
+	TAILQ_INSERT_TAIL(&q->jobs, job, entry);
 	q->len++;
 }
 
@@ -178,13 +265,7 @@ queue_push(struct queue *q, struct job *job)
 static void
 queue_push_front(struct queue *q, struct job *job)
 {
-	job->prev = NULL;
-	job->next = q->head;
-	if (q->head != NULL)
-		q->head->prev = job;
-	else
-		q->tail = job;
-	q->head = job;
+	TAILQ_INSERT_HEAD(&q->jobs, job, entry);
 	q->len++;
 }
 
@@ -192,15 +273,7 @@ queue_push_front(struct queue *q, struct job *job)
 static void
 queue_remove(struct queue *q, struct job *job)
 {
-	if (job->prev != NULL)
-		job->prev->next = job->next;
-	else
-		q->head = job->next;
-	if (job->next != NULL)
-		job->next->prev = job->prev;
-	else
-		q->tail = job->prev;
-	job->prev = job->next = NULL;
+	TAILQ_REMOVE(&q->jobs, job, entry);
 	q->len--;
 }
 
@@ -242,12 +315,13 @@ sched_dispatch(void)
 	for (int c = 0; c < Q_COUNT; c++) {
 		struct queue *q = &S.q[c];
 
-		while (q->head != NULL) {
-			struct job *job = q->head;
+		struct job *job;
+
+		while ((job = queue_head(q)) != NULL) {
 			const struct executor_ops *ops = ops_of[job->ex];
 			struct group *g = job->group;
 
-			if (!ops->ready(job))
+			if (!ops->ready(&job->at))
 				break;
 			queue_remove(q, job);
 			if (g != NULL && g->running >= g->limit) {
@@ -257,15 +331,16 @@ sched_dispatch(void)
 			}
 			if (g != NULL)
 				g->running++;
-			job->attempts++;
-			if (job->attempts > 1 && !(job->flags & JOB_REQUEUED))
+			job->at.number++;
+			if (job->at.number > 1 && !(job->flags & JOB_REQUEUED))
 				stats_retry();
 			job->flags &= ~JOB_REQUEUED;
 			job->state = JS_RUNNING;
 			job->flags &= ~(JOB_TIMEDOUT | JOB_CANCELLED);
+			job->at.xdata = NULL;
 			S.running[job->ex]++;
 			S.submitted = 1;
-			ops->submit(job);
+			ops->submit(&job->at);
 		}
 	}
 }
@@ -282,11 +357,13 @@ sched_record(const struct job *job, struct record *rec)
 	rec->file = job->file;
 	rec->line = job->line;
 	rec->kind = spec != NULL ? spec->kindname : NULL;
+	rec->output = spec != NULL && spec->kind != NULL && spec->kind->output;
+	rec->http = spec != NULL && spec->kind != NULL && spec->kind->http;
 	rec->executor = job->fut.res.status == ST_ERROR
 			    ? NULL
 			    : executor_name(job->ex);
 	rec->res = &job->fut.res;
-	rec->attempts = job->attempts;
+	rec->attempts = job->at.number;
 	rec->elapsed = future_elapsed(&job->fut);
 	rec->resumed = (job->flags & JOB_RESUMED) != 0;
 }
@@ -297,7 +374,7 @@ sched_write(struct job *job)
 {
 	struct record rec;
 
-	if (!(job->flags & JOB_API)) {
+	if (job->final == NULL) {
 		sched_record(job, &rec);
 		report_write(&rec);
 	}
@@ -312,10 +389,10 @@ sched_write(struct job *job)
 	}
 	S.inflight--;
 	S.finished++;
-	if (job->flags & JOB_API) {
+	if (job->final != NULL) {
 		/* The program's: it frees the job (maybe in the callback). */
 		job->flags |= JOB_WRITTEN;
-		api_final(job);
+		job->final(job, job->final_arg);
 		return;
 	}
 	sched_job_free(job);
@@ -327,8 +404,28 @@ sched_job_free(struct job *job)
 {
 	future_free(&job->fut);
 	free(job->spec);
-	free(job->api);
 	free(job);
+}
+
+/* A job's result. */
+const struct result *
+sched_job_result(const struct job *job)
+{
+	return &job->fut.res;
+}
+
+/* A job's attempts so far. */
+int
+sched_job_attempts(const struct job *job)
+{
+	return job->at.number;
+}
+
+/* A job's seconds from its first start to its end (or to now). */
+double
+sched_job_elapsed(const struct job *job)
+{
+	return future_elapsed(&job->fut);
 }
 
 /* Write the records that are due: all of them, or with -k those whose
@@ -421,7 +518,7 @@ sched_settled(struct future *fut, void *arg)
 	job->state = JS_DONE;
 	if (st != ST_OK)
 		S.notok_count++;
-	stats_settled(job->ex, st, job->attempts > 0,
+	stats_settled(job->ex, st, job->at.number > 0,
 		      future_elapsed(&job->fut));
 	if (!(job->flags & JOB_RESUMED)) {
 		struct record rec;
@@ -432,7 +529,7 @@ sched_settled(struct future *fut, void *arg)
 	/* Spec section 2: failed, timeout or error stops the run; a job
 	 * cancelled or skipped is a consequence, not a cause. */
 	if ((st == ST_FAILED || st == ST_TIMEOUT || st == ST_ERROR) &&
-	    S.opts->fail_fast && !S.stopping)
+	    S.opts->fail_fast && S.run == RUN_GOING)
 		sched_stop(0);
 	sched_write_due(job);
 }
@@ -450,6 +547,15 @@ sched_settle_now(struct job *job, enum job_status status, const char *why)
 	SCHED_CHECK(future_settle(&job->fut, &res, ev_now(sched_loop)) == 0);
 }
 
+/* Pause or resume the source of jobs (backpressure). */
+static void
+sched_pause_input(int paused)
+{
+	S.input_paused = paused;
+	if (S.source != NULL)
+		S.source->pause(paused);
+}
+
 /* Make a new job for the next sequence number; it owns spec (may be
  * NULL). It is live from now until its record is written. */
 static struct job *
@@ -461,15 +567,16 @@ sched_new(struct job_spec *spec, const char *file, unsigned line)
 	job->seq = ++S.seq;
 	job->file = file;
 	job->line = line;
-	job->timeout = -1;
 	job->state = JS_QUEUED;
+	job->at.timeout = -1;
+	snprintf(job->idbuf, sizeof job->idbuf, "%llu",
+		 (unsigned long long)job->seq);
+	job->at.id = job->idbuf;
 	future_init(&job->fut, sched_settled, job);
 	u64tab_put(&S.live, job->seq, job);
 	S.inflight++;
-	if (S.inflight >= (size_t)S.opts->max_inflight && !S.input_paused) {
-		S.input_paused = 1;
-		input_pause(1);
-	}
+	if (S.inflight >= (size_t)S.opts->max_inflight && !S.input_paused)
+		sched_pause_input(1);
 	return job;
 }
 
@@ -511,8 +618,8 @@ sched_plan(const struct job *job)
 		buf_addc(&b, ' ');
 		sched_quote(&b, spec->argv[i]);
 	}
-	if (job->timeout >= 0)
-		buf_printf(&b, " timeout=%gs", job->timeout);
+	if (job->at.timeout >= 0)
+		buf_printf(&b, " timeout=%gs", job->at.timeout);
 	if (spec->retries >= 0)
 		buf_printf(&b, " retries=%d", spec->retries);
 	if (spec->backoff >= 0) {
@@ -529,23 +636,6 @@ sched_plan(const struct job *job)
 	buf_addc(&b, '\n');
 	fwrite(b.data, 1, b.len, stdout);
 	buf_free(&b);
-}
-
-/*
- * The sequence number that an after= or cancel reference names among the
- * jobs before seq: an explicit id, or a sequence number. 0 if none.
- */
-static uint64_t
-sched_resolve(const char *ref, uint64_t seq)
-{
-	long long n;
-	uint64_t d;
-
-	if (parse_count(ref, &n) == 0)
-		return n > 0 && (uint64_t)n < seq ? (uint64_t)n : 0;
-	/* The job's own id is registered already: it is not earlier. */
-	d = strtab_get(&S.ids, ref);
-	return d < seq ? d : 0;
 }
 
 /* The --limit group called name, or NULL. */
@@ -590,7 +680,7 @@ sched_depend(struct job *job)
 
 	for (int i = 0; i < spec->nafter; i++) {
 		const char *ref = spec->after[i];
-		uint64_t d = sched_resolve(ref, job->seq);
+		uint64_t d = deps_resolve(&S.deps, ref, job->seq);
 		struct job *dep;
 		char why[PARSE_MAX_ID + 64];
 
@@ -652,31 +742,33 @@ sched_file_relative(struct job_spec *spec, const char *file)
 void
 sched_add(struct job_spec *spec, const char *file, unsigned line)
 {
-	sched_submit(spec, file, line, 0);
+	sched_submit(spec, file, line, NULL, NULL);
 }
 
-/* Make a job of spec (taken over) with flags (JOB_API) and queue it, or
- * settle it at once when it cannot run. Returns it, or NULL in a dry run
- * (it is gone then). */
+/* Make a job of spec (taken over) and queue it, or settle it at once when
+ * it cannot run. With final, the job has no record: final is called when
+ * it is final. Returns it, or NULL in a dry run (it is gone then). */
 struct job *
 sched_submit(struct job_spec *spec, const char *file, unsigned line,
-	     unsigned flags)
+	     sched_final_fn *final, void *arg)
 {
 	struct job *job;
-	char idbuf[32];
 	const char *id;
 
 	if (spec->kind->file_relative)
 		spec = sched_file_relative(spec, file);
 	job = sched_new(spec, file, line);
-	job->flags |= (unsigned short)flags;
+	job->final = final;
+	job->final_arg = arg;
 	id = spec->id;
 
 	job->ex = spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
-	job->timeout = spec->timeout >= 0 ? spec->timeout : S.opts->timeout;
+	job->at.spec = spec;
+	job->at.ex = job->ex;
+	job->at.timeout = spec->timeout >= 0 ? spec->timeout : S.opts->timeout;
 	if (spec->group != NULL)
 		job->group = sched_group(spec->group);
-	if (id != NULL && strtab_add(&S.ids, id, job->seq) == -1) {
+	if (id != NULL && deps_register(&S.deps, id, job->seq) == -1) {
 		char why[PARSE_MAX_ID + 32];
 
 		snprintf(why, sizeof why, "duplicate id '%s'", id);
@@ -685,31 +777,25 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 		sched_reject(job, why);
 		return S.opts->dry_run ? NULL : job;
 	}
-	if (S.stopping) {
+	if (id != NULL)
+		job->at.id = id;
+	if (S.run != RUN_GOING) {
 		sched_settle_now(job, ST_CANCELLED, "cancelled");
 		return job;
 	}
 	if (S.opts->dry_run) {
-		for (int i = 0; i < spec->nafter; i++) {
-			if (sched_resolve(spec->after[i], job->seq) == 0) {
-				char why[PARSE_MAX_ID + 64];
-				snprintf(why, sizeof why,
-					 "after: '%s' names no earlier job",
-					 spec->after[i]);
-				sched_reject(job, why);
-				return NULL;
-			}
+		char why[PARSE_MAX_ID + 64];
+
+		if (deps_check_after(&S.deps, spec, job->seq, why, sizeof why) ==
+		    -1) {
+			sched_reject(job, why);
+			return NULL;
 		}
 		sched_plan(job);
 		sched_discard(job);
 		return NULL;
 	}
-	if (id == NULL) {
-		snprintf(idbuf, sizeof idbuf, "%llu",
-			 (unsigned long long)job->seq);
-		id = idbuf;
-	}
-	if (S.opts->resume && joblog_was_ok(id)) {
+	if (S.opts->resume && joblog_was_ok(job->at.id)) {
 		job->flags |= JOB_RESUMED;
 		sched_settle_now(job, ST_OK, NULL);
 		return job;
@@ -728,7 +814,7 @@ sched_add_error(struct job_spec *spec, const char *file, unsigned line,
 
 	/* Its id is its id= only if that is unique. */
 	if (spec != NULL && spec->id != NULL &&
-	    strtab_add(&S.ids, spec->id, job->seq) == -1)
+	    deps_register(&S.deps, spec->id, job->seq) == -1)
 		spec->id = NULL;
 	sched_reject(job, msg);
 }
@@ -741,7 +827,7 @@ sched_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop, (void)revents;
 	job->flags |= JOB_TIMEDOUT;
-	ops_of[job->ex]->cancel(job);
+	ops_of[job->ex]->cancel(&job->at);
 }
 
 /* The backoff delay before a retry has passed: queue the job again. */
@@ -754,19 +840,21 @@ sched_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* The executor has started an attempt. */
 void
-sched_attempt_started(struct job *job)
+sched_attempt_started(struct attempt *at)
 {
-	sched_attempt_started_at(job, ev_now(sched_loop));
+	sched_attempt_started_at(at, ev_now(sched_loop));
 }
 
 /* The executor started an attempt at time when (ev_time's clock). */
 void
-sched_attempt_started_at(struct job *job, double when)
+sched_attempt_started_at(struct attempt *at, double when)
 {
+	struct job *job = job_of(at);
+
 	if (job->fut.state == FUT_PENDING)
 		future_start(&job->fut, when);
-	if (job->timeout >= 0) {
-		ev_timer_init(&job->timer, sched_timeout_cb, job->timeout, 0.);
+	if (at->timeout >= 0) {
+		ev_timer_init(&job->timer, sched_timeout_cb, at->timeout, 0.);
 		job->timer.data = job;
 		ev_timer_start(sched_loop, &job->timer);
 	}
@@ -774,10 +862,12 @@ sched_attempt_started_at(struct job *job, double when)
 
 /* The executor could not start the attempt: undo the dispatch. */
 void
-sched_attempt_requeue(struct job *job)
+sched_attempt_requeue(struct attempt *at)
 {
+	struct job *job = job_of(at);
+
 	SCHED_CHECK(job->state == JS_RUNNING);
-	job->attempts--;
+	at->number--;
 	job->flags |= JOB_REQUEUED;
 	if (job->group != NULL)
 		job->group->running--;
@@ -795,20 +885,24 @@ sched_backoff(const struct job *job, int n)
 					      : S.opts->backoff;
 	double max = job->spec->backoff_max >= 0 ? job->spec->backoff_max
 						 : S.opts->backoff_max;
-	double d = base * ldexp(1.0, n - 1 > 60 ? 60 : n - 1);
+	double d = base * ldexp(1.0, n - 1 > BACKOFF_MAX_DOUBLINGS
+					  ? BACKOFF_MAX_DOUBLINGS
+					  : n - 1);
 
 	if (d > max)
 		d = max;
-	return d * (1.0 + 0.2 * ((double)rand() / ((double)RAND_MAX + 1)));
+	return d * (1.0 + BACKOFF_JITTER *
+			      ((double)rand() / ((double)RAND_MAX + 1)));
 }
 
 /* Let a group's next waiting job back into its class queue. */
 static void
 sched_group_release(struct group *g)
 {
+	struct job *next = queue_head(&g->wait);
+
 	g->running--;
-	if (g->wait.head != NULL) {
-		struct job *next = g->wait.head;
+	if (next != NULL) {
 		queue_remove(&g->wait, next);
 		next->flags &= ~JOB_INGROUP;
 		queue_push_front(&S.q[sched_class(next)], next);
@@ -818,31 +912,32 @@ sched_group_release(struct group *g)
 
 /* An attempt ended: retry, or settle the job's future. */
 void
-sched_attempt_done(struct job *job, struct result *res)
+sched_attempt_done(struct attempt *at, struct result *res)
 {
+	struct job *job = job_of(at);
 	int retries;
 
 	ev_timer_stop(sched_loop, &job->timer);
 	S.running[job->ex]--;
 	if (job->group != NULL)
 		sched_group_release(job->group);
-	job->xdata = NULL;
+	at->xdata = NULL;
 	if (job->flags & JOB_CANCELLED) {
 		res->status = ST_CANCELLED;
 		result_error(res, "cancelled");
 	} else if (job->flags & JOB_TIMEDOUT) {
 		res->status = ST_TIMEOUT;
-		result_error(res, "timed out after %gs", job->timeout);
+		result_error(res, "timed out after %gs", at->timeout);
 	}
 	retries = job->spec->retries >= 0 ? job->spec->retries
 					  : S.opts->retries;
 	if ((res->status == ST_FAILED || res->status == ST_TIMEOUT) &&
-	    job->attempts <= retries && !S.stopping) {
+	    at->number <= retries && S.run == RUN_GOING) {
 		/* The record will carry the last attempt's result. */
 		result_move(&job->fut.res, res);
 		job->state = JS_BACKOFF;
 		ev_timer_init(&job->timer, sched_backoff_cb,
-			      sched_backoff(job, job->attempts), 0.);
+			      sched_backoff(job, at->number), 0.);
 		job->timer.data = job;
 		ev_timer_start(sched_loop, &job->timer);
 		return;
@@ -854,14 +949,14 @@ sched_attempt_done(struct job *job, struct result *res)
  * scheduler records it as timeout or cancelled. signal: what the executor
  * sent to stop it, or 0. */
 void
-sched_attempt_stopped(struct job *job, int signal)
+sched_attempt_stopped(struct attempt *at, int signal)
 {
 	struct result res;
 
 	result_init(&res);
 	res.status = ST_FAILED;
 	res.signal = signal;
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /*
@@ -896,11 +991,24 @@ sched_cancel(struct job *job)
 		stopping = job->flags & (JOB_CANCELLED | JOB_TIMEDOUT);
 		job->flags |= JOB_CANCELLED;
 		if (!stopping)
-			ops_of[job->ex]->cancel(job);
+			ops_of[job->ex]->cancel(&job->at);
 		return 0;
 	default:
 		return -1;
 	}
+}
+
+/* Seconds until the job's timer fires, or -1. */
+double
+sched_timer_remaining(const struct attempt *at)
+{
+	const struct job *job =
+	    (const struct job *)(const void *)((const char *)at -
+					       offsetof(struct job, at));
+
+	if (!ev_is_active(&job->timer))
+		return -1;
+	return ev_timer_remaining(sched_loop, (ev_timer *)&job->timer);
 }
 
 /* Cancel a job for the library API: 0, or -1 if it was already final. */
@@ -912,15 +1020,16 @@ sched_cancel_job(struct job *job)
 
 /* The `cancel ID` kind: cancel a queued or running job. */
 void
-sched_cancel_start(struct job *job)
+sched_cancel_start(struct attempt *at)
 {
+	struct job *job = job_of(at);
 	const char *ref = job->spec->argv[0];
-	uint64_t seq = sched_resolve(ref, job->seq);
+	uint64_t seq = deps_resolve(&S.deps, ref, job->seq);
 	struct job *target = seq ? u64tab_get(&S.live, seq) : NULL;
 	struct result res;
 	int rc = -1;
 
-	sched_attempt_started(job);
+	sched_attempt_started(at);
 	result_init(&res);
 	if (target != NULL && target != job) {
 		/* The target may end at once and stop the run. */
@@ -937,7 +1046,7 @@ sched_cancel_start(struct job *job)
 	} else {
 		res.status = ST_OK;
 	}
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* Order sequence numbers from the latest. */
@@ -957,10 +1066,11 @@ sched_stop(int signo)
 	size_t n = 0;
 	uint64_t *seqs;
 
-	S.stopping = 1;
+	S.run = RUN_STOPPING;
 	if (signo != 0)
 		S.signal = signo;
-	input_stop();
+	if (S.source != NULL)
+		S.source->stop();
 	/* Cancelling changes the table: walk a copy of its keys. */
 	seqs = xmalloc((S.live.len + 1) * sizeof *seqs);
 	for (size_t i = 0; i < S.live.cap; i++)
@@ -978,20 +1088,29 @@ sched_stop(int signo)
 	free(seqs);
 }
 
+/* End the run at once: every job not final ends cancelled without
+ * waiting for its executor (a second signal, lost records). */
+static void
+sched_abandon_run(void)
+{
+	if (S.run == RUN_GOING)
+		sched_stop(0);
+	S.run = RUN_ABANDONED;
+	ev_break(sched_loop, EVBREAK_ALL);
+}
+
 /* SIGINT or SIGTERM: the first stops gracefully, the second at once. */
 static void
 sched_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	(void)revents;
+	(void)loop, (void)revents;
 	if (S.signal == 0) {
 		sched_stop(w->signum);
 		return;
 	}
 	/* Second signal: kill everything, write a cancelled record for
 	 * every job that is not final, without waiting for anything. */
-	child_kill_all();
-	S.stopping = 2;
-	ev_break(loop, EVBREAK_ALL);
+	sched_abandon_run();
 }
 
 /* Settle what sched_defer queued; settling may queue more. */
@@ -1000,7 +1119,7 @@ sched_settle_deferred(void)
 {
 	struct job *job;
 
-	while ((job = S.skipq.head) != NULL) {
+	while ((job = queue_head(&S.skipq)) != NULL) {
 		struct result res;
 
 		queue_remove(&S.skipq, job);
@@ -1010,73 +1129,12 @@ sched_settle_deferred(void)
 	}
 }
 
-/* The records cannot be written any more (err: EPIPE when the reader is
- * gone, which needs no message): stop at once, as for a second signal. */
+/* End the run now, as for a second signal: the records cannot be written
+ * any more (the output module's lost callback). */
 static void
-sched_output_lost(int err)
+sched_output_lost(void)
 {
-	if (err != EPIPE && !S.output_lost)
-		warnx("writing records: %s", strerror(err));
-	S.output_lost = 1;
-	if (!S.stopping)
-		sched_stop(0);
-	S.stopping = 2;
-	ev_break(sched_loop, EVBREAK_ALL);
-}
-
-/* The reader of standard output (a pipe) has gone: epoll reports an error
- * on our end even while no record is due. */
-static void
-sched_output_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop, (void)revents;
-	ev_io_stop(sched_loop, w);
-	sched_output_lost(EPIPE);
-}
-
-/* Standard output can take more of the records that wait for it. */
-static void
-sched_drain_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)revents;
-	if (report_flush() == -1) {
-		ev_io_stop(loop, w);
-		sched_output_lost(errno);
-	} else if (!report_pending()) {
-		ev_io_stop(loop, w);
-	}
-}
-
-/* Watch fd (standard output) when it is a pipe or socket: for room when
- * records wait for a slow reader, and, for a pipe, for the reader's end. */
-void
-sched_watch_output(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == -1 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return;
-	ev_io_init(&S.drain, sched_drain_cb, fd, EV_WRITE);
-	if (!S_ISFIFO(st.st_mode))
-		return;
-	ev_io_init(&S.output, sched_output_cb, fd, EV_READ);
-	ev_io_start(sched_loop, &S.output);
-	/* It watches; it does not keep the run alive. */
-	ev_unref(sched_loop);
-}
-
-/* Write what records the reader takes (off the progress line): 0, or -1
- * when the records are lost and the run is ending. */
-static int
-sched_flush(void)
-{
-	if (report_pending())
-		stats_progress_clear();
-	if (report_flush() == 0)
-		return 0;
-	sched_output_lost(errno);
-	return -1;
+	sched_abandon_run();
 }
 
 /* Once per loop iteration, before it blocks: start what has room, write
@@ -1095,22 +1153,21 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	/* Records the reader has not taken yet: start nothing, read nothing,
 	 * until it catches up (backpressure; the loop still serves signals
 	 * meanwhile, and the drain watcher wakes it when there is room). */
-	if (sched_flush() == -1)
+	if (output_flush() == -1)
 		return;
-	held = report_pending();
+	held = output_held();
 	S.submitted = 0;
 	do {
 		S.again = 0;
 		sched_settle_deferred();
-		if (!S.stopping && !held)
+		if (S.run == RUN_GOING && !held)
 			sched_dispatch();
 		sched_settle_deferred();
 		if (S.input_paused && !held &&
 		    S.inflight < (size_t)S.opts->max_inflight) {
 			/* What is read may start now, or end at once (an
 			 * error line, a resumed job) and leave room. */
-			S.input_paused = 0;
-			input_pause(0);
+			sched_pause_input(0);
 			S.again = 1;
 		}
 	} while (S.again);
@@ -1119,15 +1176,13 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * block before the next one. */
 	if (S.submitted)
 		ev_idle_start(loop, &S.nudge);
-	if (held && !S.input_paused) {
-		S.input_paused = 1;
-		input_pause(1);
-	}
-	if (sched_flush() == -1)
+	if (held && !S.input_paused)
+		sched_pause_input(1);
+	if (output_flush() == -1)
 		return;
-	if (report_pending() && S.drain.fd >= 0)
-		ev_io_start(loop, &S.drain);
-	if (S.inflight == 0 && input_done() && !report_pending())
+	output_wait();
+	if (S.inflight == 0 && (S.source == NULL || S.source->done()) &&
+	    !output_held())
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -1146,8 +1201,11 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	memset(&S, 0, sizeof S);
 	S.opts = opts;
 	S.next_write = 1;
-	ev_io_init(&S.drain, sched_drain_cb, -1, EV_WRITE);
+	for (int c = 0; c < Q_COUNT; c++)
+		queue_init(&S.q[c]);
+	queue_init(&S.skipq);
 	sched_loop = loop;
+	output_init(loop, sched_output_lost);
 	/* Backoff jitter differs from run to run and between processes. */
 	srand((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	S.ngroups = opts->nlimits;
@@ -1155,6 +1213,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	for (size_t i = 0; i < S.ngroups; i++) {
 		S.groups[i].name = opts->limits[i].group;
 		S.groups[i].limit = opts->limits[i].n;
+		queue_init(&S.groups[i].wait);
 	}
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
@@ -1191,17 +1250,13 @@ sched_abandon(void)
 void
 sched_shutdown(void)
 {
-	if (S.stopping == 2)
+	if (S.run == RUN_ABANDONED)
 		sched_abandon();
 	for (int ex = 0; ex < EX_COUNT; ex++)
 		ops_of[ex]->shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
 	ev_idle_stop(sched_loop, &S.nudge);
-	if (ev_is_active(&S.output)) {
-		ev_ref(sched_loop);
-		ev_io_stop(sched_loop, &S.output);
-	}
-	ev_io_stop(sched_loop, &S.drain);
+	output_stop();
 	ev_signal_stop(sched_loop, &S.sigint);
 	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();
@@ -1210,7 +1265,7 @@ sched_shutdown(void)
 	SCHED_CHECK(S.finished == S.seq && S.inflight == 0);
 	u64tab_free(&S.live);
 	u64tab_free(&S.notok);
-	strtab_free(&S.ids);
+	deps_free(&S.deps);
 	free(S.groups);
 }
 
@@ -1239,7 +1294,7 @@ sched_inflight(void)
 void
 sched_cancel_all(void)
 {
-	if (!S.stopping)
+	if (S.run == RUN_GOING)
 		sched_stop(0);
 }
 
@@ -1250,13 +1305,20 @@ sched_read(void)
 	return S.seq;
 }
 
-/* The exit status of spec section 6 for what has run. */
+/* The exit status for what has run (corun(1), EXIT STATUS). */
 int
 sched_exit_status(void)
 {
 	if (S.signal != 0)
 		return 128 + S.signal;
-	if (S.dry_run_bad > 0 || input_failed())
+	if (S.dry_run_bad > 0)
 		return 2;
-	return S.notok_count > 0 || S.output_lost ? 1 : 0;
+	return S.notok_count > 0 || output_failed() ? 1 : 0;
+}
+
+/* Take jobs from source. */
+void
+sched_set_source(const struct sched_source *source)
+{
+	S.source = source;
 }

@@ -97,6 +97,7 @@ set_exec(enum job_status st, const char *value, const char *errout, int ex,
 	 int sig, const char *error)
 {
 	rec.kind = "exec";
+	rec.output = 1;
 	res.status = st;
 	res.has_errout = true;
 	buf_adds(&res.value, value);
@@ -137,6 +138,7 @@ START_TEST(json_failed_exec_keeps_value_and_gives_exit_3)
 {
 	set_exec(ST_FAILED, "partial", "", 3, 0, "exit status 3");
 	rec.kind = "sh";
+	rec.output = 1;
 	rec.attempts = 2;
 	ck_assert_str_eq(format(1),
 			 "{\"id\":\"j\",\"seq\":1,\"source\":\"jobs.txt:3\","
@@ -239,6 +241,7 @@ START_TEST(json_error_record_with_exec_kind_has_null_value)
 	rec.id = "bad";
 	rec.file = "-";
 	rec.kind = "exec";
+	rec.output = 1;
 	rec.executor = NULL;
 	rec.attempts = 0;
 	rec.elapsed = 0;
@@ -283,6 +286,7 @@ END_TEST
 START_TEST(json_exec_cancelled_while_queued_still_has_strings)
 {
 	rec.kind = "exec";
+	rec.output = 1;
 	rec.attempts = 0;
 	rec.elapsed = 0;
 	res.status = ST_CANCELLED;
@@ -549,6 +553,7 @@ START_TEST(text_failed_with_stdout_shows_it_in_a_block)
 {
 	set_exec(ST_FAILED, "out\n", "", 3, 0, "exit status 3");
 	rec.kind = "sh";
+	rec.output = 1;
 	ck_assert_str_eq(format(0), "failed j 0.100s sh: exit status 3\n"
 				    "  | out\n");
 }

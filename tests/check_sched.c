@@ -34,6 +34,7 @@
 #include "joblog.h"
 #include "parse.h"
 #include "report.h"
+#include "executors.h"
 #include "sched.h"
 
 #define RUNMAX 1024
@@ -56,12 +57,12 @@ struct fake {
 	int gmax;	   /* most attempts of group "g" running at once */
 	double submit_now; /* loop time of the last submit */
 	double cancel_now; /* loop time of the last cancel */
-	struct job *run[RUNMAX];
+	struct attempt *run[RUNMAX];
 	struct buf log; /* "s:ID " per submit, "c:ID " per cancel */
 };
 
 static struct fake F[EX_COUNT];
-static struct job *batchq[RUNMAX]; /* submitted to a batching fake */
+static struct attempt *batchq[RUNMAX]; /* submitted to a batching fake */
 static int nbatch;
 static ev_prepare batch_prep;
 static int nshutdown;
@@ -72,14 +73,9 @@ static unsigned lineno;
 
 /* The id a job is known by in the tests: its id= or sequence number. */
 static const char *
-job_name(const struct job *job)
+job_name(const struct attempt *at)
 {
-	static char num[32];
-
-	if (job->spec != NULL && job->spec->id != NULL)
-		return job->spec->id;
-	snprintf(num, sizeof num, "%llu", (unsigned long long)job->seq);
-	return num;
+	return at->id;
 }
 
 /* Attempts of group "g" running on every fake. */
@@ -99,81 +95,81 @@ group_g_running(void)
 
 /* Take a job off its fake's running list. */
 static void
-fake_forget(struct job *job)
+fake_forget(struct attempt *at)
 {
-	struct fake *f = &F[job->ex];
+	struct fake *f = &F[at->ex];
 
 	for (int i = 0; i < f->nrun; i++) {
-		if (f->run[i] == job) {
+		if (f->run[i] == at) {
 			f->run[i] = f->run[--f->nrun];
-			if (job->spec->kind->spawns)
+			if (at->spec->kind->spawns)
 				f->nspawn--;
 			return;
 		}
 	}
-	ck_abort_msg("job %s is not running", job_name(job));
+	ck_abort_msg("job %s is not running", job_name(at));
 }
 
 /* End a running attempt as the executor would. */
 static void
-fake_end(struct job *job, enum job_status st, const char *err, int sig)
+fake_end(struct attempt *at, enum job_status st, const char *err, int sig)
 {
 	struct result res;
 
-	if (job->xdata != NULL) {
-		ev_timer_stop(loop, job->xdata);
-		free(job->xdata);
+	if (at->xdata != NULL) {
+		ev_timer_stop(loop, at->xdata);
+		free(at->xdata);
 	}
-	fake_forget(job);
+	fake_forget(at);
 	result_init(&res);
 	res.status = st;
 	res.signal = sig;
 	if (err != NULL)
 		result_error(&res, "%s", err);
-	sched_attempt_done(job, &res);
+	sched_attempt_done(at, &res);
 }
 
 /* An automatic attempt's time is up: it ends ok. */
 static void
 fake_auto_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
-	struct job *job = w->data;
+	struct attempt *at = w->data;
 
 	(void)l, (void)revents;
-	fake_end(job, ST_OK, NULL, 0);
+	fake_end(at, ST_OK, NULL, 0);
 }
 
 /* Room for this job? cancel jobs always run (they end inside submit). */
 static int
-fake_ready(const struct job *job)
+fake_ready(const struct attempt *at)
 {
-	const struct fake *f = &F[job->ex];
+	const struct fake *f = &F[at->ex];
 
-	if (job->spec->kind->start == sched_cancel_start)
+	if (at->spec->kind->id == KIND_CANCEL)
 		return 1;
-	if (job->spec->kind->spawns && f->nspawn >= f->spawn_room)
+	if (at->spec->kind->spawns && f->nspawn >= f->spawn_room)
 		return 0;
 	return f->nrun < f->room;
 }
 
 /* Start a submitted attempt as the fake is told to. */
 static void
-fake_begin(struct job *job)
+fake_begin(struct attempt *at)
 {
-	struct fake *f = &F[job->ex];
+	struct fake *f = &F[at->ex];
 
 	if (!f->no_start)
-		sched_attempt_started(job);
+		sched_attempt_started(at);
 	if (f->sync_ok) {
-		fake_end(job, ST_OK, NULL, 0);
+		fake_end(at, ST_OK, NULL, 0);
 		return;
 	}
 	if (f->auto_s >= 0) {
 		ev_timer *w = xmalloc(sizeof *w);
 
 		ev_timer_init(w, fake_auto_cb, f->auto_s, 0.);
-		w->data = job;
-		job->xdata = w;
+		w->data = at;
+		at->xdata = w;
 		ev_timer_start(loop, w);
 	}
 }
@@ -193,56 +189,56 @@ batch_prepare_cb(struct ev_loop *l, ev_prepare *w, int revents)
 /* Record a submit; start the attempt unless told not to (or later, for a
  * batching fake). */
 static void
-fake_submit(struct job *job)
+fake_submit(struct attempt *at)
 {
-	struct fake *f = &F[job->ex];
+	struct fake *f = &F[at->ex];
 	int g;
 
-	if (job->spec->kind->spawns && f->requeue > 0 && f->nspawn > 0) {
+	if (at->spec->kind->spawns && f->requeue > 0 && f->nspawn > 0) {
 		/* Out of fds, as the loop executor would be: no child starts
 		 * until a running one ends. */
 		f->requeue--;
-		buf_printf(&f->log, "r:%s ", job_name(job));
+		buf_printf(&f->log, "r:%s ", job_name(at));
 		f->spawn_room = f->nspawn;
-		sched_attempt_requeue(job);
+		sched_attempt_requeue(at);
 		return;
 	}
-	buf_printf(&f->log, "s:%s ", job_name(job));
-	if (job->spec->kind->start == sched_cancel_start) {
+	buf_printf(&f->log, "s:%s ", job_name(at));
+	if (at->spec->kind->id == KIND_CANCEL) {
 		/* The real cancel kind, on the scheduler. */
-		sched_cancel_start(job);
+		sched_cancel_start(at);
 		return;
 	}
 	f->nsubmit++;
 	f->submit_now = ev_now(loop);
 	ck_assert_int_lt(f->nrun, RUNMAX);
-	f->run[f->nrun++] = job;
-	if (job->spec->kind->spawns)
+	f->run[f->nrun++] = at;
+	if (at->spec->kind->spawns)
 		f->nspawn++;
 	if (f->nrun > f->maxrun)
 		f->maxrun = f->nrun;
 	g = group_g_running();
 	if (g > f->gmax)
 		f->gmax = g;
-	job->xdata = NULL;
+	at->xdata = NULL;
 	if (f->batch) {
-		batchq[nbatch++] = job;
+		batchq[nbatch++] = at;
 		return;
 	}
-	fake_begin(job);
+	fake_begin(at);
 }
 
 /* Record a cancel; end the attempt at once if told to (signal 15). */
 static void
-fake_cancel(struct job *job)
+fake_cancel(struct attempt *at)
 {
-	struct fake *f = &F[job->ex];
+	struct fake *f = &F[at->ex];
 
 	f->ncancel++;
 	f->cancel_now = ev_now(loop);
-	buf_printf(&f->log, "c:%s ", job_name(job));
+	buf_printf(&f->log, "c:%s ", job_name(at));
 	if (f->sync_cancel)
-		fake_end(job, ST_FAILED, "stopped", 15);
+		fake_end(at, ST_FAILED, "stopped", 15);
 }
 
 /* Count shutdowns. */
@@ -284,6 +280,7 @@ static void
 begin(void)
 {
 	sched_init(loop, &O);
+	sched_set_source(&input_source);
 }
 
 /* Feed one job line, as from file "t" at the next line number. */
@@ -351,7 +348,7 @@ run_for(double seconds)
 }
 
 /* The running attempt of the job called id, on any fake. */
-static struct job *
+static struct attempt *
 running(const char *id)
 {
 	for (int ex = 0; ex < EX_COUNT; ex++)
@@ -365,10 +362,10 @@ running(const char *id)
 static void
 finish_sig(const char *id, enum job_status st, const char *err, int sig)
 {
-	struct job *job = running(id);
+	struct attempt *at = running(id);
 
-	ck_assert_msg(job != NULL, "job %s is not running", id);
-	fake_end(job, st, err, sig);
+	ck_assert_msg(at != NULL, "job %s is not running", id);
+	fake_end(at, st, err, sig);
 }
 
 /* End the running attempt of job id, no signal. */
@@ -633,7 +630,7 @@ END_TEST
 
 START_TEST(failed_attempt_is_retried_after_backoff_then_ok)
 {
-	struct job *j;
+	struct attempt *j;
 	double t0, d;
 
 	begin();
@@ -642,15 +639,15 @@ START_TEST(failed_attempt_is_retried_after_backoff_then_ok)
 	for (int n = 1; n <= 2; n++) {
 		j = running("a");
 		ck_assert_ptr_nonnull(j);
-		ck_assert_int_eq(j->attempts, n);
+		ck_assert_int_eq(j->number, n);
 		ev_now_update(loop);
 		t0 = ev_now(loop);
 		finish("a", ST_FAILED, "boom");
 		/* Backing off: not running, no record, a timer armed. */
 		ck_assert_ptr_null(running("a"));
 		ck_assert_uint_eq(sched_running(EX_LOOP), 0);
-		ck_assert(ev_is_active(&j->timer));
-		d = ev_timer_remaining(loop, &j->timer);
+		ck_assert(sched_timer_remaining(j) >= 0);
+		d = sched_timer_remaining(j);
 		ck_assert_msg(d >= 0.01 * (1 << (n - 1)) - 1e-9 &&
 				  d <= 0.012 * (1 << (n - 1)) + 1e-9,
 			      "retry %d after %g s", n, d);
@@ -680,13 +677,13 @@ START_TEST(backoff_doubles_up_to_its_max)
 	begin();
 	add("id=a retries=4 backoff=10ms:30ms sleep 1");
 	for (int n = 0; n < 4; n++) {
-		struct job *j;
+		struct attempt *j;
 		double d;
 
 		RUN_UNTIL(F[EX_LOOP].nsubmit == n + 1);
 		j = running("a");
 		finish("a", ST_FAILED, "again");
-		d = ev_timer_remaining(loop, &j->timer);
+		d = sched_timer_remaining(j);
 		ck_assert_msg(d >= want[n] - 1e-9 && d <= want[n] * 1.2 + 1e-9,
 			      "retry %d after %g s, want %g..%g", n + 1, d,
 			      want[n], want[n] * 1.2);
@@ -702,7 +699,7 @@ END_TEST
 
 START_TEST(retries_and_backoff_default_to_the_options)
 {
-	struct job *j;
+	struct attempt *j;
 	double d;
 
 	O.retries = 1;
@@ -713,7 +710,7 @@ START_TEST(retries_and_backoff_default_to_the_options)
 	step();
 	j = running("a");
 	finish("a", ST_FAILED, "x");
-	d = ev_timer_remaining(loop, &j->timer);
+	d = sched_timer_remaining(j);
 	ck_assert_msg(d >= 0.02 - 1e-9 && d <= 0.024 + 1e-9, "delay %g", d);
 	RUN_UNTIL(F[EX_LOOP].nsubmit == 2);
 	finish("a", ST_FAILED, "y");
@@ -823,7 +820,7 @@ END_TEST
 
 START_TEST(the_clock_starts_when_the_executor_starts_the_attempt)
 {
-	struct job *p;
+	struct attempt *p;
 
 	F[EX_PROCESS].no_start = 1;
 	F[EX_PROCESS].sync_cancel = 1;

@@ -22,6 +22,8 @@
 #include <time.h>
 
 #include "future.h"
+#include "executors.h"
+#include "kinds.h"
 #include "pool_thread.h"
 
 #define SAFETY 10.0 /* seconds before a wait counts as a hang */
@@ -100,9 +102,6 @@ run_sigmask(int argc, char *const argv[], struct buf *value, char *err,
 	return 0;
 }
 
-static const struct kind kind_echo = {.name = "echo", .run = run_echo};
-static const struct kind kind_gate = {.name = "gate", .run = run_gate};
-static const struct kind kind_sigmask = {.name = "sigmask", .run = run_sigmask};
 
 /* What the pool reported for one context. */
 struct tctx {
@@ -300,7 +299,7 @@ submit_echo(int i)
 	char *argv[] = {num, NULL};
 
 	snprintf(num, sizeof num, "%d", i);
-	tpool_submit(&ctxs[i], &kind_echo, 1, argv);
+	tpool_submit(&ctxs[i], run_echo, 1, argv);
 }
 
 static int nwanted, nsubmitted;
@@ -348,10 +347,10 @@ START_TEST(arguments_are_copied_at_submit)
 	char *argv[] = {a, b, NULL};
 
 	tpool_init(loop, 2, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_echo, 2, argv);
+	tpool_submit(&ctxs[0], run_echo, 2, argv);
 	strcpy(a, "XXXXX");
 	b[0] = '\0';
-	tpool_submit(&ctxs[1], &kind_echo, 0, argv);
+	tpool_submit(&ctxs[1], run_echo, 0, argv);
 	ck_assert(run_to_completion());
 	ck_assert_str_eq(ctxs[0].res.value.data, "alpha beta");
 	ck_assert_int_eq(ctxs[1].dones, 1);
@@ -364,7 +363,7 @@ START_TEST(a_failing_call_settles_failed_with_its_message)
 	char *argv[] = {"fail", "x", NULL};
 
 	tpool_init(loop, 1, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_echo, 2, argv);
+	tpool_submit(&ctxs[0], run_echo, 2, argv);
 	ck_assert(run_to_completion());
 	ck_assert_int_eq(ctxs[0].dones, 1);
 	ck_assert_int_eq(ctxs[0].res.status, ST_FAILED);
@@ -386,7 +385,7 @@ START_TEST(calls_run_concurrently_on_every_thread)
 
 	tpool_init(loop, T, on_start, on_done);
 	for (int i = 0; tpool_idle() > 0; i++)
-		tpool_submit(&ctxs[i], &kind_gate, 0, NULL);
+		tpool_submit(&ctxs[i], run_gate, 0, NULL);
 	/* All T calls are inside the gate at once: T threads run them. */
 	ck_assert_int_eq(nstarts, T);
 	ck_assert_int_eq(gate_wait_entered(T), T);
@@ -422,7 +421,7 @@ pool_all_idle_2(void)
 START_TEST(a_cancelled_calls_late_result_is_discarded)
 {
 	tpool_init(loop, 2, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_gate, 0, NULL);
+	tpool_submit(&ctxs[0], run_gate, 0, NULL);
 	ck_assert_int_eq(gate_wait_entered(1), 1);
 	tpool_cancel(&ctxs[0]);
 	/* The thread stays busy until the call returns. */
@@ -451,12 +450,12 @@ START_TEST(a_retry_after_cancel_gets_only_its_own_result)
 	char *argv[] = {"retry", NULL};
 
 	tpool_init(loop, 2, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_gate, 0, NULL);
+	tpool_submit(&ctxs[0], run_gate, 0, NULL);
 	ck_assert_int_eq(gate_wait_entered(1), 1);
 	tpool_cancel(&ctxs[0]);
 	ck_assert_int_eq(tpool_idle(), 1);
 	/* The same context again, on the other thread. */
-	tpool_submit(&ctxs[0], &kind_echo, 1, argv);
+	tpool_submit(&ctxs[0], run_echo, 1, argv);
 	ck_assert_int_eq(tpool_idle(), 0);
 	ck_assert(run_until(ctx0_done));
 	/* The cancelled call still holds its thread. */
@@ -491,8 +490,8 @@ START_TEST(signals_are_blocked_in_pool_threads_only)
 	sigaddset(&usr2, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &usr2, &before);
 	tpool_init(loop, 2, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_sigmask, 0, NULL);
-	tpool_submit(&ctxs[1], &kind_sigmask, 0, NULL);
+	tpool_submit(&ctxs[0], run_sigmask, 0, NULL);
+	tpool_submit(&ctxs[1], run_sigmask, 0, NULL);
 	/* The loop thread's mask is what it was. */
 	pthread_sigmask(SIG_BLOCK, NULL, &after);
 	ck_assert(sigismember(&after, SIGUSR2));
@@ -539,7 +538,7 @@ START_TEST(shutdown_does_not_wait_for_a_busy_thread)
 	pthread_t wd;
 
 	tpool_init(loop, 3, on_start, on_done);
-	tpool_submit(&ctxs[0], &kind_gate, 0, NULL);
+	tpool_submit(&ctxs[0], run_gate, 0, NULL);
 	submit_echo(1);
 	ck_assert_int_eq(gate_wait_entered(1), 1);
 	shutdown_returned = watchdog_fired = false;
@@ -592,7 +591,7 @@ START_TEST(shutdown_from_a_done_function_stops_delivery)
 
 	tpool_init(loop, T, on_start, on_done);
 	for (int i = 0; i < T; i++)
-		tpool_submit(&ctxs[i], &kind_gate, 0, NULL);
+		tpool_submit(&ctxs[i], run_gate, 0, NULL);
 	ck_assert_int_eq(gate_wait_entered(T), T);
 	after_done = shutdown_at_first;
 	ck_assert(gate_drain());
@@ -619,8 +618,8 @@ START_TEST(kinds_from_the_table_run_in_the_pool)
 {
 	char *block_argv[] = {"0", NULL};
 	char *read_argv[] = {"/nonexistent/corun-check", NULL};
-	const struct kind *block = kind_find("block");
-	const struct kind *rd = kind_find("read");
+	kind_run_fn block = exec_run_fn(kind_find("block")->id);
+	kind_run_fn rd = exec_run_fn(kind_find("read")->id);
 
 	ck_assert_ptr_nonnull(block);
 	ck_assert_ptr_nonnull(rd);
