@@ -45,6 +45,20 @@ corun_options_init(struct corun_options *o)
 	o->worker_nice = 3;
 }
 
+static ev_signal corun_sigint, corun_sigterm;
+
+/* SIGINT or SIGTERM: the first stops the run gracefully, the second at
+ * once (corun(1), SIGNALS). */
+static void
+corun_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop, (void)revents;
+	if (sched_stop_signal() == 0)
+		sched_stop(w->signum);
+	else
+		sched_abandon_run();
+}
+
 /* libev could not get what it needs from the system (fds, memory). */
 static void
 corun_syserr(const char *msg)
@@ -72,6 +86,12 @@ corun_engine_start(const struct corun_options *opts)
 		executors_init(loop, opts);
 		stats_init(loop, opts->stats, opts->progress);
 	}
+	if (opts->handle_signals && !opts->dry_run) {
+		ev_signal_init(&corun_sigint, corun_signal_cb, SIGINT);
+		ev_signal_init(&corun_sigterm, corun_signal_cb, SIGTERM);
+		ev_signal_start(loop, &corun_sigint);
+		ev_signal_start(loop, &corun_sigterm);
+	}
 	return loop;
 }
 
@@ -79,6 +99,8 @@ corun_engine_start(const struct corun_options *opts)
 void
 corun_engine_stop(const struct corun_options *opts)
 {
+	ev_signal_stop(sched_loop, &corun_sigint);
+	ev_signal_stop(sched_loop, &corun_sigterm);
 	if (!opts->dry_run) {
 		sched_shutdown();
 		stats_finish();

@@ -66,36 +66,13 @@
 #include <unistd.h>
 
 #include "corun.h"
-#include "deps.h"
 #include "executors.h"
-#include "joblog.h"
+#include "job.h"
 #include "output.h"
 #include "parse.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
-#include "table.h"
-
-/*
- * Debug builds (--enable-debug, and the sanitizer builds) check the
- * promise at run time: a job is settled exactly once, and at the end every
- * job read has had its record (or, in a dry run, its plan). A broken
- * invariant aborts with its place, so the test suites fail loudly.
- */
-#ifdef CORUN_DEBUG
-#define SCHED_CHECK(c) ((c) ? (void)0 : sched_broken(#c, __FILE__, __LINE__))
-
-/* An invariant does not hold: say which and abort. */
-static void
-sched_broken(const char *what, const char *file, int line)
-{
-	fprintf(stderr, "corun: %s:%d: invariant broken: %s\n", file, line,
-		what);
-	abort();
-}
-#else
-#define SCHED_CHECK(c) ((void)(c))
-#endif
 
 /* Retry backoff: the base doubles per retry up to 2^BACKOFF_MAX_DOUBLINGS
  * times (then --backoff's maximum caps it anyway), plus a random 0 to
@@ -106,55 +83,6 @@ sched_broken(const char *what, const char *file, int line)
 /* Slot classes: the loop executor has two, timers and child processes,
  * so a sleep never waits behind an exec held back by -j. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_COUNT };
-
-/* Where a job is in its life (the table above). */
-enum job_state {
-	JS_WAITING,
-	JS_QUEUED,
-	JS_RUNNING,
-	JS_BACKOFF,
-	JS_PENDING,
-	JS_DONE,
-};
-
-#define JOB_TIMEDOUT 0x1
-#define JOB_CANCELLED 0x2
-#define JOB_RESUMED 0x4
-#define JOB_INGROUP 0x8
-#define JOB_REQUEUED 0x10
-#define JOB_WRITTEN 0x20
-
-/* How far the run is from its end. */
-enum run_state {
-	RUN_GOING,     /* jobs start as they have room */
-	RUN_STOPPING,  /* --fail-fast or a first signal: everything left is
-			* being cancelled, with --grace */
-	RUN_ABANDONED, /* a second signal or lost records: end now, every
-			* job not final is cancelled without waiting */
-};
-
-struct waiter;
-struct group;
-
-struct job {
-	TAILQ_ENTRY(job) entry; /* in the queue the job waits in */
-	struct job_spec *spec;  /* owned; NULL for some error lines */
-	uint64_t seq;           /* 1-based across all inputs */
-	const char *file;       /* input name, lives for the whole run */
-	unsigned line;          /* first physical line */
-	enum executor ex;
-	enum job_state state;
-	unsigned flags;         /* JOB_* */
-	int ndeps;              /* after= jobs not yet final */
-	struct waiter *waiters; /* jobs whose after= names this one */
-	struct group *group;    /* its --limit group, or NULL */
-	struct future fut;
-	ev_timer timer;         /* the attempt's timeout, or the backoff */
-	struct attempt at;      /* what its executor sees of the attempt */
-	char idbuf[24];         /* at.id when the job has no id= */
-	sched_final_fn *final;  /* libcorun: called instead of a record */
-	void *final_arg;
-};
 
 TAILQ_HEAD(jobq, job);
 
@@ -171,12 +99,6 @@ struct group {
 	struct queue wait;
 };
 
-/* A job waiting for another to end (kept on the other job). */
-struct waiter {
-	uint64_t seq;
-	struct waiter *next;
-};
-
 static struct {
 	const struct corun_options *opts;
 	const struct sched_source *source; /* NULL: no more jobs come */
@@ -184,37 +106,18 @@ static struct {
 	struct queue skipq;     /* jobs to settle as skipped or cancelled */
 	struct group *groups;
 	size_t ngroups;
-	struct u64tab live;     /* seq -> job, until its record is written */
-	struct u64tab notok;    /* seq -> status + 1 of gone jobs not ok */
-	struct deps deps;       /* id -> seq, every explicit id */
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
-	ev_signal sigint;
-	ev_signal sigterm;
-	uint64_t seq;           /* last sequence number given */
-	uint64_t finished;      /* jobs written, handed to the API or
-				 * dropped after their plan (dry run) */
-	uint64_t next_write;    /* -k: the next record to write */
-	size_t inflight;        /* jobs read and not yet written */
 	size_t running[EX_COUNT];
-	unsigned long notok_count;
 	int input_paused;
 	int again;              /* jobs were queued or deferred: dispatch */
 	struct job *canceller;  /* the cancel job running its action */
 	int submitted;          /* jobs went to executors in this pass */
 	enum run_state run;
 	int signal;             /* the signal that stopped the run */
-	int dry_run_bad;        /* dry run: lines that did not parse */
 } S;
 
 struct ev_loop *sched_loop;
-
-/* The job an attempt belongs to. */
-static struct job *
-job_of(struct attempt *at)
-{
-	return (struct job *)(void *)((char *)at - offsetof(struct job, at));
-}
 
 static const struct executor_ops *ops_of[EX_COUNT] = {
 	&exec_loop_ops,
@@ -285,7 +188,7 @@ sched_options(void)
 }
 
 /* Queue a job for its executor. */
-static void
+void
 sched_enqueue(struct job *job)
 {
 	int c = sched_class(job);
@@ -345,110 +248,9 @@ sched_dispatch(void)
 	}
 }
 
-/* The record of a final job, as the reporter wants it. */
-static void
-sched_record(const struct job *job, struct record *rec)
-{
-	const struct job_spec *spec = job->spec;
-
-	memset(rec, 0, sizeof *rec);
-	rec->id = spec != NULL ? spec->id : NULL;
-	rec->seq = job->seq;
-	rec->file = job->file;
-	rec->line = job->line;
-	rec->kind = spec != NULL ? spec->kindname : NULL;
-	rec->output = spec != NULL && spec->kind != NULL && spec->kind->output;
-	rec->http = spec != NULL && spec->kind != NULL && spec->kind->http;
-	rec->executor = job->fut.res.status == ST_ERROR
-			    ? NULL
-			    : executor_name(job->ex);
-	rec->res = &job->fut.res;
-	rec->attempts = job->at.number;
-	rec->elapsed = future_elapsed(&job->fut);
-	rec->resumed = (job->flags & JOB_RESUMED) != 0;
-}
-
-/* Write a final job's record and free it. */
-static void
-sched_write(struct job *job)
-{
-	struct record rec;
-
-	if (job->final == NULL) {
-		sched_record(job, &rec);
-		report_write(&rec);
-	}
-	if (job->fut.res.status != ST_OK)
-		u64tab_put(&S.notok, job->seq,
-			   (void *)(uintptr_t)(job->fut.res.status + 1));
-	u64tab_del(&S.live, job->seq);
-	while (job->waiters != NULL) {
-		struct waiter *w = job->waiters;
-		job->waiters = w->next;
-		free(w);
-	}
-	S.inflight--;
-	S.finished++;
-	if (job->final != NULL) {
-		/* The program's: it frees the job (maybe in the callback). */
-		job->flags |= JOB_WRITTEN;
-		job->final(job, job->final_arg);
-		return;
-	}
-	sched_job_free(job);
-}
-
-/* Free a job that has left the scheduler. */
-void
-sched_job_free(struct job *job)
-{
-	future_free(&job->fut);
-	free(job->spec);
-	free(job);
-}
-
-/* A job's result. */
-const struct result *
-sched_job_result(const struct job *job)
-{
-	return &job->fut.res;
-}
-
-/* A job's attempts so far. */
-int
-sched_job_attempts(const struct job *job)
-{
-	return job->at.number;
-}
-
-/* A job's seconds from its first start to its end (or to now). */
-double
-sched_job_elapsed(const struct job *job)
-{
-	return future_elapsed(&job->fut);
-}
-
-/* Write the records that are due: all of them, or with -k those whose
- * every predecessor has been written. */
-static void
-sched_write_due(struct job *job)
-{
-	if (!S.opts->keep_order) {
-		sched_write(job);
-		return;
-	}
-	for (;;) {
-		job = u64tab_get(&S.live, S.next_write);
-		if (job == NULL || job->state != JS_DONE)
-			return;
-		S.next_write++;
-		sched_write(job);
-	}
-}
-
 /* Mark a job to be settled by the prepare phase (not from inside another
  * job's settlement, which would recurse along dependency chains). */
-static void
+void
 sched_defer(struct job *job, enum job_status status, const char *why)
 {
 	struct result res;
@@ -462,91 +264,6 @@ sched_defer(struct job *job, enum job_status status, const char *why)
 	S.again = 1;
 }
 
-/* Release a job's waiters: each has one dependency fewer, or is skipped
- * when this one did not end ok. */
-static void
-sched_wake(struct job *job)
-{
-	int ok = job->fut.res.status == ST_OK;
-	struct waiter *rev = NULL;
-
-	/* The list is newest first: release the waiters in input order. */
-	while (job->waiters != NULL) {
-		struct waiter *w = job->waiters;
-
-		job->waiters = w->next;
-		w->next = rev;
-		rev = w;
-	}
-	while (rev != NULL) {
-		struct waiter *w = rev;
-		struct job *j = u64tab_get(&S.live, w->seq);
-
-		rev = w->next;
-		free(w);
-		if (j == NULL || j->state != JS_WAITING)
-			continue;
-		if (!ok) {
-			char why[PARSE_MAX_ID + 64];
-			if (job->spec != NULL && job->spec->id != NULL)
-				snprintf(why, sizeof why,
-					 "dependency '%s' ended %s",
-					 job->spec->id,
-					 status_name(job->fut.res.status));
-			else
-				snprintf(why, sizeof why,
-					 "dependency '%llu' ended %s",
-					 (unsigned long long)job->seq,
-					 status_name(job->fut.res.status));
-			sched_defer(j, ST_SKIPPED, why);
-		} else if (--j->ndeps == 0) {
-			sched_enqueue(j);
-		}
-	}
-}
-
-static void sched_stop(int signo);
-
-/* A job's future has settled: log it, count it, release its waiters,
- * write its record when due. */
-static void
-sched_settled(struct future *fut, void *arg)
-{
-	struct job *job = arg;
-	enum job_status st = fut->res.status;
-
-	job->state = JS_DONE;
-	if (st != ST_OK)
-		S.notok_count++;
-	stats_settled(job->ex, st, job->at.number > 0,
-		      future_elapsed(&job->fut));
-	if (!(job->flags & JOB_RESUMED)) {
-		struct record rec;
-		sched_record(job, &rec);
-		joblog_write(&rec, job->fut.started);
-	}
-	sched_wake(job);
-	/* Spec section 2: failed, timeout or error stops the run; a job
-	 * cancelled or skipped is a consequence, not a cause. */
-	if ((st == ST_FAILED || st == ST_TIMEOUT || st == ST_ERROR) &&
-	    S.opts->fail_fast && S.run == RUN_GOING)
-		sched_stop(0);
-	sched_write_due(job);
-}
-
-/* Settle a job now with a status and a message. */
-static void
-sched_settle_now(struct job *job, enum job_status status, const char *why)
-{
-	struct result res;
-
-	result_init(&res);
-	res.status = status;
-	if (why != NULL)
-		result_error(&res, "%s", why);
-	SCHED_CHECK(future_settle(&job->fut, &res, ev_now(sched_loop)) == 0);
-}
-
 /* Pause or resume the source of jobs (backpressure). */
 static void
 sched_pause_input(int paused)
@@ -556,267 +273,29 @@ sched_pause_input(int paused)
 		S.source->pause(paused);
 }
 
-/* Make a new job for the next sequence number; it owns spec (may be
- * NULL). It is live from now until its record is written. */
-static struct job *
-sched_new(struct job_spec *spec, const char *file, unsigned line)
+/* A job was read: pause reading while --max-inflight jobs are in flight. */
+void
+sched_inflight_grew(void)
 {
-	struct job *job = xcalloc(1, sizeof *job);
-
-	job->spec = spec;
-	job->seq = ++S.seq;
-	job->file = file;
-	job->line = line;
-	job->state = JS_QUEUED;
-	job->at.timeout = -1;
-	snprintf(job->idbuf, sizeof job->idbuf, "%llu",
-		 (unsigned long long)job->seq);
-	job->at.id = job->idbuf;
-	future_init(&job->fut, sched_settled, job);
-	u64tab_put(&S.live, job->seq, job);
-	S.inflight++;
-	if (S.inflight >= (size_t)S.opts->max_inflight && !S.input_paused)
+	if (sched_inflight() >= (size_t)S.opts->max_inflight && !S.input_paused)
 		sched_pause_input(1);
-	return job;
 }
 
-/* Append s so that the job language reads it back as one token. */
-static void
-sched_quote(struct buf *b, const char *s)
+/* How far the run is from its end. */
+enum run_state
+sched_run_state(void)
 {
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				    "_-+./:@,%^=";
-
-	if (*s != '\0' && strspn(s, plain) == strlen(s)) {
-		buf_adds(b, s);
-		return;
-	}
-	buf_addc(b, '\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			buf_adds(b, "'\\''");
-		else
-			buf_addc(b, *s);
-	}
-	buf_addc(b, '\'');
-}
-
-/* Print the plan line of a job (dry run). */
-static void
-sched_plan(const struct job *job)
-{
-	const struct job_spec *spec = job->spec;
-	struct buf b = BUF_INIT;
-
-	if (spec->id != NULL)
-		buf_adds(&b, spec->id);
-	else
-		buf_printf(&b, "%llu", (unsigned long long)job->seq);
-	buf_printf(&b, " %s %s", executor_name(job->ex), spec->kind->name);
-	for (int i = 0; i < spec->argc; i++) {
-		buf_addc(&b, ' ');
-		sched_quote(&b, spec->argv[i]);
-	}
-	if (job->at.timeout >= 0)
-		buf_printf(&b, " timeout=%gs", job->at.timeout);
-	if (spec->retries >= 0)
-		buf_printf(&b, " retries=%d", spec->retries);
-	if (spec->backoff >= 0) {
-		buf_printf(&b, " backoff=%gs", spec->backoff);
-		if (spec->backoff_max >= 0)
-			buf_printf(&b, ":%gs", spec->backoff_max);
-	}
-	for (int i = 0; i < spec->nafter; i++)
-		buf_printf(&b, "%s%s", i ? "," : " after=", spec->after[i]);
-	if (spec->group != NULL)
-		buf_printf(&b, " group=%s", spec->group);
-	if (spec->on >= 0)
-		buf_printf(&b, " on=%s", executor_name((enum executor)spec->on));
-	buf_addc(&b, '\n');
-	fwrite(b.data, 1, b.len, stdout);
-	buf_free(&b);
+	return S.run;
 }
 
 /* The --limit group called name, or NULL. */
-static struct group *
+struct group *
 sched_group(const char *name)
 {
 	for (size_t i = 0; i < S.ngroups; i++)
 		if (strcmp(S.groups[i].name, name) == 0)
 			return &S.groups[i];
 	return NULL;
-}
-
-/* Drop a job that never runs nor has a record (dry run). */
-static void
-sched_discard(struct job *job)
-{
-	u64tab_del(&S.live, job->seq);
-	sched_job_free(job);
-	S.inflight--;
-	S.finished++;
-}
-
-/* A line that cannot run: an error record, or in a dry run a message. */
-static void
-sched_reject(struct job *job, const char *msg)
-{
-	if (S.opts->dry_run) {
-		fprintf(stderr, "%s:%u: %s\n", job->file, job->line, msg);
-		S.dry_run_bad++;
-		sched_discard(job);
-		return;
-	}
-	sched_settle_now(job, ST_ERROR, msg);
-}
-
-/* Wait for the after= jobs of a new job, or queue it. Returns with the
- * job queued, waiting, deferred (skipped) or settled (error). */
-static void
-sched_depend(struct job *job)
-{
-	const struct job_spec *spec = job->spec;
-
-	for (int i = 0; i < spec->nafter; i++) {
-		const char *ref = spec->after[i];
-		uint64_t d = deps_resolve(&S.deps, ref, job->seq);
-		struct job *dep;
-		char why[PARSE_MAX_ID + 64];
-
-		if (d == 0) {
-			snprintf(why, sizeof why,
-				 "after: '%s' names no earlier job", ref);
-			sched_reject(job, why);
-			return;
-		}
-		dep = u64tab_get(&S.live, d);
-		if (dep != NULL && dep->state != JS_DONE) {
-			struct waiter *w = xmalloc(sizeof *w);
-			w->seq = job->seq;
-			w->next = dep->waiters;
-			dep->waiters = w;
-			job->ndeps++;
-			continue;
-		}
-		uintptr_t st = dep != NULL
-				   ? (dep->fut.res.status == ST_OK
-					  ? 0
-					  : (uintptr_t)dep->fut.res.status + 1)
-				   : (uintptr_t)u64tab_get(&S.notok, d);
-		if (st != 0) {
-			snprintf(why, sizeof why, "dependency '%s' ended %s",
-				 ref, status_name((enum job_status)(st - 1)));
-			sched_defer(job, ST_SKIPPED, why);
-			return;
-		}
-	}
-	if (job->ndeps > 0)
-		job->state = JS_WAITING;
-	else
-		sched_enqueue(job);
-}
-
-/* A relative path argument of a job from a file, made relative to the
- * file's directory (spec is replaced). */
-static struct job_spec *
-sched_file_relative(struct job_spec *spec, const char *file)
-{
-	const char *slash = strrchr(file, '/');
-	struct buf path = BUF_INIT;
-
-	if (spec->argv[0][0] == '/' || strcmp(file, "-") == 0)
-		return spec;
-	if (slash != NULL)
-		buf_add(&path, file, (size_t)(slash - file) + 1);
-	else
-		buf_adds(&path, "./");
-	buf_adds(&path, spec->argv[0]);
-	spec = parse_spec_set_arg(spec, 0, path.data);
-	buf_free(&path);
-	return spec;
-}
-
-/* A job line was read: check its id and dependencies and queue it (spec
- * is taken over). */
-void
-sched_add(struct job_spec *spec, const char *file, unsigned line)
-{
-	sched_submit(spec, file, line, NULL, NULL);
-}
-
-/* Make a job of spec (taken over) and queue it, or settle it at once when
- * it cannot run. With final, the job has no record: final is called when
- * it is final. Returns it, or NULL in a dry run (it is gone then). */
-struct job *
-sched_submit(struct job_spec *spec, const char *file, unsigned line,
-	     sched_final_fn *final, void *arg)
-{
-	struct job *job;
-	const char *id;
-
-	if (spec->kind->file_relative)
-		spec = sched_file_relative(spec, file);
-	job = sched_new(spec, file, line);
-	job->final = final;
-	job->final_arg = arg;
-	id = spec->id;
-
-	job->ex = spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
-	job->at.spec = spec;
-	job->at.ex = job->ex;
-	job->at.timeout = spec->timeout >= 0 ? spec->timeout : S.opts->timeout;
-	if (spec->group != NULL)
-		job->group = sched_group(spec->group);
-	if (id != NULL && deps_register(&S.deps, id, job->seq) == -1) {
-		char why[PARSE_MAX_ID + 32];
-
-		snprintf(why, sizeof why, "duplicate id '%s'", id);
-		/* The record's id is its sequence number then. */
-		spec->id = NULL;
-		sched_reject(job, why);
-		return S.opts->dry_run ? NULL : job;
-	}
-	if (id != NULL)
-		job->at.id = id;
-	if (S.run != RUN_GOING) {
-		sched_settle_now(job, ST_CANCELLED, "cancelled");
-		return job;
-	}
-	if (S.opts->dry_run) {
-		char why[PARSE_MAX_ID + 64];
-
-		if (deps_check_after(&S.deps, spec, job->seq, why, sizeof why) ==
-		    -1) {
-			sched_reject(job, why);
-			return NULL;
-		}
-		sched_plan(job);
-		sched_discard(job);
-		return NULL;
-	}
-	if (S.opts->resume && joblog_was_ok(job->at.id)) {
-		job->flags |= JOB_RESUMED;
-		sched_settle_now(job, ST_OK, NULL);
-		return job;
-	}
-	sched_depend(job);
-	return job;
-}
-
-/* A line did not parse: it ends at once as an error record. spec, if not
- * NULL, holds what did parse (kind word, id) and is taken over. */
-void
-sched_add_error(struct job_spec *spec, const char *file, unsigned line,
-		const char *msg)
-{
-	struct job *job = sched_new(spec, file, line);
-
-	/* Its id is its id= only if that is unique. */
-	if (spec != NULL && spec->id != NULL &&
-	    deps_register(&S.deps, spec->id, job->seq) == -1)
-		spec->id = NULL;
-	sched_reject(job, msg);
 }
 
 /* The attempt's timeout fired: have the executor stop it. */
@@ -1024,8 +503,8 @@ sched_cancel_start(struct attempt *at)
 {
 	struct job *job = job_of(at);
 	const char *ref = job->spec->argv[0];
-	uint64_t seq = deps_resolve(&S.deps, ref, job->seq);
-	struct job *target = seq ? u64tab_get(&S.live, seq) : NULL;
+	uint64_t seq = job_resolve(ref, job->seq);
+	struct job *target = seq ? job_get(seq) : NULL;
 	struct result res;
 	int rc = -1;
 
@@ -1060,7 +539,7 @@ sched_seq_cmp(const void *a, const void *b)
 
 /* Cancel every job that is not final and stop reading: --fail-fast
  * (signo 0) or the first SIGINT/SIGTERM. */
-static void
+void
 sched_stop(int signo)
 {
 	size_t n = 0;
@@ -1072,16 +551,13 @@ sched_stop(int signo)
 	if (S.source != NULL)
 		S.source->stop();
 	/* Cancelling changes the table: walk a copy of its keys. */
-	seqs = xmalloc((S.live.len + 1) * sizeof *seqs);
-	for (size_t i = 0; i < S.live.cap; i++)
-		if (S.live.keys[i] != 0)
-			seqs[n++] = S.live.keys[i];
+	seqs = job_live_seqs(&n);
 	/* Latest first: a job waiting on another is cancelled before its
 	 * dependency ends, so it ends cancelled, never skipped, whatever
 	 * order the table keeps and whichever executor stops at once. */
 	qsort(seqs, n, sizeof *seqs, sched_seq_cmp);
 	for (size_t i = 0; i < n; i++) {
-		struct job *job = u64tab_get(&S.live, seqs[i]);
+		struct job *job = job_get(seqs[i]);
 		if (job != NULL)
 			sched_cancel(job);
 	}
@@ -1090,27 +566,13 @@ sched_stop(int signo)
 
 /* End the run at once: every job not final ends cancelled without
  * waiting for its executor (a second signal, lost records). */
-static void
+void
 sched_abandon_run(void)
 {
 	if (S.run == RUN_GOING)
 		sched_stop(0);
 	S.run = RUN_ABANDONED;
 	ev_break(sched_loop, EVBREAK_ALL);
-}
-
-/* SIGINT or SIGTERM: the first stops gracefully, the second at once. */
-static void
-sched_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)loop, (void)revents;
-	if (S.signal == 0) {
-		sched_stop(w->signum);
-		return;
-	}
-	/* Second signal: kill everything, write a cancelled record for
-	 * every job that is not final, without waiting for anything. */
-	sched_abandon_run();
 }
 
 /* Settle what sched_defer queued; settling may queue more. */
@@ -1164,7 +626,7 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 			sched_dispatch();
 		sched_settle_deferred();
 		if (S.input_paused && !held &&
-		    S.inflight < (size_t)S.opts->max_inflight) {
+		    sched_inflight() < (size_t)S.opts->max_inflight) {
 			/* What is read may start now, or end at once (an
 			 * error line, a resumed job) and leave room. */
 			sched_pause_input(0);
@@ -1181,7 +643,7 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (output_flush() == -1)
 		return;
 	output_wait();
-	if (S.inflight == 0 && (S.source == NULL || S.source->done()) &&
+	if (sched_inflight() == 0 && (S.source == NULL || S.source->done()) &&
 	    !output_held())
 		ev_break(loop, EVBREAK_ALL);
 }
@@ -1200,7 +662,6 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 {
 	memset(&S, 0, sizeof S);
 	S.opts = opts;
-	S.next_write = 1;
 	for (int c = 0; c < Q_COUNT; c++)
 		queue_init(&S.q[c]);
 	queue_init(&S.skipq);
@@ -1218,12 +679,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
 	ev_idle_init(&S.nudge, sched_nudge_cb);
-	if (opts->handle_signals && !opts->dry_run) {
-		ev_signal_init(&S.sigint, sched_signal_cb, SIGINT);
-		ev_signal_init(&S.sigterm, sched_signal_cb, SIGTERM);
-		ev_signal_start(loop, &S.sigint);
-		ev_signal_start(loop, &S.sigterm);
-	}
+	job_init(opts);
 }
 
 /* After a second signal or a lost reader: every job that is not final
@@ -1231,8 +687,9 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 static void
 sched_abandon(void)
 {
-	for (uint64_t seq = 1; seq <= S.seq && S.live.len > 0; seq++) {
-		struct job *job = u64tab_get(&S.live, seq);
+	for (uint64_t seq = 1; seq <= job_last() && sched_inflight() > 0;
+	     seq++) {
+		struct job *job = job_get(seq);
 
 		if (job == NULL || job->state == JS_DONE)
 			continue;
@@ -1242,7 +699,7 @@ sched_abandon(void)
 			sched_unqueue(job);
 		ev_timer_stop(sched_loop, &job->timer);
 		job->state = JS_DONE;
-		sched_settle_now(job, ST_CANCELLED, "cancelled");
+		job_settle_now(job, ST_CANCELLED, "cancelled");
 	}
 }
 
@@ -1257,23 +714,9 @@ sched_shutdown(void)
 	ev_prepare_stop(sched_loop, &S.prepare);
 	ev_idle_stop(sched_loop, &S.nudge);
 	output_stop();
-	ev_signal_stop(sched_loop, &S.sigint);
-	ev_signal_stop(sched_loop, &S.sigterm);
 	report_flush();
-	/* Every job read has ended, once (a second signal ended the rest
-	 * above). */
-	SCHED_CHECK(S.finished == S.seq && S.inflight == 0);
-	u64tab_free(&S.live);
-	u64tab_free(&S.notok);
-	deps_free(&S.deps);
+	job_shutdown();
 	free(S.groups);
-}
-
-/* Jobs final so far that were not ok. */
-unsigned long
-sched_notok(void)
-{
-	return S.notok_count;
 }
 
 /* Jobs running now on an executor. */
@@ -1281,13 +724,6 @@ size_t
 sched_running(enum executor ex)
 {
 	return S.running[ex];
-}
-
-/* Jobs read and not yet final (or, with -k, not yet written). */
-size_t
-sched_inflight(void)
-{
-	return S.inflight;
 }
 
 /* Cancel everything left (the library's runner is being freed). */
@@ -1298,22 +734,11 @@ sched_cancel_all(void)
 		sched_stop(0);
 }
 
-/* Jobs read so far. */
-uint64_t
-sched_read(void)
-{
-	return S.seq;
-}
-
-/* The exit status for what has run (corun(1), EXIT STATUS). */
+/* The signal that stopped the run, or 0. */
 int
-sched_exit_status(void)
+sched_stop_signal(void)
 {
-	if (S.signal != 0)
-		return 128 + S.signal;
-	if (S.dry_run_bad > 0)
-		return 2;
-	return S.notok_count > 0 || output_failed() ? 1 : 0;
+	return S.signal;
 }
 
 /* Take jobs from source. */

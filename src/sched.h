@@ -69,6 +69,15 @@ double sched_timer_remaining(const struct attempt *);
 int sched_cancel_job(struct job *);
 /* Cancel everything left. */
 void sched_cancel_all(void);
+/* Stop the run for a signal (the first SIGINT or SIGTERM): cancel every
+ * job that is not final, with --grace, and read no more; the exit status
+ * becomes 128 + signo. */
+void sched_stop(int signo);
+/* End the run at once (a second signal): every job not final ends
+ * cancelled without waiting for its executor, and the loop stops. */
+void sched_abandon_run(void);
+/* The signal that stopped the run, or 0. */
+int sched_stop_signal(void);
 
 /* For progress and stats: jobs not ok so far, running per executor, read,
  * and not yet final. */

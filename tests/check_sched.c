@@ -16,7 +16,7 @@
  * skipped, chains of 10000), cancel of a job in each state, --limit groups,
  * --fail-fast, -k, --max-inflight through the real input reader, an
  * executor that deals jobs out in its own prepare phase, the first and
- * second signal, --resume, and exactly one record per job each time.
+ * run abandoned (a second signal), --resume, and exactly one record per job each time.
  */
 #include "config.h"
 
@@ -1567,7 +1567,7 @@ START_TEST(a_group_slot_freed_inside_submit_is_used_at_once)
 }
 END_TEST
 
-START_TEST(first_signal_cancels_and_writes_every_record)
+START_TEST(stop_for_a_signal_cancels_and_writes_every_record)
 {
 	F[EX_LOOP].room = 1;
 	F[EX_THREAD].sync_cancel = 1;
@@ -1580,7 +1580,9 @@ START_TEST(first_signal_cancels_and_writes_every_record)
 	step();
 	finish("k", ST_FAILED, "x");
 	step();
-	raise(SIGTERM);
+	/* What corun's SIGTERM handler does first (tests/signals.sh sends
+	 * real signals to the command). */
+	sched_stop(SIGTERM);
 	RUN_UNTIL(F[EX_LOOP].ncancel == 1);
 	step();
 	ck_assert_int_eq(nrecs(), 4);
@@ -1604,7 +1606,7 @@ START_TEST(first_signal_cancels_and_writes_every_record)
 }
 END_TEST
 
-START_TEST(second_signal_ends_the_run_at_once)
+START_TEST(abandoning_a_stopped_run_ends_it_at_once)
 {
 	begin();
 	add("id=r sleep 1");
@@ -1612,13 +1614,13 @@ START_TEST(second_signal_ends_the_run_at_once)
 	add("id=b retries=1 backoff=10s block 1");
 	step();
 	finish("b", ST_FAILED, "x");
-	raise(SIGINT);
+	sched_stop(SIGINT);
 	RUN_UNTIL(F[EX_LOOP].ncancel == 1);
 	step();
 	HAS("w", "\"status\":\"cancelled\"");
 	HAS("b", "\"status\":\"cancelled\"");
 	/* r ignores its cancel; a second signal does not wait for it. */
-	raise(SIGINT);
+	sched_abandon_run();
 	ev_run(loop, 0);
 	ck_assert_int_eq(nrecs(), 2);
 	sched_shutdown();
@@ -1763,8 +1765,8 @@ sched_suite(void)
 	tcase_add_test(
 	    tc, an_executor_batching_in_its_prepare_phase_is_not_stalled);
 	tcase_add_test(tc, a_group_slot_freed_inside_submit_is_used_at_once);
-	tcase_add_test(tc, first_signal_cancels_and_writes_every_record);
-	tcase_add_test(tc, second_signal_ends_the_run_at_once);
+	tcase_add_test(tc, stop_for_a_signal_cancels_and_writes_every_record);
+	tcase_add_test(tc, abandoning_a_stopped_run_ends_it_at_once);
 	tcase_add_test(tc, resume_skips_jobs_logged_ok);
 	tcase_add_test(tc, shutdown_stops_every_executor);
 	tcase_add_test(tc, a_requeued_attempt_waits_and_is_not_a_retry);

@@ -1,0 +1,108 @@
+/*
+ * job.h: a job, private to the scheduler (sched.c, its state machine, and
+ * job.c, its intake and records). Nothing else includes this file: the
+ * engine and the library hold a job as an opaque pointer (sched.h), an
+ * executor sees only its attempt (executors.h).
+ */
+#ifndef CORUN_JOB_H
+#define CORUN_JOB_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "executors.h"
+#include "future.h"
+#include "kinds.h"
+#include "sched.h"
+
+/*
+ * Debug builds (--enable-debug, and the sanitizer builds) check the
+ * promise at run time: a job is settled exactly once, and at the end every
+ * job read has had its record (or, in a dry run, its plan). A broken
+ * invariant aborts with its place, so the test suites fail loudly.
+ */
+#ifdef CORUN_DEBUG
+#define SCHED_CHECK(c) ((c) ? (void)0 : job_broken(#c, __FILE__, __LINE__))
+/* An invariant does not hold: say which and abort. */
+void job_broken(const char *what, const char *file, int line);
+#else
+#define SCHED_CHECK(c) ((void)(c))
+#endif
+
+/* Where a job is in its life (the table at the top of sched.c). */
+enum job_state {
+	JS_WAITING,
+	JS_QUEUED,
+	JS_RUNNING,
+	JS_BACKOFF,
+	JS_PENDING,
+	JS_DONE,
+};
+
+/* Its flags (the table at the top of sched.c). */
+#define JOB_TIMEDOUT 0x1
+#define JOB_CANCELLED 0x2
+#define JOB_RESUMED 0x4
+#define JOB_INGROUP 0x8
+#define JOB_REQUEUED 0x10
+#define JOB_WRITTEN 0x20
+
+/* How far the run is from its end. */
+enum run_state {
+	RUN_GOING,     /* jobs start as they have room */
+	RUN_STOPPING,  /* --fail-fast or a first signal: everything left is
+			* being cancelled, with --grace */
+	RUN_ABANDONED, /* a second signal or lost records: end now, every
+			* job not final is cancelled without waiting */
+};
+
+struct waiter;
+struct group;
+
+struct job {
+	TAILQ_ENTRY(job) entry; /* in the queue the job waits in */
+	struct job_spec *spec;  /* owned; NULL for some error lines */
+	uint64_t seq;           /* 1-based across all inputs */
+	const char *file;       /* input name, lives for the whole run */
+	unsigned line;          /* first physical line */
+	enum executor ex;
+	enum job_state state;
+	unsigned flags;         /* JOB_* */
+	int ndeps;              /* after= jobs not yet final */
+	struct waiter *waiters; /* jobs whose after= names this one */
+	struct group *group;    /* its --limit group, or NULL */
+	struct future fut;
+	ev_timer timer;         /* the attempt's timeout, or the backoff */
+	struct attempt at;      /* what its executor sees of the attempt */
+	char idbuf[24];         /* at.id when the job has no id= */
+	sched_final_fn *final;  /* libcorun: called instead of a record */
+	void *final_arg;
+};
+
+/* The job an attempt belongs to. */
+static inline struct job *
+job_of(const struct attempt *at)
+{
+	return (struct job *)(void *)((char *)(uintptr_t)at -
+				      offsetof(struct job, at));
+}
+
+/* job.c, for the state machine. */
+void job_init(const struct corun_options *);
+void job_shutdown(void);
+struct job *job_get(uint64_t seq);
+uint64_t job_last(void);
+uint64_t *job_live_seqs(size_t *n);
+uint64_t job_resolve(const char *ref, uint64_t seq);
+void job_settle_now(struct job *, enum job_status, const char *why);
+
+/* sched.c, for job.c. */
+enum run_state sched_run_state(void);
+void sched_enqueue(struct job *);
+void sched_defer(struct job *, enum job_status, const char *why);
+struct group *sched_group(const char *name);
+void sched_inflight_grew(void);
+
+#endif
