@@ -58,7 +58,6 @@
 #include "forksrv.h"
 #include "frame.h"
 #include "kinds.h"
-#include "pool_proc.h"
 #include "util.h"
 
 #define WORKER_READ 65536 /* bytes asked for per read of job frames */
