@@ -55,7 +55,6 @@
 #include "future.h"
 #include "util.h"
 
-#define CHILD_CHUNK (64 * 1024) /* bytes per read(2) */
 #define CHILD_READS 4		/* reads per callback before yielding */
 
 enum child_stop { STOP_NONE, STOP_TERM, STOP_KILL };
@@ -85,7 +84,7 @@ struct child {
 
 static struct child *child_list;
 static int child_live;
-static char child_chunk[CHILD_CHUNK];
+static char child_chunk[IO_CHUNK];
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
 static void

@@ -53,7 +53,6 @@
 #include "util.h"
 
 #define PPOOL_WINDOW 64	      /* most tasks sent to one worker at once */
-#define PPOOL_READ 65536      /* bytes asked for per read of results */
 #define PPOOL_KEEP_FRAME 4096 /* largest frame buffer kept for reuse */
 
 struct ptask {
@@ -524,7 +523,7 @@ ppool_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop;
 	(void)revents;
-	buf_reserve(&w->in, PPOOL_READ);
+	buf_reserve(&w->in, IO_CHUNK);
 	r = read(w->resfd, w->in.data + w->in.len, w->in.cap - w->in.len - 1);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
