@@ -1,5 +1,5 @@
 /*
- * forksrv.h: the fork server, as the process pool (pool_proc.c) sees it.
+ * forksrv.h: the fork server, as the process pool (pool_slot.c) sees it.
  *
  * forksrv_start forks the server at start-up. The pool then talks to it
  * over a SOCK_SEQPACKET socket, one struct fs_msg per packet: it asks for
