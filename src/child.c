@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,8 +56,7 @@
 #include "future.h"
 #include "util.h"
 
-#define CHILD_CHUNK (64 * 1024) /* bytes per read(2) */
-#define CHILD_READS 4		/* reads per callback before yielding */
+#define CHILD_READS 4 /* reads per callback before yielding */
 
 enum child_stop { STOP_NONE, STOP_TERM, STOP_KILL };
 
@@ -80,12 +80,12 @@ struct child {
 	struct buf err;	  /* stderr; a ring once CORUN_STDERR_CAP full */
 	size_t err_head;  /* ring: index of the oldest byte */
 
-	struct child *prev, *next;
+	LIST_ENTRY(child) link; /* in child_list */
 };
 
-static struct child *child_list;
+static LIST_HEAD(, child) child_list = LIST_HEAD_INITIALIZER(child_list);
 static int child_live;
-static char child_chunk[CHILD_CHUNK];
+static char child_chunk[IO_CHUNK];
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
 static void
@@ -183,12 +183,7 @@ child_finish(struct child *c)
 	struct result res;
 
 	ev_timer_stop(c->loop, &c->kill_w);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		child_list = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	child_live--;
 
 	result_init(&res);
@@ -487,10 +482,7 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	ev_io_start(loop, &c->out_w);
 	ev_io_start(loop, &c->err_w);
 
-	c->next = child_list;
-	if (child_list != NULL)
-		child_list->prev = c;
-	child_list = c;
+	LIST_INSERT_HEAD(&child_list, c, link);
 	child_live++;
 	return c;
 }
@@ -535,6 +527,8 @@ child_count(void)
 void
 child_kill_all(void)
 {
-	for (struct child *c = child_list; c != NULL; c = c->next)
+	struct child *c;
+
+	LIST_FOREACH(c, &child_list, link)
 		child_kill(c, 0);
 }

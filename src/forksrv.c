@@ -59,11 +59,10 @@
 #include "frame.h"
 #include "executors.h"
 #include "kinds.h"
-#include "pool_proc.h"
 #include "util.h"
 
-#define WORKER_READ 65536 /* bytes asked for per read of job frames */
-#define SERVER_FD 3	  /* where the server keeps its socket */
+#define SERVER_FD 3	     /* where the server keeps its socket */
+#define SERVER_MAX_FDS 65536 /* fds closed one by one without close_range */
 
 /* Corun's side: the socket and the server's pid. */
 static int fs_fd = -1;
@@ -86,7 +85,7 @@ static struct pidset srv_workers; /* workers not yet reaped */
  * writes it; the server reads it after corun has died, so there is never
  * a writer and a reader at once.
  */
-#define FS_WATCH_SLOTS 65536
+#define FS_WATCH_SLOTS 65536 /* entries (a power of two): children watched */
 static pid_t *fs_watch;
 
 /* A worker's reusable buffers. */
@@ -483,8 +482,8 @@ forksrv_close_all(int sock)
 #endif
 	long max = sysconf(_SC_OPEN_MAX);
 
-	if (max < 0 || max > 65536)
-		max = 65536;
+	if (max < 0 || max > SERVER_MAX_FDS)
+		max = SERVER_MAX_FDS;
 	for (int fd = SERVER_FD + 1; fd < max; fd++)
 		close(fd);
 	return sock;
@@ -624,7 +623,7 @@ forksrv_worker(int jobfd, int resfd)
 		size_t pos = 0;
 		ssize_t r, n;
 
-		buf_reserve(&wk.in, WORKER_READ);
+		buf_reserve(&wk.in, IO_CHUNK);
 		r = read(jobfd, wk.in.data + wk.in.len,
 			 wk.in.cap - wk.in.len - 1);
 		if (r < 0 && errno == EINTR)

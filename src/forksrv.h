@@ -1,10 +1,10 @@
 /*
- * forksrv.h: the fork server, as the process pool (pool_proc.c) sees it.
+ * forksrv.h: the fork server, as the process pool (pool_slot.c) sees it.
  *
- * forksrv_start (declared in pool_proc.h) forks the server at start-up. The
- * pool then talks to it over a SOCK_SEQPACKET socket, one struct fs_msg per
- * packet: it asks for workers and for kills, and hears about new workers
- * (their pipes ride along as SCM_RIGHTS) and about reaped ones. These calls
+ * forksrv_start forks the server at start-up. The pool then talks to it
+ * over a SOCK_SEQPACKET socket, one struct fs_msg per packet: it asks for
+ * workers and for kills, and hears about new workers (their pipes ride
+ * along as SCM_RIGHTS) and about reaped ones. These calls
  * run on the loop thread; the socket is non-blocking on corun's side.
  */
 #ifndef CORUN_FORKSRV_H
@@ -27,6 +27,9 @@ struct fs_msg {
 	int32_t status;
 };
 
+/* Fork the fork server. Must run before any thread exists; once. Most
+ * callers want ppool_forksrv (pool_proc.h). */
+void forksrv_start(void);
 /* Have the server kill pid's process group if corun dies first: 0, or -1
  * (no server, or too many children watched). No message, no syscall. */
 int forksrv_watch(pid_t pid);
@@ -47,9 +50,5 @@ void forksrv_reaped(void);
 /* Close the socket, so the server kills its workers and exits, then reap
  * it unless forksrv_reaped said so. Waits; safe to call twice. */
 void forksrv_stop(void);
-
-/* For the unit tests (in pool_proc.c): the pid of the worker running ctx
- * (the head of its FIFO), or 0. */
-pid_t ppool_worker_pid(const void *ctx);
 
 #endif

@@ -30,9 +30,7 @@
 #include "input.h"
 #include "parse.h"
 #include "sched.h"
-#include "table.h"
-
-#define INPUT_CHUNK 65536
+#include "util.h"
 
 /* Where parsed lines go: the scheduler, or the error printer of the check
  * pass. Both take the spec over. */
@@ -190,9 +188,9 @@ input_read(struct input *in)
 {
 	ssize_t n;
 
-	buf_reserve(&in->buf, INPUT_CHUNK);
+	buf_reserve(&in->buf, IO_CHUNK);
 	do
-		n = read(in->fd, in->buf.data + in->buf.len, INPUT_CHUNK);
+		n = read(in->fd, in->buf.data + in->buf.len, IO_CHUNK);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		in->buf.len += (size_t)n;

@@ -65,8 +65,8 @@ joblog_load(const char *path)
 	for (;;) {
 		ssize_t n;
 
-		buf_reserve(&b, 65536);
-		n = read(fd, b.data + b.len, 65536);
+		buf_reserve(&b, IO_CHUNK);
+		n = read(fd, b.data + b.len, IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

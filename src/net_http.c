@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -60,8 +61,7 @@ struct http_args {
 
 /* One attempt's transfer (the attempt's xdata). */
 struct http_xfer {
-	struct http_xfer *next; /* live transfers, for shutdown */
-	struct http_xfer **prevp;
+	LIST_ENTRY(http_xfer) link; /* live transfers, for shutdown */
 	struct attempt *at;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -73,16 +73,15 @@ struct http_xfer {
 /* One socket libcurl asked us to watch (its socketp). */
 struct http_sock {
 	ev_io io;
-	struct http_sock *next; /* live watchers, for shutdown */
-	struct http_sock **prevp;
+	LIST_ENTRY(http_sock) link; /* live watchers, for shutdown */
 };
 
 /* The multi handle and its watchers: loop thread only. */
 static struct {
-	CURLM *multi;	/* NULL until the first http at */
+	CURLM *multi;	/* NULL until the first http job */
 	ev_timer timer; /* when libcurl next wants to be called */
-	struct http_xfer *xfers;
-	struct http_sock *socks;
+	LIST_HEAD(, http_xfer) xfers;
+	LIST_HEAD(, http_sock) socks;
 } H;
 
 /* Is c a character of an HTTP token (RFC 9110 tchar)? */
@@ -264,9 +263,7 @@ static void
 http_sock_free(struct http_sock *hs)
 {
 	ev_io_stop(sched_loop, &hs->io);
-	*hs->prevp = hs->next;
-	if (hs->next != NULL)
-		hs->next->prevp = hs->prevp;
+	LIST_REMOVE(hs, link);
 	free(hs);
 }
 
@@ -286,11 +283,7 @@ http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	if (hs == NULL) {
 		hs = xmalloc(sizeof *hs);
 		ev_init(&hs->io, http_io_cb);
-		hs->next = H.socks;
-		hs->prevp = &H.socks;
-		if (H.socks != NULL)
-			H.socks->prevp = &hs->next;
-		H.socks = hs;
+		LIST_INSERT_HEAD(&H.socks, hs, link);
 		lcurl.multi_assign(H.multi, s, hs);
 	} else {
 		ev_io_stop(sched_loop, &hs->io);
@@ -458,9 +451,7 @@ http_xfer_free(struct http_xfer *x)
 	}
 	lcurl.slist_free_all(x->headers);
 	buf_free(&x->body);
-	*x->prevp = x->next;
-	if (x->next != NULL)
-		x->next->prevp = x->prevp;
+	LIST_REMOVE(x, link);
 	free(x);
 }
 
@@ -545,11 +536,7 @@ net_http_start(struct attempt *at)
 		http_init();
 	x = xcalloc(1, sizeof *x);
 	x->at = at;
-	x->next = H.xfers;
-	x->prevp = &H.xfers;
-	if (H.xfers != NULL)
-		H.xfers->prevp = &x->next;
-	H.xfers = x;
+	LIST_INSERT_HEAD(&H.xfers, x, link);
 	x->easy = lcurl.easy_init();
 	if (x->easy == NULL) {
 		http_xfer_free(x);
@@ -579,13 +566,13 @@ void
 net_shutdown(void)
 {
 	if (H.multi != NULL) {
-		while (H.xfers != NULL)
-			http_xfer_free(H.xfers);
+		while (!LIST_EMPTY(&H.xfers))
+			http_xfer_free(LIST_FIRST(&H.xfers));
 		ev_timer_stop(sched_loop, &H.timer);
 		lcurl.multi_cleanup(H.multi);
 		H.multi = NULL;
-		while (H.socks != NULL)
-			http_sock_free(H.socks);
+		while (!LIST_EMPTY(&H.socks))
+			http_sock_free(LIST_FIRST(&H.socks));
 		lcurl.global_cleanup();
 	}
 	net_tcp_shutdown();

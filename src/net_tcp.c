@@ -21,6 +21,14 @@
  * lookup: its conn pointer is cleared, and whoever holds the lookup next
  * (a thread popping it, or the loop collecting it) frees it.
  *
+ * Why not the thread pool (pool_thread.c): its threads are the -T slots
+ * that thread jobs are counted against (tpool_idle, tpool_room), so a slow
+ * lookup would hold a slot that -T promised to jobs and change what -T
+ * means; and it runs a kind's run function, whose answer is a byte value
+ * handed to the one done callback of the pool (the scheduler's), where a
+ * lookup needs a struct addrinfo back in tcp's own callback. Four detached
+ * threads that live until exit cost less than an API for both.
+ *
  * Threads: a lookup's conn pointer and the queues are under R.mu (the loop
  * writes conn only with it held); a thread touches only the lookup it
  * holds. Connections and their watchers belong to the loop thread.
@@ -38,6 +46,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,8 +63,7 @@ struct tcp_lookup;
 
 /* One attempt's connection (the attempt's xdata). */
 struct tcp_conn {
-	struct tcp_conn *next; /* live connections, for shutdown */
-	struct tcp_conn **prevp;
+	LIST_ENTRY(tcp_conn) link; /* live connections, for shutdown */
 	struct attempt *at;
 	struct tcp_lookup *lookup; /* the name lookup in flight, or NULL */
 	struct addrinfo *ais;	   /* every address */
@@ -68,8 +76,8 @@ struct tcp_conn {
 
 /* A name lookup for the resolver threads. */
 struct tcp_lookup {
-	struct tcp_lookup *next; /* pending or done queue, under R.mu */
-	struct tcp_conn *conn;	 /* under R.mu; NULL: nobody waits */
+	STAILQ_ENTRY(tcp_lookup) link; /* pending or done queue, under R.mu */
+	struct tcp_conn *conn;	       /* under R.mu; NULL: nobody waits */
 	struct addrinfo *res;
 	int rc;	     /* getaddrinfo's return value */
 	int err;     /* errno for EAI_SYSTEM */
@@ -77,24 +85,27 @@ struct tcp_lookup {
 	char host[]; /* host, NUL, port, NUL */
 };
 
+STAILQ_HEAD(tcp_lookups, tcp_lookup);
+
 /* The resolver and the live connections. */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	struct tcp_lookup *pending; /* under mu, FIFO */
-	struct tcp_lookup **pending_tail;
-	struct tcp_lookup *done; /* under mu */
-	int npending;		 /* under mu */
-	int idle;		 /* threads waiting for work; under mu */
-	int nthreads;		 /* under mu */
-	bool stopping;		 /* under mu: shut down, send nothing */
-	bool started;		 /* loop thread: async watcher set up */
+	struct tcp_lookups pending; /* under mu, FIFO */
+	struct tcp_lookups done;    /* under mu, FIFO */
+	int npending;		    /* under mu */
+	int idle;		    /* threads waiting for work; under mu */
+	int nthreads;		    /* under mu */
+	bool stopping;		    /* under mu: shut down, send nothing */
+	bool started;		    /* loop thread: async watcher set up */
 	ev_async async;
-	struct tcp_conn *conns; /* loop thread */
+	LIST_HEAD(, tcp_conn) conns; /* loop thread */
 } R = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
-    .pending_tail = &R.pending,
+    .pending = STAILQ_HEAD_INITIALIZER(R.pending),
+    .done = STAILQ_HEAD_INITIALIZER(R.done),
+    .conns = LIST_HEAD_INITIALIZER(R.conns),
 };
 
 /*
@@ -189,9 +200,7 @@ tcp_conn_free(struct tcp_conn *c)
 	}
 	if (c->ais != NULL)
 		freeaddrinfo(c->ais);
-	*c->prevp = c->next;
-	if (c->next != NULL)
-		c->next->prevp = c->prevp;
+	LIST_REMOVE(c, link);
 	free(c);
 }
 
@@ -284,24 +293,18 @@ tcp_gai_error(int rc, int err)
 static void
 tcp_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct tcp_lookup *l, *next, *rev = NULL;
+	struct tcp_lookups done;
+	struct tcp_lookup *l;
 
 	(void)loop, (void)w, (void)revents;
+	STAILQ_INIT(&done);
 	pthread_mutex_lock(&R.mu);
-	l = R.done;
-	R.done = NULL;
+	STAILQ_CONCAT(&done, &R.done);
 	pthread_mutex_unlock(&R.mu);
-	/* The done queue is a stack: put the lookups back in order. */
-	while (l != NULL) {
-		next = l->next;
-		l->next = rev;
-		rev = l;
-		l = next;
-	}
-	for (l = rev; l != NULL; l = next) {
+	while ((l = STAILQ_FIRST(&done)) != NULL) {
 		struct tcp_conn *c = l->conn;
 
-		next = l->next;
+		STAILQ_REMOVE_HEAD(&done, link);
 		if (c != NULL) {
 			c->lookup = NULL;
 			if (l->rc != 0) {
@@ -333,17 +336,15 @@ tcp_resolver(void *arg)
 	for (;;) {
 		struct tcp_lookup *l;
 
-		while (R.pending == NULL && !R.stopping) {
+		while (STAILQ_EMPTY(&R.pending) && !R.stopping) {
 			R.idle++;
 			pthread_cond_wait(&R.cond, &R.mu);
 			R.idle--;
 		}
 		if (R.stopping)
 			break;
-		l = R.pending;
-		R.pending = l->next;
-		if (R.pending == NULL)
-			R.pending_tail = &R.pending;
+		l = STAILQ_FIRST(&R.pending);
+		STAILQ_REMOVE_HEAD(&R.pending, link);
 		R.npending--;
 		if (l->conn == NULL) {
 			free(l);
@@ -359,9 +360,9 @@ tcp_resolver(void *arg)
 			free(l);
 			break;
 		}
-		l->next = R.done;
-		R.done = l;
-		if (l->next == NULL)
+		bool wake = STAILQ_EMPTY(&R.done);
+		STAILQ_INSERT_TAIL(&R.done, l, link);
+		if (wake)
 			ev_async_send(sched_loop, &R.async);
 	}
 	R.nthreads--;
@@ -406,7 +407,6 @@ tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
 	l->host[hlen] = '\0';
 	l->port = l->host + hlen + 1;
 	memcpy(l->port, port, plen + 1);
-	l->next = NULL;
 	l->conn = c;
 	l->res = NULL;
 	if (!R.started) {
@@ -423,8 +423,7 @@ tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
 		tcp_finish(c, rc, NULL);
 		return;
 	}
-	*R.pending_tail = l;
-	R.pending_tail = &l->next;
+	STAILQ_INSERT_TAIL(&R.pending, l, link);
 	R.npending++;
 	if (R.idle > 0)
 		pthread_cond_signal(&R.cond);
@@ -449,11 +448,7 @@ net_tcp_start(struct attempt *at)
 	c = xcalloc(1, sizeof *c);
 	c->at = at;
 	c->fd = -1;
-	c->next = R.conns;
-	c->prevp = &R.conns;
-	if (R.conns != NULL)
-		R.conns->prevp = &c->next;
-	R.conns = c;
+	LIST_INSERT_HEAD(&R.conns, c, link);
 	/* Checked at parse time: only a kind row without the check fails. */
 	if (tcp_split(arg, &hoff, &hlen, &poff, err, sizeof err) == -1) {
 		tcp_finish(c, EINVAL, NULL);
@@ -491,28 +486,26 @@ net_tcp_stop(struct attempt *at)
 void
 net_tcp_shutdown(void)
 {
-	struct tcp_lookup *l, *next;
+	struct tcp_lookup *l;
 
-	while (R.conns != NULL)
-		tcp_conn_free(R.conns);
+	while (!LIST_EMPTY(&R.conns))
+		tcp_conn_free(LIST_FIRST(&R.conns));
 	if (!R.started)
 		return;
 	ev_async_stop(sched_loop, &R.async);
 	R.started = false;
 	pthread_mutex_lock(&R.mu);
 	R.stopping = true;
-	for (l = R.pending; l != NULL; l = next) {
-		next = l->next;
+	while ((l = STAILQ_FIRST(&R.pending)) != NULL) {
+		STAILQ_REMOVE_HEAD(&R.pending, link);
 		free(l);
 	}
-	for (l = R.done; l != NULL; l = next) {
-		next = l->next;
+	while ((l = STAILQ_FIRST(&R.done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&R.done, link);
 		if (l->res != NULL)
 			freeaddrinfo(l->res);
 		free(l);
 	}
-	R.pending = R.done = NULL;
-	R.pending_tail = &R.pending;
 	R.npending = 0;
 	pthread_cond_broadcast(&R.cond);
 	pthread_mutex_unlock(&R.mu);

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "corun.h"
 #include "plugin.h"
@@ -43,22 +44,23 @@ typedef ElfW(Sym) plugin_elfsym;
 
 /* A function looked up in a library. */
 struct plugin_fn {
-	struct plugin_fn *next;
+	SLIST_ENTRY(plugin_fn) link; /* in its library's fns */
 	corun_plugin_fn *fn;
 	char name[];
 };
 
 /* A library loaded and checked, under the path the job gave. */
 struct plugin_lib {
-	struct plugin_lib *next;
+	SLIST_ENTRY(plugin_lib) link; /* in plugin_libs */
 	void *handle;
 	struct link_map *map;
-	struct plugin_fn *fns;
+	SLIST_HEAD(, plugin_fn) fns;
 	char path[];
 };
 
 static pthread_mutex_t plugin_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct plugin_lib *plugin_libs; /* under plugin_mu */
+static SLIST_HEAD(, plugin_lib)
+    plugin_libs = SLIST_HEAD_INITIALIZER(plugin_libs); /* under plugin_mu */
 
 /* corun_out's write: append to the sink's value up to its cap (and the one
  * byte past it that marks a cut value). */
@@ -236,7 +238,7 @@ plugin_load(const char *path, char *err, size_t errlen)
 	void *handle;
 	size_t n;
 
-	for (lib = plugin_libs; lib != NULL; lib = lib->next)
+	SLIST_FOREACH(lib, &plugin_libs, link)
 		if (strcmp(lib->path, path) == 0)
 			return lib;
 	handle = plugin_open(path, &map, err, errlen);
@@ -246,10 +248,9 @@ plugin_load(const char *path, char *err, size_t errlen)
 	lib = xmalloc(sizeof *lib + n);
 	lib->handle = handle;
 	lib->map = map;
-	lib->fns = NULL;
+	SLIST_INIT(&lib->fns);
 	memcpy(lib->path, path, n);
-	lib->next = plugin_libs;
-	plugin_libs = lib;
+	SLIST_INSERT_HEAD(&plugin_libs, lib, link);
 	return lib;
 }
 
@@ -264,7 +265,7 @@ plugin_find(struct plugin_lib *lib, const char *name)
 	size_t n;
 	int type;
 
-	for (f = lib->fns; f != NULL; f = f->next)
+	SLIST_FOREACH(f, &lib->fns, link)
 		if (strcmp(f->name, name) == 0)
 			return f->fn;
 	addr = plugin_own_sym(lib->handle, lib->map, name, &sym);
@@ -278,8 +279,7 @@ plugin_find(struct plugin_lib *lib, const char *name)
 	/* POSIX: dlsym's result converts to a function pointer. */
 	f->fn = (corun_plugin_fn *)addr;
 	memcpy(f->name, name, n);
-	f->next = lib->fns;
-	lib->fns = f;
+	SLIST_INSERT_HEAD(&lib->fns, f, link);
 	return f->fn;
 }
 

@@ -2,15 +2,17 @@
  * pool_proc.h: the process pool (-P) for CPU-bound jobs.
  *
  * Workers are forked by a fork server that is itself forked at start-up,
- * before any thread exists (forksrv_start); the pool asks it for workers and
- * their pipes arrive over a unix socket. Jobs and results travel as frames
- * (frame.h); the loop side is non-blocking. Generic like the thread pool:
- * tasks are opaque contexts, so the pool can be tested without the scheduler.
+ * before any thread exists (forksrv_start, forksrv.h); the pool asks it for
+ * workers and their pipes arrive over a unix socket. Jobs and results travel
+ * as frames (frame.h); the loop side is non-blocking. Generic like the thread
+ * pool: tasks are opaque contexts, so the pool can be tested without the
+ * scheduler.
  */
 #ifndef CORUN_POOL_PROC_H
 #define CORUN_POOL_PROC_H
 
 #include <ev.h>
+#include <sys/types.h>
 
 #include "kinds.h"
 
@@ -21,10 +23,6 @@ typedef void (*ppool_start_fn)(void *ctx);
 /* Called on the loop thread when a task ends (res moved from): the kind's
  * result, or failed with signal set when its worker died under it. */
 typedef void (*ppool_done_fn)(void *ctx, struct result *res);
-
-/* Fork the fork server. Must run before any thread exists; once. Most
- * callers want ppool_forksrv. */
-void forksrv_start(void);
 
 /* Make sure the fork server runs (fork it now if not): before any thread
  * starts, and before anything that needs it. */
@@ -47,5 +45,8 @@ int ppool_cancel(void *ctx);
 void ppool_shutdown(void);
 /* Worker replacements so far (for --stats). */
 unsigned long ppool_replacements(void);
+/* For the unit tests: the pid of the worker running ctx (the head of its
+ * FIFO), or 0. */
+pid_t ppool_worker_pid(const void *ctx);
 
 #endif

@@ -49,6 +49,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "future.h"
 #include "corun.h"
@@ -62,9 +63,8 @@
 #define TPOOL_ERRLEN 512
 
 struct tpool_task {
-	struct tpool_task *next;  /* work or done queue, under mu */
-	struct tpool_task *lnext; /* tasks in flight: loop thread only */
-	struct tpool_task **lprev;
+	STAILQ_ENTRY(tpool_task) qlink; /* batch (loop), work or done (mu) */
+	LIST_ENTRY(tpool_task) flight;	/* tasks in flight: loop thread only */
 	void *ctx;
 	kind_run_fn run;
 	bool cancelled; /* loop thread only */
@@ -75,6 +75,8 @@ struct tpool_task {
 	struct result res; /* written by the thread running it */
 	char *argv[];	   /* argc + 1 pointers, then the strings */
 };
+
+STAILQ_HEAD(tpool_queue, tpool_task);
 
 struct tpool_thread {
 	struct tpool *pool;
@@ -91,17 +93,17 @@ struct tpool {
 	int nthreads;
 	int busy;		     /* tasks submitted and not yet collected */
 	int live;		     /* of those, the ones not cancelled */
-	struct tpool_task *inflight; /* every busy task, for tpool_cancel */
+	LIST_HEAD(, tpool_task) inflight; /* every busy task, for cancel */
 	bool collecting;	     /* inside tpool_async_cb */
 	ev_prepare flush;	     /* hands the batch to the threads */
-	struct tpool_task *batch, **batch_tail; /* submitted, not yet queued */
+	struct tpool_queue batch; /* submitted, not yet queued */
 	int nbatch;
 	struct tpool_thread *threads; /* NULL until the first submit */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* work arrived, or stopping */
-	struct tpool_task *work_head, **work_tail; /* under mu */
-	struct tpool_task *done_head, **done_tail; /* under mu */
+	struct tpool_queue work; /* under mu */
+	struct tpool_queue finished; /* under mu */
 	int nwait;     /* threads waiting on cond; under mu */
 	int refs;      /* loop + live threads; under mu */
 	bool stopping; /* under mu */
@@ -119,14 +121,15 @@ tpool_task_free(struct tpool_task *t)
 	free(t);
 }
 
-/* Free a NULL-terminated chain of tasks linked by next. */
+/* Free every task of a queue (left empty). */
 static void
-tpool_chain_free(struct tpool_task *t)
+tpool_queue_free(struct tpool_queue *q)
 {
-	while (t != NULL) {
-		struct tpool_task *next = t->next;
+	struct tpool_task *t;
+
+	while ((t = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, qlink);
 		tpool_task_free(t);
-		t = next;
 	}
 }
 
@@ -187,17 +190,15 @@ tpool_thread_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->work_head == NULL && !p->stopping) {
+		while (STAILQ_EMPTY(&p->work) && !p->stopping) {
 			p->nwait++;
 			pthread_cond_wait(&p->cond, &p->mu);
 			p->nwait--;
 		}
 		if (p->stopping)
 			break;
-		t = p->work_head;
-		p->work_head = t->next;
-		if (p->work_head == NULL)
-			p->work_tail = &p->work_head;
+		t = STAILQ_FIRST(&p->work);
+		STAILQ_REMOVE_HEAD(&p->work, qlink);
 		th->running = true;
 		skip = t->skip;
 		pthread_mutex_unlock(&p->mu);
@@ -213,10 +214,8 @@ tpool_thread_main(void *arg)
 			tpool_task_free(t);
 			break;
 		}
-		t->next = NULL;
-		bool wake = p->done_head == NULL;
-		*p->done_tail = t;
-		p->done_tail = &t->next;
+		bool wake = STAILQ_EMPTY(&p->finished);
+		STAILQ_INSERT_TAIL(&p->finished, t, qlink);
 		if (wake)
 			ev_async_send(p->loop, &p->async);
 	}
@@ -255,20 +254,18 @@ tpool_spawn(struct tpool *p)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Append a chain of n tasks to the work queue and wake up to n waiting
- * threads. The condvar is signalled after the unlock, so a woken thread does
- * not block on mu at once; no work is left behind, because a thread waits
- * only when it found the queue empty, and a busy one looks again when its
- * call returns. */
+/* Move the n tasks of q (left empty) to the work queue and wake up to n
+ * waiting threads. The condvar is signalled after the unlock, so a woken
+ * thread does not block on mu at once; no work is left behind, because a
+ * thread waits only when it found the queue empty, and a busy one looks
+ * again when its call returns. */
 static void
-tpool_push(struct tpool *p, struct tpool_task *head, struct tpool_task **tail,
-	   int n)
+tpool_push(struct tpool *p, struct tpool_queue *q, int n)
 {
 	int wake;
 
 	pthread_mutex_lock(&p->mu);
-	*p->work_tail = head;
-	p->work_tail = tail;
+	STAILQ_CONCAT(&p->work, q);
 	wake = n < p->nwait ? n : p->nwait;
 	pthread_mutex_unlock(&p->mu);
 	while (wake-- > 0)
@@ -279,11 +276,9 @@ tpool_push(struct tpool *p, struct tpool_task *head, struct tpool_task **tail,
 static void
 tpool_flush(struct tpool *p)
 {
-	if (p->batch == NULL)
+	if (STAILQ_EMPTY(&p->batch))
 		return;
-	tpool_push(p, p->batch, p->batch_tail, p->nbatch);
-	p->batch = NULL;
-	p->batch_tail = &p->batch;
+	tpool_push(p, &p->batch, p->nbatch);
 	p->nbatch = 0;
 }
 
@@ -300,23 +295,21 @@ static void
 tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct tpool *p = w->data;
-	struct tpool_task *t, *next;
+	struct tpool_queue done;
+	struct tpool_task *t;
 	unsigned long gen = tpool_generation;
 
 	(void)loop;
 	(void)revents;
 	p->collecting = true;
+	STAILQ_INIT(&done);
 	pthread_mutex_lock(&p->mu);
-	t = p->done_head;
-	p->done_head = NULL;
-	p->done_tail = &p->done_head;
+	STAILQ_CONCAT(&done, &p->finished);
 	pthread_mutex_unlock(&p->mu);
 
-	for (; t != NULL; t = next) {
-		next = t->next;
-		*t->lprev = t->lnext;
-		if (t->lnext != NULL)
-			t->lnext->lprev = t->lprev;
+	while ((t = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, qlink);
+		LIST_REMOVE(t, flight);
 		p->busy--;
 		if (!t->cancelled) {
 			tpool_live_dec(p);
@@ -327,7 +320,7 @@ tpool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		tpool_task_free(t);
 		if (tpool_generation != gen) {
 			/* Shut down from inside done: p may be gone. */
-			tpool_chain_free(next);
+			tpool_queue_free(&done);
 			return;
 		}
 	}
@@ -362,9 +355,10 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	p->start = start;
 	p->done = done;
 	p->nthreads = nthreads;
-	p->work_tail = &p->work_head;
-	p->done_tail = &p->done_head;
-	p->batch_tail = &p->batch;
+	STAILQ_INIT(&p->work);
+	STAILQ_INIT(&p->finished);
+	STAILQ_INIT(&p->batch);
+	LIST_INIT(&p->inflight);
 	p->refs = 1;
 	rc = pthread_mutex_init(&p->mu, NULL);
 	if (rc == 0)
@@ -425,7 +419,6 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	for (int i = 0; i < argc; i++)
 		size += strlen(argv[i]) + 1;
 	t = xmalloc(size);
-	t->next = NULL;
 	t->ctx = ctx;
 	t->run = run;
 	t->cancelled = false;
@@ -444,11 +437,7 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	}
 	t->argv[argc] = NULL;
 
-	t->lnext = p->inflight;
-	t->lprev = &p->inflight;
-	if (p->inflight != NULL)
-		p->inflight->lprev = &t->lnext;
-	p->inflight = t;
+	LIST_INSERT_HEAD(&p->inflight, t, flight);
 	p->busy++;
 	if (p->live++ == 0)
 		ev_ref(p->loop);
@@ -456,8 +445,7 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	/* Queued with the others submitted in this loop iteration, at the
 	 * end of tpool_async_cb or in the prepare phase: one lock, and no
 	 * more condvar signals than threads waiting. */
-	*p->batch_tail = t;
-	p->batch_tail = &t->next;
+	STAILQ_INSERT_TAIL(&p->batch, t, qlink);
 	p->nbatch++;
 	if (t->announced && p->start != NULL)
 		p->start(ctx, ev_now(p->loop));
@@ -468,9 +456,11 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 void
 tpool_cancel(void *ctx)
 {
+	struct tpool_task *t;
+
 	if (tp == NULL)
 		return;
-	for (struct tpool_task *t = tp->inflight; t != NULL; t = t->lnext) {
+	LIST_FOREACH(t, &tp->inflight, flight) {
 		if (t->ctx == ctx && !t->cancelled) {
 			t->cancelled = true;
 			/* Not run at all if no thread has taken it yet. */
@@ -490,7 +480,7 @@ void
 tpool_shutdown(void)
 {
 	struct tpool *p = tp;
-	struct tpool_task *work, *done;
+	struct tpool_queue work, done;
 	int nspawned;
 
 	if (p == NULL)
@@ -507,18 +497,17 @@ tpool_shutdown(void)
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
-	work = p->work_head;
-	done = p->done_head;
-	p->work_head = p->done_head = NULL;
-	p->work_tail = &p->work_head;
-	p->done_tail = &p->done_head;
+	STAILQ_INIT(&work);
+	STAILQ_INIT(&done);
+	STAILQ_CONCAT(&work, &p->work);
+	STAILQ_CONCAT(&done, &p->finished);
 	for (int i = 0; i < nspawned; i++)
 		p->threads[i].abandon = p->threads[i].running;
 	pthread_mutex_unlock(&p->mu);
 
-	tpool_chain_free(work);
-	tpool_chain_free(done);
-	tpool_chain_free(p->batch);
+	tpool_queue_free(&work);
+	tpool_queue_free(&done);
+	tpool_queue_free(&p->batch);
 	for (int i = 0; i < nspawned; i++) {
 		if (p->threads[i].abandon)
 			pthread_detach(p->threads[i].tid);

@@ -16,6 +16,10 @@
 #define CORUN_ATTR_NORETURN __attribute__((noreturn))
 #define CORUN_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* Bytes asked for per read(2) of a pipe or a file: big enough that a busy
+ * pipe is drained in few calls, small enough for a static buffer. */
+#define IO_CHUNK 65536
+
 /* Memory: abort with a message on exhaustion; never return NULL. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

@@ -105,7 +105,7 @@ int
 work_read(int argc, char *const argv[], struct buf *value, char *err,
 	 size_t errlen)
 {
-	char chunk[65536];
+	char chunk[IO_CHUNK];
 	unsigned long long total = 0;
 	int fd;
 
