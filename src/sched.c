@@ -44,6 +44,7 @@
 #include "input.h"
 #include "joblog.h"
 #include "parse.h"
+#include "plan.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
@@ -473,59 +474,17 @@ sched_new(struct job_spec *spec, const char *file, unsigned line)
 	return job;
 }
 
-/* Append s so that the job language reads it back as one token. */
-static void
-sched_quote(struct buf *b, const char *s)
-{
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				    "_-+./:@,%^=";
-
-	if (*s != '\0' && strspn(s, plain) == strlen(s)) {
-		buf_adds(b, s);
-		return;
-	}
-	buf_addc(b, '\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			buf_adds(b, "'\\''");
-		else
-			buf_addc(b, *s);
-	}
-	buf_addc(b, '\'');
-}
-
 /* Print the plan line of a job (dry run). */
 static void
 sched_plan(const struct job *job)
 {
 	const struct job_spec *spec = job->spec;
 	struct buf b = BUF_INIT;
+	char seq[24];
 
-	if (spec->id != NULL)
-		buf_adds(&b, spec->id);
-	else
-		buf_printf(&b, "%llu", (unsigned long long)job->seq);
-	buf_printf(&b, " %s %s", executor_name(job->ex), spec->kind->name);
-	for (int i = 0; i < spec->argc; i++) {
-		buf_addc(&b, ' ');
-		sched_quote(&b, spec->argv[i]);
-	}
-	if (job->timeout >= 0)
-		buf_printf(&b, " timeout=%gs", job->timeout);
-	if (spec->retries >= 0)
-		buf_printf(&b, " retries=%d", spec->retries);
-	if (spec->backoff >= 0) {
-		buf_printf(&b, " backoff=%gs", spec->backoff);
-		if (spec->backoff_max >= 0)
-			buf_printf(&b, ":%gs", spec->backoff_max);
-	}
-	for (int i = 0; i < spec->nafter; i++)
-		buf_printf(&b, "%s%s", i ? "," : " after=", spec->after[i]);
-	if (spec->group != NULL)
-		buf_printf(&b, " group=%s", spec->group);
-	if (spec->on >= 0)
-		buf_printf(&b, " on=%s", executor_name((enum executor)spec->on));
+	snprintf(seq, sizeof seq, "%llu", (unsigned long long)job->seq);
+	plan_line(&b, spec->id != NULL ? spec->id : seq, executor_name(job->ex),
+		  spec, job->timeout);
 	buf_addc(&b, '\n');
 	fwrite(b.data, 1, b.len, stdout);
 	buf_free(&b);

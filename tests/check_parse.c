@@ -184,6 +184,17 @@ START_TEST(double_quotes_know_four_escapes)
 }
 END_TEST
 
+START_TEST(double_quotes_know_hex_escapes)
+{
+	exec_args("exec \"\\x41\\x7a\" \"\\x4A\\x4a\" \"\\x1b[0m\" \"\\xff\\x01\"", 4,
+		  (const char *[]){"Az", "JJ", "\x1b[0m", "\xff\x01"});
+	/* Not two hex digits, or 00: the backslash stays as written. */
+	exec_args("exec \"\\x00\" \"\\x4\" \"\\xg1\" \"a\\x\" '\\x41' \\x41", 6,
+		  (const char *[]){"\\x00", "\\x4", "\\xg1", "a\\x", "\\x41",
+				   "x41"});
+}
+END_TEST
+
 START_TEST(other_backslashes_in_double_quotes_stay)
 {
 	exec_args("exec \"\\x\\$\\'\\a\"", 1, (const char *[]){"\\x\\$\\'\\a"});
@@ -1129,6 +1140,7 @@ parse_suite(void)
 	tcase_add_test(tok, blanks_are_space_tab_and_cr);
 	tcase_add_test(tok, single_quotes_are_literal);
 	tcase_add_test(tok, double_quotes_know_four_escapes);
+	tcase_add_test(tok, double_quotes_know_hex_escapes);
 	tcase_add_test(tok, other_backslashes_in_double_quotes_stay);
 	tcase_add_test(tok, backslash_outside_quotes_escapes_next_char);
 	tcase_add_test(tok, quotes_glue_to_text_in_one_token);
