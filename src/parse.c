@@ -179,7 +179,7 @@ parse_count(const char *s, long long *out)
 	return parse_count_n(s, strlen(s), out);
 }
 
-/* Check a string against the id syntax of spec section 3. */
+/* Check a string against the id syntax of corun-jobs(5). */
 int
 parse_id_valid(const char *s)
 {
