@@ -31,6 +31,7 @@
 #include "joblog.h"
 #include "output.h"
 #include "parse.h"
+#include "plan.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
@@ -340,59 +341,14 @@ job_new(struct job_spec *spec, const char *file, unsigned line)
 	return job;
 }
 
-/* Append s so that the job language reads it back as one token. */
-static void
-job_quote(struct buf *b, const char *s)
-{
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				    "_-+./:@,%^=";
-
-	if (*s != '\0' && strspn(s, plain) == strlen(s)) {
-		buf_adds(b, s);
-		return;
-	}
-	buf_addc(b, '\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			buf_adds(b, "'\\''");
-		else
-			buf_addc(b, *s);
-	}
-	buf_addc(b, '\'');
-}
-
 /* Print the plan line of a job (dry run). */
 static void
 job_plan(const struct job *job)
 {
-	const struct job_spec *spec = job->spec;
 	struct buf b = BUF_INIT;
 
-	if (spec->id != NULL)
-		buf_adds(&b, spec->id);
-	else
-		buf_printf(&b, "%llu", (unsigned long long)job->seq);
-	buf_printf(&b, " %s %s", executor_name(job->ex), spec->kind->name);
-	for (int i = 0; i < spec->argc; i++) {
-		buf_addc(&b, ' ');
-		job_quote(&b, spec->argv[i]);
-	}
-	if (job->at.timeout >= 0)
-		buf_printf(&b, " timeout=%gs", job->at.timeout);
-	if (spec->retries >= 0)
-		buf_printf(&b, " retries=%d", spec->retries);
-	if (spec->backoff >= 0) {
-		buf_printf(&b, " backoff=%gs", spec->backoff);
-		if (spec->backoff_max >= 0)
-			buf_printf(&b, ":%gs", spec->backoff_max);
-	}
-	for (int i = 0; i < spec->nafter; i++)
-		buf_printf(&b, "%s%s", i ? "," : " after=", spec->after[i]);
-	if (spec->group != NULL)
-		buf_printf(&b, " group=%s", spec->group);
-	if (spec->on >= 0)
-		buf_printf(&b, " on=%s", executor_name((enum executor)spec->on));
+	plan_line(&b, job->at.id, executor_name(job->ex), job->spec,
+		  job->at.timeout);
 	buf_addc(&b, '\n');
 	fwrite(b.data, 1, b.len, stdout);
 	buf_free(&b);

@@ -13,9 +13,8 @@
 #include <string.h>
 
 #include "kinds.h"
-#include "net.h"
+#include "net_check.h"
 #include "parse.h"
-#include "plugin.h"
 #include "util.h"
 
 #define EXMASK(e) (1u << (e))
@@ -104,6 +103,36 @@ check_primes(int argc, char *const argv[], char *err, size_t errlen)
 	return 0;
 }
 
+/* Is s a C identifier? (ASCII only, whatever the locale.) */
+static int
+check_ident(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Check call's arguments at parse time: LIBRARY SYMBOL [ARG]. */
+static int
+check_call(int argc, char *const argv[], char *err, size_t errlen)
+{
+	(void)argc;
+	if (argv[0][0] == '\0') {
+		errfmt(err, errlen, "call: empty library path");
+		return -1;
+	}
+	if (!check_ident(argv[1])) {
+		errfmt(err, errlen, "call: bad symbol name '%s'", argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
 #define LOOP EXMASK(EX_LOOP)
 #define THREAD EXMASK(EX_THREAD)
 #define PROCESS EXMASK(EX_PROCESS)
@@ -123,10 +152,10 @@ const struct kind kind_table[KIND_COUNT] = {
 	 .check = check_ref},
 	[KIND_HTTP] = {.name = "http", .id = KIND_HTTP, .executor = EX_LOOP,
 	 .executors = LOOP, .min_args = 1, .max_args = -1,
-	 .check = net_http_check, .http = 1},
+	 .check = net_check_http, .http = 1},
 	[KIND_TCP] = {.name = "tcp", .id = KIND_TCP, .executor = EX_LOOP,
 	 .executors = LOOP, .min_args = 1, .max_args = 1,
-	 .check = net_tcp_check},
+	 .check = net_check_tcp},
 	[KIND_RESOLVE] = {.name = "resolve", .id = KIND_RESOLVE,
 	 .executor = EX_THREAD, .executors = THREAD, .min_args = 1,
 	 .max_args = 1, .check = check_nonempty},
@@ -144,7 +173,7 @@ const struct kind kind_table[KIND_COUNT] = {
 	 .check = check_duration},
 	[KIND_CALL] = {.name = "call", .id = KIND_CALL, .executor = EX_PROCESS,
 	 .executors = PROCESS | THREAD, .min_args = 2, .max_args = 3,
-	 .check = plugin_check_call, .file_relative = 1},
+	 .check = check_call, .file_relative = 1},
 	[KIND_FN] = {.name = "fn", .id = KIND_FN, .executor = EX_PROCESS,
 	 .executors = PROCESS | THREAD, .min_args = 2, .max_args = 2,
 	 .hidden = 1},

@@ -5,30 +5,22 @@
  * (net_http.c); tcp makes one non-blocking connect, with names resolved by
  * a few resolver threads (net_tcp.c). Both are loop kinds (kinds.h): start
  * and stop are called on the loop thread, and every start is answered by
- * exactly one sched_attempt_done. The check functions are the kind rows'
- * parse-time checks; they are pure and touch no state.
+ * exactly one sched_attempt_done. Their parse-time checks are pure and
+ * live apart, in net_check.c.
  */
 #ifndef CORUN_NET_H
 #define CORUN_NET_H
 
-#include <stddef.h>
-
 struct attempt;
 
-/* http [-X METHOD] [-H 'NAME: VALUE']... [-d DATA] [-L] URL: 0, or -1 and
- * a message. */
-int net_http_check(int argc, char *const argv[], char *err, size_t errlen);
 /* Start a transfer on the shared multi handle. */
 void net_http_start(struct attempt *);
-/* Remove the job's transfer from the multi handle at once. */
+/* Remove the attempt's transfer from the multi handle at once. */
 void net_http_stop(struct attempt *);
 
-/* tcp HOST:PORT (a bracketed IPv6 address as [ADDR]:PORT): 0, or -1 and a
- * message. */
-int net_tcp_check(int argc, char *const argv[], char *err, size_t errlen);
 /* Resolve the host if needed, then connect without blocking. */
 void net_tcp_start(struct attempt *);
-/* Close the job's socket, or forget its name lookup, at once. */
+/* Close the attempt's socket, or forget its name lookup, at once. */
 void net_tcp_stop(struct attempt *);
 /* Release tcp's resources at exit (net_shutdown calls it). */
 void net_tcp_shutdown(void);

@@ -42,6 +42,7 @@
 #include "curl_lazy.h"
 #include "executors.h"
 #include "net.h"
+#include "net_check.h"
 #include "parse.h"
 #include "pool_proc.h"
 #include "util.h"
@@ -50,14 +51,6 @@
 #define HTTP_MAX_REDIRS 50L
 /* File descriptors kept back from HTTP connections for everything else. */
 #define HTTP_FD_RESERVE 64
-
-/* The arguments of one http job line. */
-struct http_args {
-	const char *method; /* -X, or NULL */
-	const char *data;   /* -d, or NULL */
-	const char *url;
-	bool follow; /* -L */
-};
 
 /* One attempt's transfer (the attempt's xdata). */
 struct http_xfer {
@@ -83,139 +76,6 @@ static struct {
 	LIST_HEAD(, http_xfer) xfers;
 	LIST_HEAD(, http_sock) socks;
 } H;
-
-/* Is c a character of an HTTP token (RFC 9110 tchar)? */
-static bool
-http_tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* Check a method: one token. */
-static int
-http_check_method(const char *m, char *err, size_t errlen)
-{
-	const char *p = m;
-
-	while (http_tchar(*p))
-		p++;
-	if (p == m || *p != '\0') {
-		errfmt(err, errlen, "http: bad method '%s'", m);
-		return -1;
-	}
-	return 0;
-}
-
-/* Check a header: a token name, a colon, a value without line breaks. */
-static int
-http_check_header(const char *h, char *err, size_t errlen)
-{
-	const char *p = h;
-
-	while (http_tchar(*p))
-		p++;
-	if (p == h || *p != ':' || strpbrk(p, "\r\n") != NULL) {
-		errfmt(err, errlen,
-		       "http: bad header '%s' (want 'NAME: VALUE')", h);
-		return -1;
-	}
-	return 0;
-}
-
-/* Check a URL with libcurl's own parser: absolute, http or https. */
-static int
-http_check_url(const char *url, char *err, size_t errlen)
-{
-	CURLU *u;
-	char *scheme = NULL;
-	int rc = -1;
-
-	if (curl_lazy_load(err, errlen) == -1)
-		return -1;
-	u = lcurl.url();
-	if (u == NULL)
-		fatalx("out of memory");
-	if (lcurl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    lcurl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		errfmt(err, errlen, "http: bad URL '%s'", url);
-	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-		errfmt(err, errlen, "http: URL must be http or https: '%s'",
-		       url);
-	else
-		rc = 0;
-	lcurl.free(scheme);
-	lcurl.url_cleanup(u);
-	return rc;
-}
-
-/* Split and check an http job's arguments; headers are checked but not
- * kept (http_add_headers walks argv again). 0, or -1 and a message. */
-static int
-http_args_parse(int argc, char *const argv[], struct http_args *a, char *err,
-		size_t errlen)
-{
-	memset(a, 0, sizeof *a);
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i], *val;
-
-		if (arg[0] != '-') {
-			if (a->url != NULL) {
-				errfmt(err, errlen,
-				       "http: more than one URL: '%s'", arg);
-				return -1;
-			}
-			if (http_check_url(arg, err, errlen) == -1)
-				return -1;
-			a->url = arg;
-			continue;
-		}
-		if (strcmp(arg, "-L") == 0) {
-			a->follow = true;
-			continue;
-		}
-		if (strcmp(arg, "-X") != 0 && strcmp(arg, "-H") != 0 &&
-		    strcmp(arg, "-d") != 0) {
-			errfmt(err, errlen, "http: unknown option '%s'", arg);
-			return -1;
-		}
-		if (i + 1 == argc) {
-			errfmt(err, errlen, "http: %s needs a value", arg);
-			return -1;
-		}
-		val = argv[++i];
-		if ((arg[1] == 'X' && a->method != NULL) ||
-		    (arg[1] == 'd' && a->data != NULL)) {
-			errfmt(err, errlen, "http: %s given twice", arg);
-			return -1;
-		}
-		if (arg[1] == 'X') {
-			if (http_check_method(val, err, errlen) == -1)
-				return -1;
-			a->method = val;
-		} else if (arg[1] == 'H') {
-			if (http_check_header(val, err, errlen) == -1)
-				return -1;
-		} else {
-			a->data = val;
-		}
-	}
-	if (a->url == NULL) {
-		errfmt(err, errlen, "http: missing URL");
-		return -1;
-	}
-	return 0;
-}
-
-/* Check an http job line at parse time. */
-int
-net_http_check(int argc, char *const argv[], char *err, size_t errlen)
-{
-	struct http_args a;
-
-	return http_args_parse(argc, argv, &a, err, errlen);
-}
 
 /* CURLMOPT_SOCKETFUNCTION's events as libev's. */
 static int
@@ -356,7 +216,7 @@ http_init(void)
 	char err[256];
 	CURLcode rc;
 
-	/* Loaded when the job's line was checked; this cannot fail then. */
+	/* Loaded by net_http_start before; this cannot fail then. */
 	if (curl_lazy_load(err, sizeof err) == -1)
 		fatalx("%s", err);
 	rc = lcurl.global_init(CURL_GLOBAL_DEFAULT);
@@ -527,8 +387,12 @@ net_http_start(struct attempt *at)
 	/* Before the resolver threads: see ppool_forksrv. */
 	ppool_forksrv();
 	sched_attempt_started(at);
-	if (http_args_parse(spec->argc, spec->argv, &a, err, sizeof err) ==
+	if (net_check_http_args(spec->argc, spec->argv, &a, err, sizeof err) ==
 	    -1) {
+		http_fail(at, err);
+		return;
+	}
+	if (H.multi == NULL && curl_lazy_load(err, sizeof err) == -1) {
 		http_fail(at, err);
 		return;
 	}

@@ -52,6 +52,7 @@
 
 #include "executors.h"
 #include "net.h"
+#include "net_check.h"
 #include "parse.h"
 #include "pool_proc.h"
 #include "util.h"
@@ -107,82 +108,6 @@ static struct {
     .done = STAILQ_HEAD_INITIALIZER(R.done),
     .conns = LIST_HEAD_INITIALIZER(R.conns),
 };
-
-/*
- * Split "HOST:PORT" or "[ADDR]:PORT": the host is arg[*hoff] for *hlen
- * bytes, the port starts at arg + *poff. 0, or -1 and a message.
- */
-static int
-tcp_split(const char *arg, size_t *hoff, size_t *hlen, size_t *poff, char *err,
-	  size_t errlen)
-{
-	const char *colon, *p;
-	long port = 0;
-
-	if (arg[0] == '[') {
-		const char *end = strchr(arg, ']');
-		char addr[INET6_ADDRSTRLEN + 1];
-		struct in6_addr in6;
-		size_t n;
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		n = (size_t)(end - arg - 1);
-		/* A zone (fe80::1%eth0) is left to getaddrinfo. */
-		p = memchr(arg + 1, '%', n);
-		if (p != NULL && (size_t)(p - arg - 1) + 1 < n)
-			n = (size_t)(p - arg - 1);
-		if (n == 0 || n >= sizeof addr)
-			goto bad6;
-		memcpy(addr, arg + 1, n);
-		addr[n] = '\0';
-		if (inet_pton(AF_INET6, addr, &in6) != 1)
-			goto bad6;
-		*hoff = 1;
-		*hlen = (size_t)(end - arg - 1);
-		colon = end + 1;
-	} else {
-		colon = strrchr(arg, ':');
-		if (colon == NULL || colon == arg)
-			goto bad;
-		if (memchr(arg, ':', (size_t)(colon - arg)) != NULL) {
-			errfmt(err, errlen,
-			       "tcp: an IPv6 address goes in brackets: "
-			       "'[ADDR]:PORT', got '%s'",
-			       arg);
-			return -1;
-		}
-		for (p = arg; p < colon; p++)
-			if ((unsigned char)*p <= ' ' || *p == 0x7f)
-				goto bad;
-		*hoff = 0;
-		*hlen = (size_t)(colon - arg);
-	}
-	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
-		port = port * 10 + (*p - '0');
-	if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535) {
-		errfmt(err, errlen, "tcp: bad port in '%s'", arg);
-		return -1;
-	}
-	*poff = (size_t)(colon + 1 - arg);
-	return 0;
-bad6:
-	errfmt(err, errlen, "tcp: bad IPv6 address in '%s'", arg);
-	return -1;
-bad:
-	errfmt(err, errlen, "tcp: expected HOST:PORT, got '%s'", arg);
-	return -1;
-}
-
-/* Check a tcp job line at parse time. */
-int
-net_tcp_check(int argc, char *const argv[], char *err, size_t errlen)
-{
-	size_t hoff, hlen, poff;
-
-	(void)argc;
-	return tcp_split(argv[0], &hoff, &hlen, &poff, err, errlen);
-}
 
 /* Unlink and free a connection: its socket, lookup and addresses. The job
  * is not touched. */
@@ -450,7 +375,7 @@ net_tcp_start(struct attempt *at)
 	c->fd = -1;
 	LIST_INSERT_HEAD(&R.conns, c, link);
 	/* Checked at parse time: only a kind row without the check fails. */
-	if (tcp_split(arg, &hoff, &hlen, &poff, err, sizeof err) == -1) {
+	if (net_check_tcp_split(arg, &hoff, &hlen, &poff, err, sizeof err) == -1) {
 		tcp_finish(c, EINVAL, NULL);
 		return;
 	}

@@ -1,16 +1,17 @@
 /*
- * parse.c: the job language (spec section 3): tokens, options, kinds.
+ * parse.c: the job language (corun-jobs(5)): values, options, kinds, and
+ * the parser that feeds lines to the tokenizer.
  *
  * Pure: no I/O and no global state, so it can be unit-tested and fuzzed. The
- * caller feeds physical lines; each is split into tokens at once, because a
- * token never spans two physical lines (a quote ends on its own line and a
- * continuation joins lines with a blank). The tokens of the logical line so
- * far sit NUL-terminated, one after the other, in the parser's buffer. When
- * the logical line is complete, its leading KEY=VALUE options are checked,
- * then the kind, the on= executor, the arity and the kind's own check, and
- * the job is copied into one allocation that the caller owns.
+ * caller feeds physical lines; each is cut into tokens at once by lex.c,
+ * because a token never spans two physical lines. The tokens of the logical
+ * line so far sit NUL-terminated, one after the other, in the parser's
+ * buffer. When the logical line is complete, its leading KEY=VALUE options
+ * and their values (durations, counts, backoff, ids) are checked here, then
+ * the kind, the on= executor, the arity and the kind's own check, and spec.c
+ * copies the job into one allocation that the caller owns.
  *
- * Invariants: the scanner never reads line[len] or beyond. A logical line
+ * Invariants: no line is read at line[len] or beyond. A logical line
  * holding a NUL byte (ntok < 0) or longer than PARSE_MAX_LINE bytes
  * (len > PARSE_MAX_LINE) is poisoned: its tokens are dropped and the rest of
  * it is only scanned to find where it ends, so memory stays bounded and the
@@ -25,14 +26,14 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "lex.h"
 #include "parse.h"
+#include "spec.h"
 
 /* Most retries= accepts. */
 #define PARSE_MAX_RETRIES 1000000
 /* A token buffer bigger than this is released after its line, not kept. */
 #define PARSE_KEEP_BUF (64 * 1024)
-
-enum parse_scan { SCAN_END, SCAN_CONT, SCAN_QUOTE };
 
 enum parse_opt {
 	OPT_ID,
@@ -48,21 +49,6 @@ enum parse_opt {
 static const char *const parse_opt_names[OPT_COUNT] = {
     "id", "timeout", "retries", "backoff", "after", "group", "on",
 };
-
-/* A logical line's values while they still point into the token buffer. */
-struct parse_draft {
-	struct job_spec s; /* after and argv not set yet */
-	const char *after; /* after= as written */
-};
-
-static void parse_draft_init(struct parse_draft *);
-
-/* True for the blanks that separate tokens. */
-static int
-parse_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
 
 /* True for an ASCII decimal digit. */
 static int
@@ -193,7 +179,7 @@ parse_count(const char *s, long long *out)
 	return parse_count_n(s, strlen(s), out);
 }
 
-/* Check a string against the id syntax of spec section 3. */
+/* Check a string against the id syntax of corun-jobs(5). */
 int
 parse_id_valid(const char *s)
 {
@@ -226,214 +212,24 @@ parse_after_count(const char *s)
 	}
 }
 
-/* Append n bytes to toks unless only scanning (toks NULL). */
-static void
-parse_put(struct buf *toks, const char *s, size_t n)
-{
-	if (toks != NULL)
-		buf_add(toks, s, n);
-}
-
-/* True when the backslash at s[i] continues the line (CRLF tolerated). */
-static int
-parse_cont_at(const char *s, size_t len, size_t i)
-{
-	return i + 1 == len || (i + 2 == len && s[i + 1] == '\r');
-}
-
-/*
- * Read a double-quoted string starting at s[*pi] (the quote) into toks;
- * advance *pi past the closing quote. -1 when the line ends first.
- */
-static int
-parse_dquote(const char *s, size_t len, size_t *pi, struct buf *toks)
-{
-	size_t i = *pi + 1;
-
-	while (i < len) {
-		char c = s[i];
-		if (c == '"') {
-			*pi = i + 1;
-			return 0;
-		}
-		if (c == '\\') {
-			char e = i + 1 < len ? s[i + 1] : '\0';
-			if (e == '"' || e == '\\') {
-				parse_put(toks, &e, 1);
-				i += 2;
-			} else if (e == 'n' || e == 't') {
-				parse_put(toks, e == 'n' ? "\n" : "\t", 1);
-				i += 2;
-			} else {
-				parse_put(toks, "\\", 1);
-				i++;
-			}
-			continue;
-		}
-		size_t j = i;
-		while (j < len && s[j] != '"' && s[j] != '\\')
-			j++;
-		parse_put(toks, s + i, j - i);
-		i = j;
-	}
-	return -1;
-}
-
-/*
- * Read one token starting at s[*pi] into toks (when not NULL) and advance
- * *pi past it. SCAN_END: the token is complete; SCAN_CONT: it stops at a
- * continuation backslash, where *pi is left; SCAN_QUOTE: a quote is not
- * closed on this line.
- */
-static enum parse_scan
-parse_token(const char *s, size_t len, size_t *pi, struct buf *toks)
-{
-	size_t i = *pi;
-	enum parse_scan sc = SCAN_END;
-
-	while (i < len && !parse_blank(s[i])) {
-		char c = s[i];
-		if (c == '\'') {
-			const char *q = memchr(s + i + 1, '\'', len - i - 1);
-			if (q == NULL)
-				return SCAN_QUOTE;
-			parse_put(toks, s + i + 1, (size_t)(q - s) - i - 1);
-			i = (size_t)(q - s) + 1;
-		} else if (c == '"') {
-			if (parse_dquote(s, len, &i, toks) < 0)
-				return SCAN_QUOTE;
-		} else if (c == '\\') {
-			if (parse_cont_at(s, len, i)) {
-				sc = SCAN_CONT;
-				break;
-			}
-			parse_put(toks, s + i + 1, 1);
-			i += 2;
-		} else {
-			size_t j = i;
-			while (j < len && !parse_blank(s[j]) && s[j] != '\'' &&
-			       s[j] != '"' && s[j] != '\\')
-				j++;
-			parse_put(toks, s + i, j - i);
-			i = j;
-		}
-	}
-	*pi = i;
-	return sc;
-}
-
-/*
- * Split one physical line into tokens appended NUL-terminated to toks,
- * counting them in *ntok; with toks NULL only find out how the line ends.
- * On SCAN_QUOTE the unfinished token is dropped and the earlier ones stay.
- */
-static enum parse_scan
-parse_scan(const char *s, size_t len, struct buf *toks, int *ntok)
-{
-	size_t i = 0;
-
-	for (;;) {
-		while (i < len && parse_blank(s[i]))
-			i++;
-		if (i == len || s[i] == '#')
-			return SCAN_END;
-		size_t start = i, mark = toks != NULL ? toks->len : 0;
-		enum parse_scan sc = parse_token(s, len, &i, toks);
-		if (sc == SCAN_QUOTE && toks != NULL && toks->data != NULL) {
-			toks->len = mark;
-			toks->data[mark] = '\0';
-		}
-		if (sc == SCAN_QUOTE || (sc == SCAN_CONT && i == start))
-			return sc;
-		if (toks != NULL) {
-			buf_addc(toks, '\0');
-			(*ntok)++;
-		}
-		if (sc == SCAN_CONT)
-			return sc;
-	}
-}
-
-/* The token after tok in a NUL-separated run. */
-static const char *
-parse_next(const char *tok)
-{
-	return tok + strlen(tok) + 1;
-}
-
-/*
- * Copy a parsed line into one allocation holding the struct, the after[]
- * and argv[] arrays and every string; kseg is the byte count of the kind
- * word and its arguments (NUL-terminated, back to back). The caller owns
- * the result and frees it with free().
- */
-static struct job_spec *
-parse_build(const struct parse_draft *l, size_t kseg)
-{
-	const struct job_spec *t = &l->s;
-	size_t idlen = t->id != NULL ? strlen(t->id) + 1 : 0;
-	size_t glen = t->group != NULL ? strlen(t->group) + 1 : 0;
-	size_t alen = l->after != NULL ? strlen(l->after) + 1 : 0;
-	size_t nptr = (size_t)t->nafter + (size_t)t->argc + 1;
-	struct job_spec *s = xmalloc(sizeof *s + nptr * sizeof(char *) + idlen +
-				     glen + alen + kseg);
-	char **ptr = (char **)(void *)(s + 1);
-	char *str = (char *)(ptr + nptr);
-
-	*s = *t;
-	s->after = (const char *const *)ptr;
-	if (t->id != NULL) {
-		s->id = memcpy(str, t->id, idlen);
-		str += idlen;
-	}
-	if (t->group != NULL) {
-		s->group = memcpy(str, t->group, glen);
-		str += glen;
-	}
-	if (l->after != NULL) {
-		char *a = memcpy(str, l->after, alen);
-		for (int i = 0; i < t->nafter; i++) {
-			char *comma = strchr(a, ',');
-			ptr[i] = a;
-			if (comma != NULL) {
-				*comma = '\0';
-				a = comma + 1;
-			}
-		}
-		str += alen;
-	}
-	ptr += t->nafter;
-	s->argv = ptr;
-	if (t->kindname != NULL) {
-		char *a = memcpy(str, t->kindname, kseg);
-		s->kindname = a;
-		for (int i = 0; i < t->argc; i++) {
-			a += strlen(a) + 1;
-			ptr[i] = a;
-		}
-	}
-	ptr[t->argc] = NULL;
-	return s;
-}
-
 /* A job of kind k with these arguments and no options, in one allocation
  * like every spec (for jobs made by a program, not read from a line). The
  * caller owns the result. */
 struct job_spec *
 parse_spec_new(const struct kind *k, int argc, char *const argv[])
 {
-	struct parse_draft l;
+	struct spec_draft l;
 	struct buf kseg = BUF_INIT;
 	struct job_spec *n;
 
-	parse_draft_init(&l);
+	spec_draft_init(&l);
 	buf_add(&kseg, k->name, strlen(k->name) + 1);
 	for (int i = 0; i < argc; i++)
 		buf_add(&kseg, argv[i], strlen(argv[i]) + 1);
 	l.s.kind = k;
 	l.s.kindname = kseg.data;
 	l.s.argc = argc;
-	n = parse_build(&l, kseg.len);
+	n = spec_build(&l, kseg.len);
 	buf_free(&kseg);
 	return n;
 }
@@ -443,7 +239,7 @@ parse_spec_new(const struct kind *k, int argc, char *const argv[])
 struct job_spec *
 parse_spec_set_arg(struct job_spec *spec, int i, const char *value)
 {
-	struct parse_draft l;
+	struct spec_draft l;
 	struct buf after = BUF_INIT, kseg = BUF_INIT;
 	struct job_spec *n;
 
@@ -462,23 +258,11 @@ parse_spec_set_arg(struct job_spec *spec, int i, const char *value)
 		buf_add(&kseg, a, strlen(a) + 1);
 	}
 	l.s.kindname = kseg.data;
-	n = parse_build(&l, kseg.len);
+	n = spec_build(&l, kseg.len);
 	buf_free(&after);
 	buf_free(&kseg);
 	free(spec);
 	return n;
-}
-
-/* Set every option of a line to unset. */
-static void
-parse_draft_init(struct parse_draft *l)
-{
-	memset(l, 0, sizeof *l);
-	l->s.timeout = -1;
-	l->s.retries = -1;
-	l->s.backoff = -1;
-	l->s.backoff_max = -1;
-	l->s.on = -1;
 }
 
 /*
@@ -488,10 +272,10 @@ parse_draft_init(struct parse_draft *l)
 static struct job_spec *
 parse_error_spec(const char *tok, int ntok)
 {
-	struct parse_draft l;
+	struct spec_draft l;
 
-	parse_draft_init(&l);
-	for (int i = 0; i < ntok; i++, tok = parse_next(tok)) {
+	spec_draft_init(&l);
+	for (int i = 0; i < ntok; i++, tok = lex_next(tok)) {
 		const char *eq = strchr(tok, '=');
 		if (eq == NULL) {
 			l.s.kindname = tok;
@@ -504,13 +288,13 @@ parse_error_spec(const char *tok, int ntok)
 	}
 	if (l.s.kindname == NULL && l.s.id == NULL)
 		return NULL;
-	return parse_build(&l,
+	return spec_build(&l,
 			   l.s.kindname != NULL ? strlen(l.s.kindname) + 1 : 0);
 }
 
 /* Check one KEY=VALUE token (eq at its '=') and record it: 0 or -1. */
 static int
-parse_option(struct parse_draft *l, unsigned *seen, const char *tok,
+parse_option(struct spec_draft *l, unsigned *seen, const char *tok,
 	     const char *eq, char *err, size_t errlen)
 {
 	size_t klen = (size_t)(eq - tok);
@@ -641,14 +425,14 @@ static enum parse_rc
 parse_tokens(const char *toks, size_t toklen, int ntok, struct job_spec **out,
 	     char *err, size_t errlen)
 {
-	struct parse_draft l;
+	struct spec_draft l;
 	struct job_spec *s;
 	const char *tok = toks;
 	unsigned seen = 0;
 	int i;
 
-	parse_draft_init(&l);
-	for (i = 0; i < ntok; i++, tok = parse_next(tok)) {
+	spec_draft_init(&l);
+	for (i = 0; i < ntok; i++, tok = lex_next(tok)) {
 		const char *eq = strchr(tok, '=');
 		if (eq == NULL)
 			break;
@@ -669,7 +453,7 @@ parse_tokens(const char *toks, size_t toklen, int ntok, struct job_spec **out,
 	if (parse_on(l.s.kind, l.s.on, err, errlen) < 0 ||
 	    parse_arity(l.s.kind, l.s.argc, err, errlen) < 0)
 		goto fail;
-	s = parse_build(&l, toklen - (size_t)(tok - toks));
+	s = spec_build(&l, toklen - (size_t)(tok - toks));
 	if (l.s.kind->check != NULL &&
 	    l.s.kind->check(s->argc, s->argv, err, errlen) != 0) {
 		free(s);
@@ -747,7 +531,7 @@ parser_feed(struct parser *p, const char *line, size_t len,
 	    struct job_spec **out, char *err, size_t errlen)
 {
 	int store = p->ntok >= 0 && p->len <= PARSE_MAX_LINE;
-	enum parse_scan sc;
+	enum lex_end sc;
 
 	*out = NULL;
 	/* The continuation backslash counts as the joining blank. */
@@ -764,13 +548,13 @@ parser_feed(struct parser *p, const char *line, size_t len,
 		buf_free(&p->toks);
 		store = 0;
 	}
-	sc = parse_scan(line, len, store ? &p->toks : NULL,
+	sc = lex_scan(line, len, store ? &p->toks : NULL,
 			store ? &p->ntok : NULL);
-	if (sc == SCAN_CONT) {
+	if (sc == LEX_CONT) {
 		p->cont = 1;
 		return PARSE_MORE;
 	}
-	if (sc == SCAN_QUOTE && store) {
+	if (sc == LEX_QUOTE && store) {
 		errfmt(err, errlen, "unterminated quote");
 		*out = parse_error_spec(p->toks.data, p->ntok);
 		parse_reset(p);

@@ -115,36 +115,6 @@ plugin_out_init(struct corun_out *out, struct plugin_sink *sink)
 		sink->err[0] = '\0';
 }
 
-/* Is s a C identifier? (ASCII only, whatever the locale.) */
-static int
-plugin_is_ident(const char *s)
-{
-	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-	      *s == '_'))
-		return 0;
-	for (s++; *s != '\0'; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
-/* Check call's arguments at parse time: LIBRARY SYMBOL [ARG]. */
-int
-plugin_check_call(int argc, char *const argv[], char *err, size_t errlen)
-{
-	(void)argc;
-	if (argv[0][0] == '\0') {
-		errfmt(err, errlen, "call: empty library path");
-		return -1;
-	}
-	if (!plugin_is_ident(argv[1])) {
-		errfmt(err, errlen, "call: bad symbol name '%s'", argv[1]);
-		return -1;
-	}
-	return 0;
-}
-
 /* The address of name if the library of map defines it itself (not one of
  * its dependencies); NULL otherwise. With sym, also its symbol entry. */
 static void *

@@ -42,9 +42,6 @@ struct plugin_sink {
  * reset). Any thread; no state but the two structs. */
 void plugin_out_init(struct corun_out *out, struct plugin_sink *sink);
 
-/* The `call` kind's argument check: a non-empty LIBRARY, a C identifier
- * for SYMBOL. */
-int plugin_check_call(int argc, char *const argv[], char *err, size_t errlen);
 
 /* The `call` kind's run function (a kind_run_fn): argv is LIBRARY SYMBOL
  * [ARG]. Appends the function's output to value and returns 0, or writes

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "net_check.h"
 #include "parse.h"
 
 #define ERRLEN 512
@@ -181,6 +182,17 @@ START_TEST(double_quotes_know_four_escapes)
 		  (const char *[]){"a\"b", "a\\b", "\n\t", "a b"});
 	exec_args("exec \"a\\\\\"", 1, (const char *[]){"a\\"});
 	exec_args("exec \"'\" \"#\"", 2, (const char *[]){"'", "#"});
+}
+END_TEST
+
+START_TEST(double_quotes_know_hex_escapes)
+{
+	exec_args("exec \"\\x41\\x7a\" \"\\x4A\\x4a\" \"\\x1b[0m\" \"\\xff\\x01\"", 4,
+		  (const char *[]){"Az", "JJ", "\x1b[0m", "\xff\x01"});
+	/* Not two hex digits, or 00: the backslash stays as written. */
+	exec_args("exec \"\\x00\" \"\\x4\" \"\\xg1\" \"a\\x\" '\\x41' \\x41", 6,
+		  (const char *[]){"\\x00", "\\x4", "\\xg1", "a\\x", "\\x41",
+				   "x41"});
 }
 END_TEST
 
@@ -1132,6 +1144,137 @@ START_TEST(set_arg_replaces_one_argument_and_keeps_the_rest)
 }
 END_TEST
 
+/* Run the http check on a NULL-terminated argv; its return value. */
+static int
+http_check(const char *const *argv)
+{
+	int argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	err[0] = '\0';
+	return net_check_http(argc, (char *const *)argv, err, sizeof err);
+}
+
+START_TEST(http_urls_libcurl_takes_pass)
+{
+	static const char *const good[] = {
+	    "http://example.org/", "https://example.org", "HTTP://EXAMPLE.org/x",
+	    "hTTps://a/", "http:/a", "http:///a", "http://a:80/", "http://a:/",
+	    "http://a:", "http://a:0", "http://a:65535/", "http://a:080/",
+	    "http://u:p@a/", "http://@a/", "http://:@a/", "http://u[x]@a/",
+	    "http://u/x@a/", "http://[::1]/", "http://[::1]:80/",
+	    "http://[::1]:/", "http://[fe80::1%25eth0]/", "http://[fe80::1%eth0]/",
+	    "http://[::ffff:1.2.3.4]/", "http://1.2.3.999/", "http://0x7f.1/",
+	    "http://a%41b/", "http://a%zz/", "http://a%/", "http://a%7fb/",
+	    "http://a_b.c-d~e|f/", "http://-a-/", "http://caf\xc3\xa9.org/",
+	    "http://a/%zz", "http://a/?q=1#f", "http://a?q",
+	    "http://a#f", "http://a/\\", "http://a/b#c#d", "http://a/\xff",
+	    "https://user:pa:ss@host:443/p?q#f",
+	};
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		const char *argv[] = {good[i], NULL};
+		ck_assert_msg(http_check(argv) == 0, "%s: %s", good[i], err);
+	}
+}
+END_TEST
+
+START_TEST(http_urls_libcurl_refuses_fail)
+{
+	static const char *const badurl[] = {
+	    "http:a", "http:////a", "http://", "http:", "http://:80/",
+	    "http://a:65536/", "http://a:8x/", "http://a:-1/", "http://a:80:80/",
+	    "http://a:99999999999999999999/", "http://u@/", "http://a:b@/",
+	    "http://a@b@c/", "http://[::1", "http://[::g]/", "http://[::1]x/",
+	    "http://[1.2.3.4]/", "http://[]/", "http://[::1%]/", "http://[::1]%/",
+	    "http://a]/", "http://a[/", "http://a b/", "http://a/b c",
+	    "http://a%20b/", "http://a%2F/", "http://a%3a80/", "http://a%01b/",
+	    "http://a$b/", "http://a!b/", "http://a,b/", "http://a=b/",
+	    "http://a'b/", "http://a\\b/", "http://a\"b/", "http://a<b>/",
+	    "http://a\x01/", "http://a/\x7f", "http://a/\tb", "http://a/#\x01",
+	    "http://?", "http://#", "http:?x", "http:/?x", "https:\\\\a",
+	    "not-a-url", "example.org", "/path", "://a/", "1http://a/",
+	    "http//a/", "",
+	};
+	static const char *const scheme[] = {
+	    "ftp://example.org/", "file:///etc/passwd", "foo://a/", "ws://a/",
+	    "mailto:x@y",
+	};
+	char want[ERRLEN];
+
+	for (size_t i = 0; i < sizeof badurl / sizeof badurl[0]; i++) {
+		const char *argv[] = {"-L", badurl[i], NULL};
+		ck_assert_msg(http_check(argv) == -1, "%s passed", badurl[i]);
+		snprintf(want, sizeof want, "http: bad URL '%s'", badurl[i]);
+		ck_assert_str_eq(err, want);
+	}
+	for (size_t i = 0; i < sizeof scheme / sizeof scheme[0]; i++) {
+		const char *argv[] = {scheme[i], NULL};
+		ck_assert_int_eq(http_check(argv), -1);
+		snprintf(want, sizeof want,
+			 "http: URL must be http or https: '%s'", scheme[i]);
+		ck_assert_str_eq(err, want);
+	}
+}
+END_TEST
+
+START_TEST(http_options_are_checked)
+{
+	static const struct {
+		const char *argv[6];
+		const char *msg; /* NULL: passes */
+	} cases[] = {
+	    {{"-X", "PUT", "-H", "A: b", "http://a/"}, NULL},
+	    {{"http://a/", "-d", "", "-L", "-H", "X-Y:"}, NULL},
+	    {{"-X", "HEAD", "-L", "https://a/"}, NULL},
+	    {{"-Z", "http://a/"}, "http: unknown option '-Z'"},
+	    {{"--", "http://a/"}, "http: unknown option '--'"},
+	    {{"-H", "nocolon", "http://a/"},
+	     "http: bad header 'nocolon' (want 'NAME: VALUE')"},
+	    {{"-H", ": v", "http://a/"},
+	     "http: bad header ': v' (want 'NAME: VALUE')"},
+	    {{"-H", "A: b\nC: d", "http://a/"},
+	     "http: bad header 'A: b\nC: d' (want 'NAME: VALUE')"},
+	    {{"-X", "BAD METHOD", "http://a/"}, "http: bad method 'BAD METHOD'"},
+	    {{"-X", "", "http://a/"}, "http: bad method ''"},
+	    {{"http://a/", "-X"}, "http: -X needs a value"},
+	    {{"http://a/", "-d"}, "http: -d needs a value"},
+	    {{"-X", "GET", "-X", "PUT", "http://a/"}, "http: -X given twice"},
+	    {{"-d", "a", "-d", "b", "http://a/"}, "http: -d given twice"},
+	    {{"http://a/", "http://b/"}, "http: more than one URL: 'http://b/'"},
+	    {{"-X", "GET"}, "http: missing URL"},
+	    {{"-L"}, "http: missing URL"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = http_check(cases[i].argv);
+		if (cases[i].msg == NULL) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+		} else {
+			ck_assert_int_eq(rc, -1);
+			ck_assert_str_eq(err, cases[i].msg);
+		}
+	}
+}
+END_TEST
+
+START_TEST(http_args_are_split)
+{
+	const char *argv[] = {"-d", "x=1", "-H", "A: b", "-L",
+			      "https://a/", "-X", "PATCH", NULL};
+	struct http_args a;
+
+	ck_assert_int_eq(net_check_http_args(8, (char *const *)argv, &a, err,
+					     sizeof err),
+			 0);
+	ck_assert_str_eq(a.url, "https://a/");
+	ck_assert_str_eq(a.method, "PATCH");
+	ck_assert_str_eq(a.data, "x=1");
+	ck_assert(a.follow);
+}
+END_TEST
+
 /* The suite: every test above in one test case per area. */
 static Suite *
 parse_suite(void)
@@ -1148,6 +1291,7 @@ parse_suite(void)
 	tcase_add_test(tok, blanks_are_space_tab_and_cr);
 	tcase_add_test(tok, single_quotes_are_literal);
 	tcase_add_test(tok, double_quotes_know_four_escapes);
+	tcase_add_test(tok, double_quotes_know_hex_escapes);
 	tcase_add_test(tok, other_backslashes_in_double_quotes_stay);
 	tcase_add_test(tok, backslash_outside_quotes_escapes_next_char);
 	tcase_add_test(tok, quotes_glue_to_text_in_one_token);
@@ -1179,6 +1323,10 @@ parse_suite(void)
 	tcase_add_test(opt, on_follows_the_kind_table);
 	tcase_add_test(opt, kind_rows_are_indexed_by_their_id);
 	tcase_add_test(opt, kind_check_rejects_bad_arguments);
+	tcase_add_test(opt, http_urls_libcurl_takes_pass);
+	tcase_add_test(opt, http_urls_libcurl_refuses_fail);
+	tcase_add_test(opt, http_options_are_checked);
+	tcase_add_test(opt, http_args_are_split);
 	suite_add_tcase(s, opt);
 
 	tcase_add_test(val, durations_valid);

@@ -117,7 +117,8 @@ is "$?" 2 "-n on a bad file: exit status 2"
 # The plan reads back in the job language: the arguments of a plan line,
 # run as a job, give the same argv as the original line.
 cat >rt.jobs <<'EOF'
-exec printf '%s|' 'a b' "it's" 'x"y' '' "t\tn" back\\slash $HOME '#x' =
+exec printf '%s|' 'a b' "it's" 'x"y' '' "t\tn" back\\slash $HOME '#x' = \
+	"n\nl" "e\x1bc" timeout=1s
 EOF
 corun -n rt.jobs >rt.plan 2>rt.err </dev/null
 cut -d' ' -f3- rt.plan >rt2.jobs
@@ -127,8 +128,14 @@ is "$(jpy rt2.json 'R[0]["value"]')" "$(jpy rt.json 'R[0]["value"]')" \
 	"a plan line reads back as the same job"
 # shellcheck disable=SC2016
 is "$(jpy rt.json 'R[0]["value"]')" "$(printf '%s|' 'a b' "it's" 'x"y' '' \
-	"$(printf 't\tn')" 'back\slash' '$HOME' '#x' =)" \
+	"$(printf 't\tn')" 'back\slash' '$HOME' '#x' = "$(printf 'n\nl')" \
+	"$(printf 'e\033c')" timeout=1s)" \
 	"the original job ran with the exact arguments"
+printf 'exec printf "a\\nb\\x07"\nsleep 1\n' >nl.jobs
+corun -n nl.jobs >nl.plan 2>&1 </dev/null
+is "$(nlines nl.plan)" 2 "-n: an argument holding a newline stays on one line"
+is "$(sed -n 1p nl.plan)" '1 loop exec printf "a\nb\x07"' \
+	"-n: control characters are escaped in double quotes"
 
 no_leftovers "no corun process is left"
 done_testing
