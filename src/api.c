@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "corun.h"
+#include "engine.h"
 #include "input.h"
 #include "parse.h"
 #include "plugin.h"
@@ -59,7 +60,7 @@ corun_new(const struct corun_options *opts)
 	r->opts.stats = 0;
 	r->opts.progress = 0;
 	report_init(-1, 0); /* futures have no records */
-	r->loop = corun_engine_start(&r->opts);
+	r->loop = engine_start(&r->opts);
 	/* Now, not at the first job: the program may start threads later. */
 	ppool_forksrv();
 	/* No input: the scheduler's run ends when its jobs do. */
@@ -76,7 +77,7 @@ corun_free(struct corun *r)
 		return;
 	sched_cancel_all();
 	corun_wait(r);
-	corun_engine_stop(&r->opts);
+	engine_stop(&r->opts);
 	api_runner = NULL;
 	free(r);
 }

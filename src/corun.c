@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "corun.h"
+#include "engine.h"
 #include "input.h"
 #include "joblog.h"
 #include "pool_proc.h"
@@ -54,7 +55,7 @@ corun_syserr(const char *msg)
  * fork server before any thread: ppool_forksrv). A dry run needs only the
  * scheduler. */
 struct ev_loop *
-corun_engine_start(const struct corun_options *opts)
+engine_start(const struct corun_options *opts)
 {
 	struct ev_loop *loop;
 
@@ -72,9 +73,9 @@ corun_engine_start(const struct corun_options *opts)
 	return loop;
 }
 
-/* Stop what corun_engine_start started. */
+/* Stop what engine_start started. */
 void
-corun_engine_stop(const struct corun_options *opts)
+engine_stop(const struct corun_options *opts)
 {
 	if (!opts->dry_run) {
 		sched_shutdown();
@@ -99,14 +100,14 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	/* A dry run prints its plan with stdio: standard output stays as it
 	 * is then (report_init makes a pipe non-blocking). */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
-	loop = corun_engine_start(opts);
+	loop = engine_start(opts);
 	if (!opts->dry_run)
 		sched_watch_output(STDOUT_FILENO);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
 
 	input_stop();
-	corun_engine_stop(opts);
+	engine_stop(opts);
 	status = sched_exit_status();
 	/* Drained unless a second signal or a lost reader ended the run. */
 	report_flush();

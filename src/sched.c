@@ -799,7 +799,7 @@ sched_backoff(const struct job *job, int n)
 
 	if (d > max)
 		d = max;
-	return d * (1.0 + 0.2 * ((double)rand() / ((double)RAND_MAX + 1)));
+	return d * (1.0 + 0.2 * util_random());
 }
 
 /* Let a group's next waiting job back into its class queue. */
@@ -1148,8 +1148,6 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	S.next_write = 1;
 	ev_io_init(&S.drain, sched_drain_cb, -1, EV_WRITE);
 	sched_loop = loop;
-	/* Backoff jitter differs from run to run and between processes. */
-	srand((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	S.ngroups = opts->nlimits;
 	S.groups = xcalloc(S.ngroups, sizeof *S.groups);
 	for (size_t i = 0; i < S.ngroups; i++) {

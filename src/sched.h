@@ -130,9 +130,6 @@ extern const struct executor_ops exec_thread_ops;
 extern const struct executor_ops exec_process_ops;
 /* Replace an executor's ops (tests plug in fakes). */
 void sched_set_executor(enum executor, const struct executor_ops *);
-/* The engine under corun_run and a libcorun runner (corun.c). */
-struct ev_loop *corun_engine_start(const struct corun_options *);
-void corun_engine_stop(const struct corun_options *);
 /* Set the pools up; threads and workers start at their first job. */
 void executors_init(struct ev_loop *, const struct corun_options *);
 

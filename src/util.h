@@ -72,6 +72,10 @@ void wait_describe(char *, size_t, int status);
 /* Monotonic clock in seconds (any thread or process). */
 double mono_now(void);
 
+/* A uniform random double in [0, 1) (jitter), from a private per-thread
+ * generator: the program's rand() state is left alone. */
+double util_random(void);
+
 /* Lower the priority of a single-threaded process (on Linux, of the calling
  * thread): add incr (> 0) to its nice value, capped at 19 by the kernel.
  * Best effort: failures are ignored. */
