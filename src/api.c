@@ -24,6 +24,7 @@
 #include "corun.h"
 #include "engine.h"
 #include "input.h"
+#include "options.h"
 #include "parse.h"
 #include "plugin.h"
 #include "pool_proc.h"
@@ -42,7 +43,6 @@ struct api_cb {
 	void *arg;
 };
 
-static struct corun *api_runner;
 static int api_used; /* a runner was made: the fork server is gone after */
 
 /* Make the runner. */
@@ -51,11 +51,16 @@ corun_new(const struct corun_options *opts)
 {
 	struct corun *r;
 
-	if (api_used)
+	if (api_used) {
+		errno = EBUSY;
 		return NULL;
-	api_used = 1;
+	}
 	r = xcalloc(1, sizeof *r);
-	r->opts = *opts;
+	if (options_import(&r->opts, opts) == -1) {
+		free(r);
+		return NULL;
+	}
+	api_used = 1;
 	r->opts.dry_run = 0;
 	r->opts.stats = 0;
 	r->opts.progress = 0;
@@ -65,7 +70,6 @@ corun_new(const struct corun_options *opts)
 	ppool_forksrv();
 	/* No input: the scheduler's run ends when its jobs do. */
 	input_start(r->loop, NULL, 0);
-	api_runner = r;
 	return r;
 }
 
@@ -78,7 +82,6 @@ corun_free(struct corun *r)
 	sched_cancel_all();
 	corun_wait(r);
 	engine_stop(&r->opts);
-	api_runner = NULL;
 	free(r);
 }
 

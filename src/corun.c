@@ -17,31 +17,11 @@
 #include "engine.h"
 #include "input.h"
 #include "joblog.h"
+#include "options.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
-
-/* Fill in the documented defaults. */
-void
-corun_options_init(struct corun_options *o)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	memset(o, 0, sizeof *o);
-	if (cpus < 1)
-		cpus = 1;
-	o->procs = (int)cpus;
-	o->threads = 4;
-	o->jobs = (int)cpus;
-	o->max_inflight = 10000;
-	o->timeout = -1;
-	o->retries = 0;
-	o->backoff = 0.1;
-	o->backoff_max = 10;
-	o->grace = 2;
-	o->worker_nice = 3;
-}
 
 /* libev could not get what it needs from the system (fds, memory). */
 static void
@@ -85,12 +65,17 @@ engine_stop(const struct corun_options *opts)
 
 /* Run the inputs; return the exit status. */
 int
-corun_run(const struct corun_options *opts, char *const inputs[],
+corun_run(const struct corun_options *program_opts, char *const inputs[],
 	  size_t ninputs)
 {
+	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
 	int status;
 
+	if (options_import(&whole, program_opts) == -1) {
+		warnx("options not set up by corun_options_init");
+		return 2;
+	}
 	fd_cloexec_all();
 	if (input_check(inputs, ninputs) > 0)
 		return 2;

@@ -1,5 +1,8 @@
 /*
  * main.c: turn argv into corun options and run them.
+ *
+ * It uses only libcorun's API (include/corun.h): option values are read
+ * with corun_parse_*, and the defaults the help text shows are corun.h's.
  */
 #include "config.h"
 
@@ -11,8 +14,10 @@
 #include <string.h>
 
 #include "corun.h"
-#include "parse.h"
-#include "util.h"
+
+/* A macro's value as a string literal. */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 static const char usage_text[] =
 "Usage: corun [OPTION]... [JOBFILE]...\n"
@@ -21,19 +26,21 @@ static const char usage_text[] =
 "\n"
 "Executors:\n"
 "  -P, --procs N         process-pool workers (default: online CPUs)\n"
-"  -T, --threads N       thread-pool threads (default: 4)\n"
+"  -T, --threads N       thread-pool threads (default: " STR(CORUN_DEFAULT_THREADS) ")\n"
 "  -j, --jobs N          child processes (exec, sh) at once (default: online CPUs)\n"
 "      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
-"                        (default: 10000)\n"
+"                        (default: " STR(CORUN_DEFAULT_MAX_INFLIGHT) ")\n"
 "      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
 "      --worker-nice N   run process-pool workers N nice values below\n"
-"                        corun, 0-19 (default: 3)\n"
+"                        corun, 0-19 (default: " STR(CORUN_DEFAULT_WORKER_NICE) ")\n"
 "Attempts:\n"
 "  -t, --timeout DUR     per-attempt timeout (default: none)\n"
-"  -r, --retries N       retries after a failed or timed-out attempt (default: 0)\n"
+"  -r, --retries N       retries after a failed or timed-out attempt (default: "
+    STR(CORUN_DEFAULT_RETRIES) ")\n"
 "      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
-"                        jitter (default: 100ms:10s)\n"
-"      --grace DUR       SIGTERM to SIGKILL delay for children (default: 2s)\n"
+"                        jitter (default: " CORUN_DEFAULT_BACKOFF ")\n"
+"      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
+    CORUN_DEFAULT_GRACE ")\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
@@ -90,7 +97,7 @@ static const struct option longopts[] = {
 };
 
 /* Complain about the command line and exit 2. */
-static void CORUN_ATTR_NORETURN
+static _Noreturn void
 usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "corun: ");
@@ -105,7 +112,7 @@ opt_count(const char *name, const char *arg, long long min, long long max)
 {
 	long long n;
 
-	if (parse_count(arg, &n) == -1 || n < min || n > max) {
+	if (corun_parse_count(arg, &n) == -1 || n < min || n > max) {
 		fprintf(stderr,
 			"corun: %s: '%s' is not a whole number from %lld to "
 			"%lld\nTry 'corun --help' for more information.\n",
@@ -121,7 +128,7 @@ opt_duration(const char *name, const char *arg)
 {
 	double d;
 
-	if (parse_duration(arg, &d) == -1) {
+	if (corun_parse_duration(arg, &d) == -1) {
 		fprintf(stderr,
 			"corun: %s: bad duration '%s'\nTry 'corun --help' for "
 			"more information.\n",
@@ -131,7 +138,19 @@ opt_duration(const char *name, const char *arg)
 	return d;
 }
 
-/* --limit GROUP=N, appended to the options. */
+/* realloc(p, n), or exit 2 when there is no memory. */
+static void *
+main_alloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (p == NULL) {
+		fprintf(stderr, "corun: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* --limit GROUP=N, appended to the options (the memory lives until exit). */
 static void
 opt_limit(struct corun_options *o, const char *arg)
 {
@@ -140,10 +159,12 @@ opt_limit(struct corun_options *o, const char *arg)
 
 	if (eq == NULL || eq == arg)
 		usage_error("--limit: expected GROUP=N, got '%s'", arg);
-	group = xstrndup(arg, (size_t)(eq - arg));
-	if (!parse_id_valid(group) && strspn(group, "0123456789") != strlen(group))
+	group = main_alloc(NULL, (size_t)(eq - arg) + 1);
+	memcpy(group, arg, (size_t)(eq - arg));
+	group[eq - arg] = '\0';
+	if (corun_parse_group(group) == -1)
 		usage_error("--limit: bad group name in '%s'", arg);
-	o->limits = xrealloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
+	o->limits = main_alloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
 	o->limits[o->nlimits].group = group;
 	o->limits[o->nlimits].n = opt_count("--limit", eq + 1, 1, 1000000);
 	o->nlimits++;
@@ -209,8 +230,8 @@ main(int argc, char *argv[])
 			o.retries = opt_count("--retries", optarg, 0, 1000000);
 			break;
 		case OPT_BACKOFF:
-			if (parse_backoff(optarg, &o.backoff, &o.backoff_max) ==
-			    -1)
+			if (corun_parse_backoff(optarg, &o.backoff,
+						&o.backoff_max) == -1)
 				usage_error("--backoff: bad value '%s'", optarg);
 			break;
 		case OPT_GRACE:
@@ -255,7 +276,7 @@ main(int argc, char *argv[])
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
 
-	inputs = xcalloc((size_t)(argc - optind) + 1, sizeof *inputs);
+	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < argc; i++) {
 		if (strcmp(argv[i], "-") == 0)
 			nstdin++;

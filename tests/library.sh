@@ -7,6 +7,12 @@
 #   symbol outside the corun_ prefix, so a program linking it (shared or,
 #   if a static archive were installed, static) gets no clash with its own
 #   names or libc's (warnx, fatal, xmalloc...).
+# - A program built against the library (only its API) keeps its own
+#   rand() sequence (the library never reseeds nor draws from it, even for
+#   backoff jitter), gets EINVAL for options whose size it does not know,
+#   and has its options from an older, smaller struct accepted.
+# - The command, src/main.c, includes no private header of src/: it uses
+#   only include/corun.h, so it could link against the installed library.
 
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
@@ -32,7 +38,7 @@ awk '
 		}
 	}
 	print out
-}' "$SRCDIR/include/corun.h" | grep -v '^ *typedef' |
+}' "$SRCDIR/include/corun.h" | grep -v '^ *typedef' | grep -v '^ *# *define' |
 	grep -o 'corun_[a-z0-9_]*[ ]*(' | tr -d ' (' | sort -u >api.txt
 api_n=$(wc -l <api.txt | tr -d ' ')
 lt 10 "$api_n" "corun.h declares the API (found $api_n functions)"
@@ -68,5 +74,73 @@ while read -r f; do
 	fi
 done <libs.txt
 is "$bad" "" "installed libraries define no global name outside corun_"
+
+# A program of ours against the built shared library.
+cat >api.c <<'EOF2'
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <corun.h>
+
+int
+main(void)
+{
+	struct corun_options o, old;
+	struct corun *r;
+	struct corun_future *f;
+	char err[128];
+	int want, got;
+
+	srand(42);
+	want = rand();
+	srand(42);
+	corun_options_init(&o);
+	o.size = sizeof o + 8;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	errno = 0;
+	r = corun_new(&o);
+	printf("bigger: %s %s\n", r == NULL ? "NULL" : "runner",
+	       errno == EINVAL ? "EINVAL" : "?");
+	printf("run bigger: %d\n", corun_run(&o, NULL, 0));
+	corun_options_init(&old);
+	old.size = offsetof(struct corun_options, worker_nice);
+	old.procs = 1;
+	r = corun_new(&old);
+	printf("older: %s\n", r != NULL ? "runner" : "NULL");
+	if (r == NULL)
+		return 1;
+	errno = 0;
+	corun_options_init(&o);
+	printf("second: %s ", corun_new(&o) == NULL ? "NULL" : "runner");
+	printf("%s\n", errno == EBUSY ? "EBUSY" : "?");
+	f = corun_submit(r, "retries=2 backoff=1ms exec false", err, sizeof err);
+	corun_gather(r, &f, 1);
+	printf("attempts: %d\n", corun_future_attempts(f));
+	corun_future_free(f);
+	corun_free(r);
+	got = rand();
+	printf("rand: %s\n", got == want ? "same" : "reseeded");
+	return 0;
+}
+EOF2
+# shellcheck disable=SC2086
+${EMBED_CC:-cc} -std=c11 -I"$SRCDIR/include" -o api api.c \
+	-L"$(dirname "$so")" -lcorun >cc.log 2>&1
+ok $? "a program builds against libcorun.so" || diag "$(cat cc.log)"
+out=$(LD_LIBRARY_PATH=$(dirname "$so") timeout 20 ./api 2>&1)
+is "$out" "bigger: NULL EINVAL
+corun: options not set up by corun_options_init
+run bigger: 2
+older: runner
+second: NULL EBUSY
+attempts: 3
+rand: same" "options' size checked, one runner, the program's rand() untouched"
+
+# main.c: system headers, config.h and corun.h only.
+grep '^#[ ]*include[ ]*"' "$SRCDIR/src/main.c" |
+	grep -v '"config\.h"' | grep -v '"corun\.h"' >private.txt
+is "$(cat private.txt)" "" "src/main.c includes no private header"
 
 done_testing
