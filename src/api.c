@@ -66,6 +66,10 @@ corun_new(const struct corun_options *opts)
 	r->opts.progress = 0;
 	report_init(-1, 0); /* futures have no records */
 	r->loop = engine_start(&r->opts);
+	if (r->loop == NULL) {
+		free(r);
+		return NULL;
+	}
 	/* Now, not at the first job: the program may start threads later. */
 	ppool_forksrv();
 	/* No input: the scheduler's run ends when its jobs do. */

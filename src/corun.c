@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,13 +24,6 @@
 #include "sched.h"
 #include "stats.h"
 
-/* libev could not get what it needs from the system (fds, memory). */
-static void
-corun_syserr(const char *msg)
-{
-	fatal("%s", msg);
-}
-
 /* Start the engine for opts: the loop, the scheduler and the pools, which
  * start the fork server, their threads and workers when first needed (the
  * fork server before any thread: ppool_forksrv). A dry run needs only the
@@ -39,12 +33,16 @@ engine_start(const struct corun_options *opts)
 {
 	struct ev_loop *loop;
 
-	ev_set_syserr_cb(corun_syserr);
 	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
+	/* libev's syserr callback is the program's: libev aborts on a system
+	 * error it cannot survive (corun(3)). */
 	loop = ev_default_loop(EVFLAG_AUTO);
-	if (loop == NULL)
-		fatalx("cannot initialise the event loop");
+	if (loop == NULL) {
+		if (errno == 0)
+			errno = ENOMEM;
+		return NULL;
+	}
 	sched_init(loop, opts);
 	if (!opts->dry_run) {
 		executors_init(loop, opts);
@@ -86,6 +84,12 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	 * is then (report_init makes a pipe non-blocking). */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = engine_start(opts);
+	if (loop == NULL) {
+		warnx("cannot initialise the event loop: %s", strerror(errno));
+		report_close();
+		joblog_close();
+		return 2;
+	}
 	if (!opts->dry_run)
 		sched_watch_output(STDOUT_FILENO);
 	input_start(loop, inputs, ninputs);

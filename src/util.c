@@ -25,14 +25,23 @@
 
 #include "util.h"
 
-/* Allocate or die. */
+/* Out of memory: say so and abort() (corun(3): a library cannot go on, and
+ * must not exit()). */
+static void CORUN_ATTR_NORETURN
+util_oom(size_t n)
+{
+	fprintf(stderr, "corun: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+/* Allocate or abort. */
 void *
 xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		fatalx("out of memory (%zu bytes)", n);
+		util_oom(n);
 	return p;
 }
 
@@ -43,7 +52,7 @@ xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (p == NULL)
-		fatalx("out of memory (%zu x %zu bytes)", n, size);
+		util_oom(n * size);
 	return p;
 }
 
@@ -53,7 +62,7 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
-		fatalx("out of memory (%zu bytes)", n);
+		util_oom(n);
 	return p;
 }
 

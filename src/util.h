@@ -16,7 +16,7 @@
 #define CORUN_ATTR_NORETURN __attribute__((noreturn))
 #define CORUN_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* Memory: abort with a message on exhaustion; never return NULL. */
+/* Memory: abort() with a message on exhaustion; never return NULL. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
