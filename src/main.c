@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -170,6 +171,16 @@ opt_limit(struct corun_options *o, const char *arg)
 	o->nlimits++;
 }
 
+/* libev could not get what it needs from the system (fds, memory): the
+ * command ends with exit status 2 (the library leaves libev's callback,
+ * which aborts, to the program: corun(3)). */
+static void
+main_syserr(const char *msg)
+{
+	fprintf(stderr, "corun: %s: %s\n", msg, strerror(errno));
+	exit(2);
+}
+
 /* Make sure fds 0, 1 and 2 are open before anything else takes them: a
  * closed one would be reused by the first fd corun makes (the fork
  * server's socket), which would then be read as jobs or written records
@@ -199,6 +210,7 @@ main(int argc, char *argv[])
 	int c;
 
 	std_fds();
+	ev_set_syserr_cb(main_syserr);
 	corun_options_init(&o);
 	o.handle_signals = 1;
 	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,
