@@ -28,7 +28,24 @@ struct corun_limit {
 	int n;
 };
 
+/* The defaults of corun(1)'s options, which corun_options_init fills in
+ * (with the number of online CPUs for procs and jobs, and no timeout). */
+#define CORUN_DEFAULT_THREADS 4
+#define CORUN_DEFAULT_MAX_INFLIGHT 10000
+#define CORUN_DEFAULT_RETRIES 0
+#define CORUN_DEFAULT_BACKOFF "100ms:10s"
+#define CORUN_DEFAULT_GRACE "2s"
+#define CORUN_DEFAULT_WORKER_NICE 3
+
+/*
+ * A run's options. Fill one in with corun_options_init, then change the
+ * fields you need. The struct may grow in a later release, only at its
+ * end: corun_options_init records in size how large the program's struct
+ * is, so a library newer than the program gives the fields the program
+ * does not know their defaults. Leave size as corun_options_init set it.
+ */
 struct corun_options {
+	size_t size;      /* set by corun_options_init; do not change */
 	int procs;        /* -P: process-pool workers */
 	int threads;      /* -T: thread-pool threads */
 	int jobs;         /* -j: child processes at once */
@@ -50,10 +67,27 @@ struct corun_options {
 	size_t nlimits;
 	int handle_signals; /* SIGINT/SIGTERM stop the run (the command) */
 	int worker_nice;    /* --worker-nice: workers run this much nicer */
+	/* New fields go here, at the end. */
 };
 
-/* Fill in the documented defaults (online CPUs for -P and -j). */
-void corun_options_init(struct corun_options *);
+/* Fill in the documented defaults (online CPUs for -P and -j) and the
+ * size of the program's struct: call it as corun_options_init(&opts). */
+#define corun_options_init(o) corun_options_init_size((o), sizeof *(o))
+void corun_options_init_size(struct corun_options *, size_t size);
+
+/*
+ * The value syntax of corun(1)'s options, for a program that takes them
+ * as text (the command does). Each returns 0, or -1 with errno EINVAL when
+ * s is not such a value (the output is then left alone).
+ */
+/* A count: decimal digits that fit in long long. */
+int corun_parse_count(const char *s, long long *n);
+/* A duration, "250ms", "1.5", "1.5s", "2m", "1h", in seconds. */
+int corun_parse_duration(const char *s, double *seconds);
+/* --backoff's "DUR" (max left alone) or "DUR:MAX" (MAX >= DUR). */
+int corun_parse_backoff(const char *s, double *base, double *max);
+/* A group name of --limit and group=: an id, or all digits. */
+int corun_parse_group(const char *s);
 
 /*
  * Run the jobs of the given inputs ("-" is standard input) and write one

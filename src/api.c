@@ -24,6 +24,7 @@
 #include "api.h"
 #include "corun.h"
 #include "engine.h"
+#include "options.h"
 #include "parse.h"
 #include "plugin.h"
 #include "pool_proc.h"
@@ -45,7 +46,6 @@ struct corun_future {
 	int released;      /* the program let go of it before the end */
 };
 
-static struct corun *api_runner;
 static int api_used; /* a runner was made: the fork server is gone after */
 
 /* Make the runner. */
@@ -54,20 +54,28 @@ corun_new(const struct corun_options *opts)
 {
 	struct corun *r;
 
-	if (api_used)
+	if (api_used) {
+		errno = EBUSY;
 		return NULL;
-	api_used = 1;
+	}
 	r = xcalloc(1, sizeof *r);
-	r->opts = *opts;
+	if (options_import(&r->opts, opts) == -1) {
+		free(r);
+		return NULL;
+	}
+	api_used = 1;
 	r->opts.dry_run = 0;
 	r->opts.stats = 0;
 	r->opts.progress = 0;
 	report_init(-1, 0); /* futures have no records */
-	r->loop = corun_engine_start(&r->opts);
+	r->loop = engine_start(&r->opts);
+	if (r->loop == NULL) {
+		free(r);
+		return NULL;
+	}
 	/* Now, not at the first job: the program may start threads later. */
 	ppool_forksrv();
 	/* No source of jobs: the scheduler's run ends when its jobs do. */
-	api_runner = r;
 	return r;
 }
 
@@ -79,8 +87,7 @@ corun_free(struct corun *r)
 		return;
 	sched_cancel_all();
 	corun_wait(r);
-	corun_engine_stop(&r->opts);
-	api_runner = NULL;
+	engine_stop(&r->opts);
 	free(r);
 }
 

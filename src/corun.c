@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,35 +16,15 @@
 
 #include "corun.h"
 #include "engine.h"
-#include "input.h"
 #include "executors.h"
+#include "input.h"
 #include "joblog.h"
+#include "options.h"
 #include "output.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
-
-/* Fill in the documented defaults. */
-void
-corun_options_init(struct corun_options *o)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	memset(o, 0, sizeof *o);
-	if (cpus < 1)
-		cpus = 1;
-	o->procs = (int)cpus;
-	o->threads = 4;
-	o->jobs = (int)cpus;
-	o->max_inflight = 10000;
-	o->timeout = -1;
-	o->retries = 0;
-	o->backoff = 0.1;
-	o->backoff_max = 10;
-	o->grace = 2;
-	o->worker_nice = 3;
-}
 
 static ev_signal corun_sigint, corun_sigterm;
 
@@ -59,28 +40,25 @@ corun_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		sched_abandon_run();
 }
 
-/* libev could not get what it needs from the system (fds, memory). */
-static void
-corun_syserr(const char *msg)
-{
-	fatal("%s", msg);
-}
-
 /* Start the engine for opts: the loop, the scheduler and the pools, which
  * start the fork server, their threads and workers when first needed (the
  * fork server before any thread: ppool_forksrv). A dry run needs only the
  * scheduler. */
 struct ev_loop *
-corun_engine_start(const struct corun_options *opts)
+engine_start(const struct corun_options *opts)
 {
 	struct ev_loop *loop;
 
-	ev_set_syserr_cb(corun_syserr);
 	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
+	/* libev's syserr callback is the program's: libev aborts on a system
+	 * error it cannot survive (corun(3)). */
 	loop = ev_default_loop(EVFLAG_AUTO);
-	if (loop == NULL)
-		fatalx("cannot initialise the event loop");
+	if (loop == NULL) {
+		if (errno == 0)
+			errno = ENOMEM;
+		return NULL;
+	}
 	sched_init(loop, opts);
 	if (!opts->dry_run) {
 		executors_init(loop, opts);
@@ -95,26 +73,41 @@ corun_engine_start(const struct corun_options *opts)
 	return loop;
 }
 
-/* Stop what corun_engine_start started. */
+/* Stop what engine_start started. */
 void
-corun_engine_stop(const struct corun_options *opts)
+engine_stop(const struct corun_options *opts)
 {
-	ev_signal_stop(sched_loop, &corun_sigint);
-	ev_signal_stop(sched_loop, &corun_sigterm);
 	if (!opts->dry_run) {
 		sched_shutdown();
 		stats_finish();
+	}
+	/* Only now: a signal of a burst that comes while the last records
+	 * are written must not kill corun. Stopping the watchers puts SIG_DFL
+	 * back; once a signal has stopped the run, the exit status is the
+	 * first signal's, and later ones are ignored (corun(1), SIGNALS). */
+	if (ev_is_active(&corun_sigint)) {
+		ev_signal_stop(sched_loop, &corun_sigint);
+		ev_signal_stop(sched_loop, &corun_sigterm);
+		if (sched_stop_signal() != 0) {
+			signal(SIGINT, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+		}
 	}
 }
 
 /* Run the inputs; return the exit status. */
 int
-corun_run(const struct corun_options *opts, char *const inputs[],
+corun_run(const struct corun_options *program_opts, char *const inputs[],
 	  size_t ninputs)
 {
+	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
 	int status;
 
+	if (options_import(&whole, program_opts) == -1) {
+		warnx("options not set up by corun_options_init");
+		return 2;
+	}
 	fd_cloexec_all();
 	if (input_check(inputs, ninputs) > 0)
 		return 2;
@@ -124,7 +117,13 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	/* A dry run prints its plan with stdio: standard output stays as it
 	 * is then (report_init makes a pipe non-blocking). */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
-	loop = corun_engine_start(opts);
+	loop = engine_start(opts);
+	if (loop == NULL) {
+		warnx("cannot initialise the event loop: %s", strerror(errno));
+		report_close();
+		joblog_close();
+		return 2;
+	}
 	if (!opts->dry_run)
 		output_watch(STDOUT_FILENO);
 	sched_set_source(&input_source);
@@ -132,7 +131,7 @@ corun_run(const struct corun_options *opts, char *const inputs[],
 	ev_run(loop, 0);
 
 	input_stop();
-	corun_engine_stop(opts);
+	engine_stop(opts);
 	status = sched_exit_status();
 	/* An input that could not be read while running: a usage error,
 	 * unless a signal stopped the run. */

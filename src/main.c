@@ -1,9 +1,13 @@
 /*
  * main.c: turn argv into corun options and run them.
+ *
+ * It uses only libcorun's API (include/corun.h): option values are read
+ * with corun_parse_*, and the defaults the help text shows are corun.h's.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,8 +15,10 @@
 #include <string.h>
 
 #include "corun.h"
-#include "parse.h"
-#include "util.h"
+
+/* A macro's value as a string literal. */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 static const char usage_text[] =
 "Usage: corun [OPTION]... [JOBFILE]...\n"
@@ -21,19 +27,21 @@ static const char usage_text[] =
 "\n"
 "Executors:\n"
 "  -P, --procs N         process-pool workers (default: online CPUs)\n"
-"  -T, --threads N       thread-pool threads (default: 4)\n"
+"  -T, --threads N       thread-pool threads (default: " STR(CORUN_DEFAULT_THREADS) ")\n"
 "  -j, --jobs N          child processes (exec, sh) at once (default: online CPUs)\n"
 "      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
-"                        (default: 10000)\n"
+"                        (default: " STR(CORUN_DEFAULT_MAX_INFLIGHT) ")\n"
 "      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
 "      --worker-nice N   run process-pool workers N nice values below\n"
-"                        corun, 0-19 (default: 3)\n"
+"                        corun, 0-19 (default: " STR(CORUN_DEFAULT_WORKER_NICE) ")\n"
 "Attempts:\n"
 "  -t, --timeout DUR     per-attempt timeout (default: none)\n"
-"  -r, --retries N       retries after a failed or timed-out attempt (default: 0)\n"
+"  -r, --retries N       retries after a failed or timed-out attempt (default: "
+    STR(CORUN_DEFAULT_RETRIES) ")\n"
 "      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
-"                        jitter (default: 100ms:10s)\n"
-"      --grace DUR       SIGTERM to SIGKILL delay for children (default: 2s)\n"
+"                        jitter (default: " CORUN_DEFAULT_BACKOFF ")\n"
+"      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
+    CORUN_DEFAULT_GRACE ")\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
@@ -90,7 +98,7 @@ static const struct option longopts[] = {
 };
 
 /* Complain about the command line and exit 2. */
-static void CORUN_ATTR_NORETURN
+static _Noreturn void
 usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "corun: ");
@@ -105,7 +113,7 @@ opt_count(const char *name, const char *arg, long long min, long long max)
 {
 	long long n;
 
-	if (parse_count(arg, &n) == -1 || n < min || n > max) {
+	if (corun_parse_count(arg, &n) == -1 || n < min || n > max) {
 		fprintf(stderr,
 			"corun: %s: '%s' is not a whole number from %lld to "
 			"%lld\nTry 'corun --help' for more information.\n",
@@ -121,7 +129,7 @@ opt_duration(const char *name, const char *arg)
 {
 	double d;
 
-	if (parse_duration(arg, &d) == -1) {
+	if (corun_parse_duration(arg, &d) == -1) {
 		fprintf(stderr,
 			"corun: %s: bad duration '%s'\nTry 'corun --help' for "
 			"more information.\n",
@@ -131,7 +139,19 @@ opt_duration(const char *name, const char *arg)
 	return d;
 }
 
-/* --limit GROUP=N, appended to the options. */
+/* realloc(p, n), or exit 2 when there is no memory. */
+static void *
+main_alloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (p == NULL) {
+		fprintf(stderr, "corun: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* --limit GROUP=N, appended to the options (the memory lives until exit). */
 static void
 opt_limit(struct corun_options *o, const char *arg)
 {
@@ -140,13 +160,25 @@ opt_limit(struct corun_options *o, const char *arg)
 
 	if (eq == NULL || eq == arg)
 		usage_error("--limit: expected GROUP=N, got '%s'", arg);
-	group = xstrndup(arg, (size_t)(eq - arg));
-	if (!parse_id_valid(group) && strspn(group, "0123456789") != strlen(group))
+	group = main_alloc(NULL, (size_t)(eq - arg) + 1);
+	memcpy(group, arg, (size_t)(eq - arg));
+	group[eq - arg] = '\0';
+	if (corun_parse_group(group) == -1)
 		usage_error("--limit: bad group name in '%s'", arg);
-	o->limits = xrealloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
+	o->limits = main_alloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
 	o->limits[o->nlimits].group = group;
 	o->limits[o->nlimits].n = opt_count("--limit", eq + 1, 1, 1000000);
 	o->nlimits++;
+}
+
+/* libev could not get what it needs from the system (fds, memory): the
+ * command ends with exit status 2 (the library leaves libev's callback,
+ * which aborts, to the program: corun(3)). */
+static void
+main_syserr(const char *msg)
+{
+	fprintf(stderr, "corun: %s: %s\n", msg, strerror(errno));
+	exit(2);
 }
 
 /* Make sure fds 0, 1 and 2 are open before anything else takes them: a
@@ -178,6 +210,7 @@ main(int argc, char *argv[])
 	int c;
 
 	std_fds();
+	ev_set_syserr_cb(main_syserr);
 	corun_options_init(&o);
 	o.handle_signals = 1;
 	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,
@@ -209,8 +242,8 @@ main(int argc, char *argv[])
 			o.retries = opt_count("--retries", optarg, 0, 1000000);
 			break;
 		case OPT_BACKOFF:
-			if (parse_backoff(optarg, &o.backoff, &o.backoff_max) ==
-			    -1)
+			if (corun_parse_backoff(optarg, &o.backoff,
+						&o.backoff_max) == -1)
 				usage_error("--backoff: bad value '%s'", optarg);
 			break;
 		case OPT_GRACE:
@@ -255,7 +288,7 @@ main(int argc, char *argv[])
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
 
-	inputs = xcalloc((size_t)(argc - optind) + 1, sizeof *inputs);
+	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < argc; i++) {
 		if (strcmp(argv[i], "-") == 0)
 			nstdin++;

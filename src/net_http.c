@@ -209,22 +209,27 @@ http_max_connections(void)
 	return (long)(n / 2);
 }
 
-/* Create the multi handle and its timer (first http job). */
-static void
-http_init(void)
+/* Create the multi handle and its timer (first http job): 0, or -1 with a
+ * message in err (the job fails; the next http job tries again). */
+static int
+http_init(char *err, size_t errlen)
 {
-	char err[256];
 	CURLcode rc;
 
-	/* Loaded by net_http_start before; this cannot fail then. */
-	if (curl_lazy_load(err, sizeof err) == -1)
-		fatalx("%s", err);
+	/* Loaded by net_http_start before, normally. */
+	if (curl_lazy_load(err, errlen) == -1)
+		return -1;
 	rc = lcurl.global_init(CURL_GLOBAL_DEFAULT);
-	if (rc != CURLE_OK)
-		fatalx("libcurl: %s", lcurl.easy_strerror(rc));
+	if (rc != CURLE_OK) {
+		errfmt(err, errlen, "libcurl: %s", lcurl.easy_strerror(rc));
+		return -1;
+	}
 	H.multi = lcurl.multi_init();
-	if (H.multi == NULL)
-		fatalx("libcurl: cannot create a multi handle");
+	if (H.multi == NULL) {
+		lcurl.global_cleanup();
+		errfmt(err, errlen, "libcurl: cannot create a multi handle");
+		return -1;
+	}
 	/* The multi handle's wakeup socket pair is not close-on-exec. */
 	fd_cloexec_all();
 	if (!(lcurl.version_info(CURLVERSION_NOW)->features &
@@ -236,6 +241,7 @@ http_init(void)
 	lcurl.multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 			  http_max_connections());
 	ev_init(&H.timer, http_timer_cb);
+	return 0;
 }
 
 /* Add the job's -H headers to the transfer's list. */
@@ -392,12 +398,10 @@ net_http_start(struct attempt *at)
 		http_fail(at, err);
 		return;
 	}
-	if (H.multi == NULL && curl_lazy_load(err, sizeof err) == -1) {
+	if (H.multi == NULL && http_init(err, sizeof err) == -1) {
 		http_fail(at, err);
 		return;
 	}
-	if (H.multi == NULL)
-		http_init();
 	x = xcalloc(1, sizeof *x);
 	x->at = at;
 	LIST_INSERT_HEAD(&H.xfers, x, link);

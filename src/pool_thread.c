@@ -226,32 +226,44 @@ tpool_thread_main(void *arg)
 	return NULL;
 }
 
-/* Create all the threads, each with every signal blocked. */
-static void
+/* Create the threads, each with every signal blocked. When only some can
+ * be created the pool runs with those; when none can, p->threads stays
+ * NULL (the next submit tries again) and -1 is returned with errno set. */
+static int
 tpool_spawn(struct tpool *p)
 {
 	sigset_t all, old;
-	int rc;
+	int rc = 0, n;
 
 	p->threads = xcalloc((size_t)p->nthreads, sizeof *p->threads);
-	p->refs += p->nthreads; /* no thread exists yet: mu not needed */
 	sigfillset(&all);
-	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (rc != 0) {
-		errno = rc;
-		fatal("pthread_sigmask");
-	}
-	for (int i = 0; i < p->nthreads; i++) {
-		struct tpool_thread *th = &p->threads[i];
+	/* Fails only for a bad first argument. */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (n = 0; n < p->nthreads; n++) {
+		struct tpool_thread *th = &p->threads[n];
 
 		th->pool = p;
+		/* No thread exists yet, or only idle ones: refs under mu. */
+		pthread_mutex_lock(&p->mu);
+		p->refs++;
+		pthread_mutex_unlock(&p->mu);
 		rc = pthread_create(&th->tid, NULL, tpool_thread_main, th);
 		if (rc != 0) {
-			errno = rc;
-			fatal("pthread_create");
+			pthread_mutex_lock(&p->mu);
+			p->refs--;
+			pthread_mutex_unlock(&p->mu);
+			break;
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (n == 0) {
+		free(p->threads);
+		p->threads = NULL;
+		errno = rc;
+		return -1;
+	}
+	p->nthreads = n;
+	return 0;
 }
 
 /* Move the n tasks of q (left empty) to the work queue and wake up to n
@@ -408,11 +420,12 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	struct tpool_task *t;
 	size_t size, ptrs;
 	char *s;
+	int spawn_errno = 0;
 
 	if (p == NULL || p->busy >= p->nthreads * TPOOL_DEPTH)
 		fatalx("thread pool: submit without room");
-	if (p->threads == NULL)
-		tpool_spawn(p);
+	if (p->threads == NULL && tpool_spawn(p) == -1)
+		spawn_errno = errno;
 
 	ptrs = sizeof(char *) * ((size_t)argc + 1);
 	size = sizeof *t + ptrs;
@@ -442,6 +455,20 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	if (p->live++ == 0)
 		ev_ref(p->loop);
 
+	if (spawn_errno != 0) {
+		/* No thread: the call fails, reported from the loop as if a
+		 * thread had run it. */
+		t->announced = false;
+		t->started = ev_now(p->loop);
+		t->res.status = ST_FAILED;
+		result_error(&t->res, "cannot start a thread: %s",
+			     strerror(spawn_errno));
+		pthread_mutex_lock(&p->mu);
+		STAILQ_INSERT_TAIL(&p->finished, t, qlink);
+		pthread_mutex_unlock(&p->mu);
+		ev_async_send(p->loop, &p->async);
+		return;
+	}
 	/* Queued with the others submitted in this loop iteration, at the
 	 * end of tpool_async_cb or in the prepare phase: one lock, and no
 	 * more condvar signals than threads waiting. */

@@ -370,8 +370,7 @@ sched_backoff(const struct job *job, int n)
 
 	if (d > max)
 		d = max;
-	return d * (1.0 + BACKOFF_JITTER *
-			      ((double)rand() / ((double)RAND_MAX + 1)));
+	return d * (1.0 + BACKOFF_JITTER * util_random());
 }
 
 /* Let a group's next waiting job back into its class queue. */
@@ -667,8 +666,6 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	queue_init(&S.skipq);
 	sched_loop = loop;
 	output_init(loop, sched_output_lost);
-	/* Backoff jitter differs from run to run and between processes. */
-	srand((unsigned)getpid() ^ (unsigned)(ev_time() * 1e6));
 	S.ngroups = opts->nlimits;
 	S.groups = xcalloc(S.ngroups, sizeof *S.groups);
 	for (size_t i = 0; i < S.ngroups; i++) {

@@ -2,7 +2,8 @@
  * util.c: allocation wrappers, fatal errors, byte buffers, fd flags.
  *
  * Used from the loop thread, pool threads and worker processes alike, so
- * nothing here keeps state.
+ * nothing here keeps shared state: util_random's generator state is
+ * per thread, and the host's rand()/srand() are never touched.
  */
 #include "config.h"
 
@@ -24,14 +25,23 @@
 
 #include "util.h"
 
-/* Allocate or die. */
+/* Out of memory: say so and abort() (corun(3): a library cannot go on, and
+ * must not exit()). */
+static void CORUN_ATTR_NORETURN
+util_oom(size_t n)
+{
+	fprintf(stderr, "corun: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+/* Allocate or abort. */
 void *
 xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		fatalx("out of memory (%zu bytes)", n);
+		util_oom(n);
 	return p;
 }
 
@@ -42,7 +52,7 @@ xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (p == NULL)
-		fatalx("out of memory (%zu x %zu bytes)", n, size);
+		util_oom(n * size);
 	return p;
 }
 
@@ -52,7 +62,7 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
-		fatalx("out of memory (%zu bytes)", n);
+		util_oom(n);
 	return p;
 }
 
@@ -318,6 +328,28 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A uniform double in [0, 1) from a per-thread xorshift64* generator,
+ * seeded at its first use from the pid, the clock and the state's own
+ * address: a library must not reseed (or draw from) the program's rand(). */
+double
+util_random(void)
+{
+	static _Thread_local uint64_t state;
+	struct timespec ts;
+
+	if (state == 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_sec * 1000003u ^
+			(uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&state;
+		if (state == 0)
+			state = 0x9e3779b97f4a7c15u;
+	}
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return (double)((state * 0x2545f4914f6cdd1du) >> 11) / 9007199254740992.0;
 }
 
 /* Lower the calling process's priority by incr. */

@@ -20,7 +20,7 @@
  * pipe is drained in few calls, small enough for a static buffer. */
 #define IO_CHUNK 65536
 
-/* Memory: abort with a message on exhaustion; never return NULL. */
+/* Memory: abort() with a message on exhaustion; never return NULL. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
@@ -75,6 +75,10 @@ void wait_describe(char *, size_t, int status);
 
 /* Monotonic clock in seconds (any thread or process). */
 double mono_now(void);
+
+/* A uniform random double in [0, 1) (jitter), from a private per-thread
+ * generator: the program's rand() state is left alone. */
+double util_random(void);
 
 /* Lower the priority of a single-threaded process (on Linux, of the calling
  * thread): add incr (> 0) to its nice value, capped at 19 by the kernel.

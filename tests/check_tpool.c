@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "future.h"
 #include "executors.h"
@@ -373,6 +375,57 @@ START_TEST(a_failing_call_settles_failed_with_its_message)
 }
 END_TEST
 
+/* The process's virtual memory size in bytes, or 0. */
+static rlim_t
+vm_size(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Has one call been done? */
+static bool
+one_done(void)
+{
+	return ndones == 1;
+}
+
+START_TEST(without_threads_a_call_fails_and_the_next_submit_retries)
+{
+	char *argv[] = {"a", NULL};
+	struct rlimit old, low;
+	rlim_t vm = vm_size();
+
+	/* No room for a thread's stack (8 MiB): pthread_create fails. Not
+	 * under a sanitizer, whose shadow memory is most of the size. */
+	if (vm == 0 || vm > ((rlim_t)1 << 32))
+		return;
+	ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+	low = old;
+	low.rlim_cur = vm + 2 * 1024 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &low), 0);
+	tpool_init(loop, 2, on_start, on_done);
+	tpool_submit(&ctxs[0], run_echo, 1, argv);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+	ck_assert(run_until(one_done));
+	ck_assert_int_eq(ctxs[0].dones, 1);
+	ck_assert_int_eq(ctxs[0].res.status, ST_FAILED);
+	ck_assert_ptr_nonnull(strstr(ctxs[0].res.error,
+				     "cannot start a thread"));
+	tpool_submit(&ctxs[1], run_echo, 1, argv);
+	ck_assert(run_to_completion());
+	ck_assert_int_eq(ctxs[1].res.status, ST_OK);
+	ck_assert_str_eq(ctxs[1].res.value.data, "a");
+}
+END_TEST
+
 static bool
 gate_all_done(void)
 {
@@ -657,6 +710,8 @@ tpool_suite(void)
 	tcase_add_test(tc, shutdown_from_a_done_function_stops_delivery);
 	tcase_add_test(tc, an_idle_pool_lets_the_loop_return);
 	tcase_add_test(tc, kinds_from_the_table_run_in_the_pool);
+	tcase_add_test(tc,
+		       without_threads_a_call_fails_and_the_next_submit_retries);
 	suite_add_tcase(s, tc);
 	return s;
 }

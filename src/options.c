@@ -1,0 +1,118 @@
+/*
+ * options.c: libcorun's options (include/corun.h): their defaults, the
+ * size check that lets struct corun_options grow, and the value syntax of
+ * corun(1)'s options for programs that read them as text (the command).
+ *
+ * How the struct grows (corun(3), "OPTIONS"): corun_options_init is a macro
+ * that passes sizeof the struct the program was compiled with; the library
+ * records it in the size field. Fields are only ever added at the end, so
+ * options_import can take a smaller struct from a program built against an
+ * older corun.h (the fields it lacks keep their defaults) and refuses one
+ * larger than the library knows (EINVAL). Nothing here keeps state.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corun.h"
+#include "options.h"
+#include "parse.h"
+
+/* Fill in the whole struct's defaults (this library's size). */
+static void
+options_defaults(struct corun_options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof *o);
+	o->size = sizeof *o;
+	if (cpus < 1)
+		cpus = 1;
+	o->procs = (int)cpus;
+	o->threads = CORUN_DEFAULT_THREADS;
+	o->jobs = (int)cpus;
+	o->max_inflight = CORUN_DEFAULT_MAX_INFLIGHT;
+	o->timeout = -1;
+	o->retries = CORUN_DEFAULT_RETRIES;
+	(void)parse_backoff(CORUN_DEFAULT_BACKOFF, &o->backoff,
+			    &o->backoff_max);
+	(void)parse_duration(CORUN_DEFAULT_GRACE, &o->grace);
+	o->worker_nice = CORUN_DEFAULT_WORKER_NICE;
+}
+
+/* Fill in the documented defaults of the first size bytes. */
+void
+corun_options_init_size(struct corun_options *o, size_t size)
+{
+	struct corun_options d;
+
+	options_defaults(&d);
+	if (size > sizeof d)
+		size = sizeof d;
+	if (size < offsetof(struct corun_options, size) + sizeof d.size)
+		return;
+	memcpy(o, &d, size);
+	o->size = size;
+}
+
+/* Copy a program's options into a whole struct of this library. */
+int
+options_import(struct corun_options *dst, const struct corun_options *src)
+{
+	options_defaults(dst);
+	if (src->size < offsetof(struct corun_options, size) + sizeof src->size ||
+	    src->size > sizeof *dst) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dst, src, src->size);
+	dst->size = sizeof *dst;
+	return 0;
+}
+
+/* A count (decimal digits). */
+int
+corun_parse_count(const char *s, long long *n)
+{
+	if (parse_count(s, n) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration ("250ms", "1.5", "2m"...) in seconds. */
+int
+corun_parse_duration(const char *s, double *seconds)
+{
+	if (parse_duration(s, seconds) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* --backoff's "DUR" or "DUR:MAX". */
+int
+corun_parse_backoff(const char *s, double *base, double *max)
+{
+	if (parse_backoff(s, base, max) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A group name: an id, or all digits. */
+int
+corun_parse_group(const char *s)
+{
+	if (parse_id_valid(s) ||
+	    (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)))
+		return 0;
+	errno = EINVAL;
+	return -1;
+}
