@@ -102,8 +102,8 @@ struct corun_future;
 
 enum corun_executor { CORUN_LOOP, CORUN_THREAD, CORUN_PROCESS };
 
-/* A future's status: CORUN_PENDING until it is final, then as spec.md's
- * section 4. */
+/* A future's status: CORUN_PENDING until it is final, then one of the
+ * final states of corun(1) ("Final states"). */
 enum corun_status {
 	CORUN_OK,
 	CORUN_FAILED,

@@ -40,7 +40,7 @@
 /* A job waiting for another to end (kept on the other job). */
 struct waiter {
 	uint64_t seq;
-	struct waiter *next;
+	STAILQ_ENTRY(waiter) link;
 };
 
 static struct {
@@ -162,6 +162,7 @@ static void
 job_write(struct job *job)
 {
 	struct record rec;
+	struct waiter *w;
 
 	if (job->final == NULL) {
 		job_record(job, &rec);
@@ -171,9 +172,8 @@ job_write(struct job *job)
 		u64tab_put(&J.notok, job->seq,
 			   (void *)(uintptr_t)(job->fut.res.status + 1));
 	u64tab_del(&J.live, job->seq);
-	while (job->waiters != NULL) {
-		struct waiter *w = job->waiters;
-		job->waiters = w->next;
+	while ((w = STAILQ_FIRST(&job->waiters)) != NULL) {
+		STAILQ_REMOVE_HEAD(&job->waiters, link);
 		free(w);
 	}
 	J.inflight--;
@@ -241,21 +241,13 @@ static void
 job_wake(struct job *job)
 {
 	int ok = job->fut.res.status == ST_OK;
-	struct waiter *rev = NULL;
+	struct waiter *w;
 
-	/* The list is newest first: release the waiters in input order. */
-	while (job->waiters != NULL) {
-		struct waiter *w = job->waiters;
-
-		job->waiters = w->next;
-		w->next = rev;
-		rev = w;
-	}
-	while (rev != NULL) {
-		struct waiter *w = rev;
+	/* In input order: the order they were added. */
+	while ((w = STAILQ_FIRST(&job->waiters)) != NULL) {
 		struct job *j = u64tab_get(&J.live, w->seq);
 
-		rev = w->next;
+		STAILQ_REMOVE_HEAD(&job->waiters, link);
 		free(w);
 		if (j == NULL || j->state != JS_WAITING)
 			continue;
@@ -297,7 +289,7 @@ job_settled(struct future *fut, void *arg)
 		joblog_write(&rec, job->fut.started);
 	}
 	job_wake(job);
-	/* Spec section 2: failed, timeout or error stops the run; a job
+	/* --fail-fast (corun(1)): failed, timeout or error stops the run; a job
 	 * cancelled or skipped is a consequence, not a cause. */
 	if ((st == ST_FAILED || st == ST_TIMEOUT || st == ST_ERROR) &&
 	    J.opts->fail_fast && sched_run_state() == RUN_GOING)
@@ -334,6 +326,7 @@ job_new(struct job_spec *spec, const char *file, unsigned line)
 	snprintf(job->idbuf, sizeof job->idbuf, "%llu",
 		 (unsigned long long)job->seq);
 	job->at.id = job->idbuf;
+	STAILQ_INIT(&job->waiters);
 	future_init(&job->fut, job_settled, job);
 	u64tab_put(&J.live, job->seq, job);
 	J.inflight++;
@@ -400,8 +393,7 @@ job_depend(struct job *job)
 		if (dep != NULL && dep->state != JS_DONE) {
 			struct waiter *w = xmalloc(sizeof *w);
 			w->seq = job->seq;
-			w->next = dep->waiters;
-			dep->waiters = w;
+			STAILQ_INSERT_TAIL(&dep->waiters, w, link);
 			job->ndeps++;
 			continue;
 		}

@@ -60,6 +60,7 @@ enum run_state {
 
 struct waiter;
 struct group;
+STAILQ_HEAD(waitlist, waiter);
 
 struct job {
 	TAILQ_ENTRY(job) entry; /* in the queue the job waits in */
@@ -71,7 +72,7 @@ struct job {
 	enum job_state state;
 	unsigned flags;         /* JOB_* */
 	int ndeps;              /* after= jobs not yet final */
-	struct waiter *waiters; /* jobs whose after= names this one */
+	struct waitlist waiters; /* jobs whose after= names this one */
 	struct group *group;    /* its --limit group, or NULL */
 	struct future fut;
 	ev_timer timer;         /* the attempt's timeout, or the backoff */

@@ -1,5 +1,5 @@
 /*
- * parse.h: the job language (spec section 3), as a pure module.
+ * parse.h: the job language (corun-jobs(5)), as a pure module.
  *
  * No I/O and no global state: the caller feeds physical lines (without their
  * newline) and gets back parsed jobs or error messages, so the module can be
@@ -92,7 +92,7 @@ int parse_duration(const char *, double *);
 int parse_backoff(const char *, double *base, double *max);
 /* A non-negative decimal integer that fits in long long. 0 or -1. */
 int parse_count(const char *, long long *);
-/* An id as spec section 3 allows: [A-Za-z0-9_.:-]+, not all digits. */
+/* An id as corun-jobs(5) allows: [A-Za-z0-9_.:-]+, not all digits. */
 int parse_id_valid(const char *);
 
 #endif

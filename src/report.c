@@ -1,5 +1,5 @@
 /*
- * report.c: result records (spec section 5), text or JSON Lines.
+ * report.c: result records (corun(1), OUTPUT), text or JSON Lines.
  *
  * report_format turns a record into bytes and is pure: it only appends to
  * the caller's buffer. Strings are made safe on the way: in JSON, invalid

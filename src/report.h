@@ -1,12 +1,12 @@
 /*
- * report.h: result records (spec section 5), text or JSON Lines.
+ * report.h: result records (corun(1), OUTPUT), text or JSON Lines.
  *
  * report_format is pure (tested on its own); report_write appends a record
  * to the output buffer, which is flushed once per loop iteration (before the
  * loop blocks) so a reader of a pipe sees each record as soon as its job
  * ends, without a write per record when many end at once.
  *
- * Beyond the fields of spec section 5, a JSON record of an http job that
+ * Beyond the fields every record has, a JSON record of an http job that
  * got a response carries "http_status":N (the final status, after any -L
  * redirects) right after "elapsed"; records of other jobs, and of http jobs
  * that got no status (connection refused, timed out before the response),

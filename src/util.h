@@ -1,7 +1,7 @@
 /*
  * util.h: memory, errors, byte buffers and fd helpers shared by every module.
  *
- * Two tiers of errors (style.md): fatal()/x*alloc() for what cannot be
+ * Two tiers of errors: fatal()/x*alloc() for what cannot be
  * survived at start-up or is an out-of-memory condition; everything a job or
  * an input line can get wrong is returned as a code plus a message.
  * Nothing here touches job state, so it is safe from any thread or process.
