@@ -74,7 +74,14 @@ corun_new(const struct corun_options *opts)
 		return NULL;
 	}
 	/* Now, not at the first job: the program may start threads later. */
-	ppool_forksrv();
+	if (ppool_forksrv() == -1) {
+		int err = errno;
+
+		engine_stop(&r->opts);
+		free(r);
+		errno = err;
+		return NULL;
+	}
 	/* No source of jobs: the scheduler's run ends when its jobs do. */
 	return r;
 }

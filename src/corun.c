@@ -61,7 +61,13 @@ engine_start(const struct corun_options *opts)
 	}
 	sched_init(loop, opts);
 	if (!opts->dry_run) {
-		executors_init(loop, opts);
+		if (executors_init(loop, opts) == -1) {
+			int err = errno;
+
+			sched_shutdown();
+			errno = err;
+			return NULL;
+		}
 		stats_init(loop, opts->stats, opts->progress);
 	}
 	if (opts->handle_signals && !opts->dry_run) {
@@ -119,7 +125,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = engine_start(opts);
 	if (loop == NULL) {
-		warnx("cannot initialise the event loop: %s", strerror(errno));
+		warnx("cannot start the event loop or the thread pool: %s", strerror(errno));
 		report_close();
 		joblog_close();
 		return 2;

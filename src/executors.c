@@ -286,11 +286,15 @@ exec_pool_done(void *ctx, struct result *res)
 	sched_attempt_done(ctx, res);
 }
 
-/* Set the pools up (they start threads and workers lazily). */
-void
+/* Set the pools up (they start threads and workers lazily): 0, or -1
+ * with errno. */
+int
 executors_init(struct ev_loop *loop, const struct corun_options *opts)
 {
-	tpool_init(loop, opts->threads, exec_thread_started, exec_pool_done);
+	if (tpool_init(loop, opts->threads, exec_thread_started,
+		       exec_pool_done) == -1)
+		return -1;
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 	ppool_set_nice(opts->worker_nice);
+	return 0;
 }

@@ -86,7 +86,8 @@ kind_run_fn exec_run_fn(enum kind_id);
 extern const struct executor_ops exec_loop_ops;
 extern const struct executor_ops exec_thread_ops;
 extern const struct executor_ops exec_process_ops;
-/* Set the pools up; threads and workers start at their first job. */
-void executors_init(struct ev_loop *, const struct corun_options *);
+/* Set the pools up; threads and workers start at their first job. 0, or
+ * -1 with errno. */
+int executors_init(struct ev_loop *, const struct corun_options *);
 
 #endif

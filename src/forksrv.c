@@ -100,28 +100,33 @@ struct wk {
 static void forksrv_main(int sock) CORUN_ATTR_NORETURN;
 static void forksrv_worker(int jobfd, int resfd) CORUN_ATTR_NORETURN;
 
-/* Fork the fork server (corun, at start-up, before any thread exists). */
-void
+/* Fork the fork server (corun, at start-up, before any thread exists):
+ * 0, or -1 with errno (nothing is left started then). */
+int
 forksrv_start(void)
 {
-	int sv[2];
+	int sv[2], err;
 	pid_t pid;
 
 	if (fs_fd >= 0)
 		fatalx("fork server started twice");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		fatal("socketpair");
+		return -1;
+	if (fd_nonblock(sv[0]) < 0)
+		goto fail;
 	if (fs_watch == NULL) {
-		fs_watch = mmap(NULL, FS_WATCH_SLOTS * sizeof *fs_watch,
-				PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (fs_watch == MAP_FAILED)
-			fatal("fork server watch table");
+		void *p = mmap(NULL, FS_WATCH_SLOTS * sizeof *fs_watch,
+			       PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			goto fail;
+		fs_watch = p;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
-		fatal("fork");
+		goto fail;
 	if (pid == 0) {
 		close(sv[0]);
 		forksrv_main(sv[1]);
@@ -129,11 +134,16 @@ forksrv_start(void)
 	close(sv[1]);
 	/* The server does it too; whichever runs first wins the race. */
 	setpgid(pid, pid);
-	if (fd_nonblock(sv[0]) < 0)
-		fatal("fork server socket");
 	fs_fd = sv[0];
 	fs_pid = pid;
 	fs_reaped = 0;
+	return 0;
+fail:
+	err = errno;
+	close(sv[0]);
+	close(sv[1]);
+	errno = err;
+	return -1;
 }
 
 /* The first slot to try for pid. */

@@ -27,9 +27,10 @@ struct fs_msg {
 	int32_t status;
 };
 
-/* Fork the fork server. Must run before any thread exists; once. Most
- * callers want ppool_forksrv (pool_proc.h). */
-void forksrv_start(void);
+/* Fork the fork server. Must run before any thread exists; once. 0, or -1
+ * with errno when it could not be started. Most callers want
+ * ppool_forksrv (pool_proc.h). */
+int forksrv_start(void);
 /* Have the server kill pid's process group if corun dies first: 0, or -1
  * (no server, or too many children watched). No message, no syscall. */
 int forksrv_watch(pid_t pid);

@@ -256,7 +256,7 @@ http_add_headers(struct http_xfer *x, int argc, char *const argv[])
 		} else if (strcmp(argv[i], "-H") == 0) {
 			l = lcurl.slist_append(x->headers, argv[++i]);
 			if (l == NULL)
-				fatalx("out of memory");
+				util_oom(strlen(argv[i]));
 			x->headers = l;
 		}
 	}

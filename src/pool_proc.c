@@ -493,11 +493,12 @@ ppool_init(struct ev_loop *loop, int nworkers, ppool_start_fn start,
 	ev_unref(loop);
 }
 
-/* Make sure the fork server runs (pool_slot.c says when that matters). */
-void
+/* Make sure the fork server runs (pool_slot.c says when that matters):
+ * 0, or -1 with errno when it cannot be started. */
+int
 ppool_forksrv(void)
 {
-	pslot_forksrv();
+	return pslot_forksrv();
 }
 
 /* Room for one more task: fewer held than every window full. */

@@ -25,8 +25,9 @@ typedef void (*ppool_start_fn)(void *ctx);
 typedef void (*ppool_done_fn)(void *ctx, struct result *res);
 
 /* Make sure the fork server runs (fork it now if not): before any thread
- * starts, and before anything that needs it. */
-void ppool_forksrv(void);
+ * starts, and before anything that needs it. 0, or -1 with errno when it
+ * cannot be started (process-pool jobs then fail with the reason). */
+int ppool_forksrv(void);
 
 /* Set the pool up (workers are forked at the first submit). */
 void ppool_init(struct ev_loop *, int nworkers, ppool_start_fn, ppool_done_fn);

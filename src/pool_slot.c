@@ -386,17 +386,29 @@ pslot_fs_child_cb(struct ev_loop *loop, ev_child *c, int revents)
  * any thread exists, so everything that starts threads (the thread pool,
  * the network kinds) or needs the server (workers, the watch over
  * children) calls this first (as ppool_forksrv); a run that needs none of
- * it never forks one.
+ * it never forks one. 0, or -1 with errno when the server cannot be had.
  */
-void
+int
 pslot_forksrv(void)
 {
 	if (ps.down != NULL)
-		return;
-	if (forksrv_fd() < 0)
-		forksrv_start();
+		return -1;
+	if (forksrv_fd() < 0 && forksrv_start() == -1) {
+		int err = errno;
+		char msg[160];
+
+		/* No worker can be had: process-pool jobs fail with this;
+		 * children and threads do without the server's watch. */
+		errfmt(msg, sizeof msg,
+		       "process pool: cannot start the fork server: %s",
+		       strerror(err));
+		if (ps.on)
+			pslot_gone(msg);
+		errno = err;
+		return -1;
+	}
 	if (!ps.on || ps.fs_watched)
-		return;
+		return 0;
 	ps.fs_watched = true;
 	ev_io_init(&ps.fsr, pslot_fs_read_cb, forksrv_fd(), EV_READ);
 	ev_io_init(&ps.fsw, pslot_fs_write_cb, forksrv_fd(), EV_WRITE);
@@ -404,6 +416,7 @@ pslot_forksrv(void)
 	ev_child_init(&ps.fschild, pslot_fs_child_cb, forksrv_pid(), 0);
 	ev_child_start(ps.loop, &ps.fschild);
 	ev_unref(ps.loop);
+	return 0;
 }
 
 /* Set up n empty slots; workers are asked for by pslot_spawn_missing. */

@@ -122,7 +122,7 @@ struct pslot_ops {
 };
 
 /* Make sure the fork server runs, and watch it once the slots are set up. */
-void pslot_forksrv(void);
+int pslot_forksrv(void);
 /* Set up n empty slots and return them (the slot module's, valid until
  * pslot_shutdown). */
 struct pworker *pslot_init(struct ev_loop *, int n, const struct pslot_ops *);

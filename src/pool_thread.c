@@ -350,8 +350,9 @@ tpool_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 }
 
 /* Create the pool for loop with nthreads threads (started at the first
- * submit); start and done are called on the loop thread. */
-void
+ * submit); start and done are called on the loop thread. 0, or -1 with
+ * errno. */
+int
 tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	   tpool_done_fn done)
 {
@@ -373,11 +374,12 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	LIST_INIT(&p->inflight);
 	p->refs = 1;
 	rc = pthread_mutex_init(&p->mu, NULL);
-	if (rc == 0)
-		rc = pthread_cond_init(&p->cond, NULL);
+	if (rc == 0 && (rc = pthread_cond_init(&p->cond, NULL)) != 0)
+		pthread_mutex_destroy(&p->mu);
 	if (rc != 0) {
+		free(p);
 		errno = rc;
-		fatal("thread pool");
+		return -1;
 	}
 	ev_async_init(&p->async, tpool_async_cb);
 	p->async.data = p;
@@ -389,6 +391,7 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	ev_async_start(loop, &p->async);
 	ev_unref(loop);
 	tp = p;
+	return 0;
 }
 
 /* Threads neither busy nor reserved by a submit; 0 without a pool. */

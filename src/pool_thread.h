@@ -21,8 +21,9 @@ typedef void (*tpool_done_fn)(void *ctx, struct result *res);
  * thread took it. */
 typedef void (*tpool_start_fn)(void *ctx, double when);
 
-/* Create the pool (threads start at the first submit). */
-void tpool_init(struct ev_loop *, int nthreads, tpool_start_fn, tpool_done_fn);
+/* Create the pool (threads start at the first submit): 0, or -1 with
+ * errno when its lock cannot be made. */
+int tpool_init(struct ev_loop *, int nthreads, tpool_start_fn, tpool_done_fn);
 /* Threads neither busy nor reserved by a submit. */
 int tpool_idle(void);
 /* Calls that may be submitted now, queued behind busy threads or not. */

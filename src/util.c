@@ -27,7 +27,7 @@
 
 /* Out of memory: say so and abort() (corun(3): a library cannot go on, and
  * must not exit()). */
-static void CORUN_ATTR_NORETURN
+void
 util_oom(size_t n)
 {
 	fprintf(stderr, "corun: out of memory (%zu bytes)\n", n);

@@ -21,6 +21,7 @@
 #define IO_CHUNK 65536
 
 /* Memory: abort() with a message on exhaustion; never return NULL. */
+void util_oom(size_t) CORUN_ATTR_NORETURN;
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
