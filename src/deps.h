@@ -29,8 +29,8 @@ int deps_register(struct deps *, const char *id, uint64_t seq);
 uint64_t deps_resolve(const struct deps *, const char *ref, uint64_t seq);
 /* Check spec's after= references for job seq: 0, or -1 with "after: 'REF'
  * names no earlier job" in why. */
-int deps_check_after(const struct deps *, const struct job_spec *,
-		     uint64_t seq, char *why, size_t whylen);
+int deps_check_after(const struct deps *, const struct job_spec *, uint64_t seq,
+		     char *why, size_t whylen);
 /* Forget every id. */
 void deps_free(struct deps *);
 

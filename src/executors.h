@@ -33,11 +33,11 @@ struct corun_options;
  * it stays valid until the attempt has been answered. */
 struct attempt {
 	const struct job_spec *spec; /* the job line: kind, argv, options */
-	const char *id;              /* the job's id= or its sequence number */
-	enum executor ex;            /* the executor it runs on */
-	double timeout;              /* seconds for this attempt; < 0: none */
-	int number;                  /* 1 for the first attempt */
-	void *xdata;                 /* the executor's state for the attempt */
+	const char *id;		     /* the job's id= or its sequence number */
+	enum executor ex;	     /* the executor it runs on */
+	double timeout;		     /* seconds for this attempt; < 0: none */
+	int number;		     /* 1 for the first attempt */
+	void *xdata;		     /* the executor's state for the attempt */
 };
 
 /*
@@ -49,7 +49,7 @@ struct executor_ops {
 	int (*ready)(const struct attempt *); /* room to start it now? */
 	void (*submit)(struct attempt *);     /* start the attempt */
 	void (*cancel)(struct attempt *);     /* stop the running attempt */
-	void (*shutdown)(void);               /* stop everything at exit */
+	void (*shutdown)(void);		      /* stop everything at exit */
 };
 
 /* The loop every watcher of the run lives on. */

@@ -45,16 +45,16 @@ struct waiter {
 
 static struct {
 	const struct corun_options *opts;
-	struct u64tab live;     /* seq -> job, until its record is written */
-	struct u64tab notok;    /* seq -> status + 1 of gone jobs not ok */
-	struct deps deps;       /* id -> seq, every explicit id */
-	uint64_t seq;           /* last sequence number given */
-	uint64_t finished;      /* jobs written, handed to the API or
-				 * dropped after their plan (dry run) */
-	uint64_t next_write;    /* -k: the next record to write */
-	size_t inflight;        /* jobs read and not yet written */
+	struct u64tab live;  /* seq -> job, until its record is written */
+	struct u64tab notok; /* seq -> status + 1 of gone jobs not ok */
+	struct deps deps;    /* id -> seq, every explicit id */
+	uint64_t seq;	     /* last sequence number given */
+	uint64_t finished;   /* jobs written, handed to the API or
+			      * dropped after their plan (dry run) */
+	uint64_t next_write; /* -k: the next record to write */
+	size_t inflight;     /* jobs read and not yet written */
 	unsigned long notok_count;
-	int dry_run_bad;        /* dry run: lines that did not parse */
+	int dry_run_bad; /* dry run: lines that did not parse */
 } J;
 
 /* Start a run's jobs. */
@@ -148,9 +148,8 @@ job_record(const struct job *job, struct record *rec)
 	rec->kind = spec != NULL ? spec->kindname : NULL;
 	rec->output = spec != NULL && spec->kind != NULL && spec->kind->output;
 	rec->http = spec != NULL && spec->kind != NULL && spec->kind->http;
-	rec->executor = job->fut.res.status == ST_ERROR
-			    ? NULL
-			    : executor_name(job->ex);
+	rec->executor =
+	    job->fut.res.status == ST_ERROR ? NULL : executor_name(job->ex);
 	rec->res = &job->fut.res;
 	rec->attempts = job->at.number;
 	rec->elapsed = future_elapsed(&job->fut);
@@ -460,7 +459,8 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	job->final_arg = arg;
 	id = spec->id;
 
-	job->ex = spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
+	job->ex =
+	    spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
 	job->at.spec = spec;
 	job->at.ex = job->ex;
 	job->at.timeout = spec->timeout >= 0 ? spec->timeout : J.opts->timeout;
@@ -484,8 +484,8 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	if (J.opts->dry_run) {
 		char why[PARSE_MAX_ID + 64];
 
-		if (deps_check_after(&J.deps, spec, job->seq, why, sizeof why) ==
-		    -1) {
+		if (deps_check_after(&J.deps, spec, job->seq, why,
+				     sizeof why) == -1) {
 			job_reject(job, why);
 			return NULL;
 		}

@@ -64,21 +64,21 @@ STAILQ_HEAD(waitlist, waiter);
 
 struct job {
 	TAILQ_ENTRY(job) entry; /* in the queue the job waits in */
-	struct job_spec *spec;  /* owned; NULL for some error lines */
-	uint64_t seq;           /* 1-based across all inputs */
-	const char *file;       /* input name, lives for the whole run */
-	unsigned line;          /* first physical line */
+	struct job_spec *spec;	/* owned; NULL for some error lines */
+	uint64_t seq;		/* 1-based across all inputs */
+	const char *file;	/* input name, lives for the whole run */
+	unsigned line;		/* first physical line */
 	enum executor ex;
 	enum job_state state;
-	unsigned flags;         /* JOB_* */
-	int ndeps;              /* after= jobs not yet final */
+	unsigned flags;		 /* JOB_* */
+	int ndeps;		 /* after= jobs not yet final */
 	struct waitlist waiters; /* jobs whose after= names this one */
-	struct group *group;    /* its --limit group, or NULL */
+	struct group *group;	 /* its --limit group, or NULL */
 	struct future fut;
-	ev_timer timer;         /* the attempt's timeout, or the backoff */
-	struct attempt at;      /* what its executor sees of the attempt */
-	char idbuf[24];         /* at.id when the job has no id= */
-	sched_final_fn *final;  /* libcorun: called instead of a record */
+	ev_timer timer;	       /* the attempt's timeout, or the backoff */
+	struct attempt at;     /* what its executor sees of the attempt */
+	char idbuf[24];	       /* at.id when the job has no id= */
+	sched_final_fn *final; /* libcorun: called instead of a record */
 	void *final_arg;
 };
 

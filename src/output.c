@@ -31,9 +31,9 @@
 static struct {
 	struct ev_loop *loop;
 	void (*lost)(void);
-	ev_io reader;   /* a pipe on standard output, for its reader's end */
-	ev_io drain;    /* standard output, for room (fd -1: none) */
-	int gone;       /* records were lost: lost() was called */
+	ev_io reader; /* a pipe on standard output, for its reader's end */
+	ev_io drain;  /* standard output, for room (fd -1: none) */
+	int gone;     /* records were lost: lost() was called */
 } O;
 
 /* Set up on a loop. */

@@ -28,7 +28,7 @@
  * once, in the resolver's order. */
 int
 work_resolve(int argc, char *const argv[], struct buf *value, char *err,
-	    size_t errlen)
+	     size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	int rc;
@@ -81,7 +81,7 @@ work_resolve(int argc, char *const argv[], struct buf *value, char *err,
 /* block DUR: sleep, occupying the calling thread. */
 int
 work_block(int argc, char *const argv[], struct buf *value, char *err,
-	  size_t errlen)
+	   size_t errlen)
 {
 	double d, end;
 
@@ -103,7 +103,7 @@ work_block(int argc, char *const argv[], struct buf *value, char *err,
 /* read PATH: read the file whole; the value is its size in bytes. */
 int
 work_read(int argc, char *const argv[], struct buf *value, char *err,
-	 size_t errlen)
+	  size_t errlen)
 {
 	char chunk[IO_CHUNK];
 	unsigned long long total = 0;
@@ -198,7 +198,7 @@ primes_count(long long n)
 /* primes N: the count of primes <= N. */
 int
 work_primes(int argc, char *const argv[], struct buf *value, char *err,
-	   size_t errlen)
+	    size_t errlen)
 {
 	long long n;
 
@@ -211,7 +211,7 @@ work_primes(int argc, char *const argv[], struct buf *value, char *err,
 /* spin DUR: burn CPU for DUR of wall-clock time. */
 int
 work_spin(int argc, char *const argv[], struct buf *value, char *err,
-	 size_t errlen)
+	  size_t errlen)
 {
 	volatile uint64_t x = 0;
 	double d, end;
