@@ -28,14 +28,11 @@
  *                 new attempt
  *   JOB_WRITTEN   final and out of the scheduler's hands (API jobs)
  *
- * A final job's record is written at once, or with -k when every earlier
- * job's has been; then the job is freed. A job submitted with a final
- * function (libcorun) has no record: the function is called instead, and
- * the program frees the job. Jobs live in a table by sequence number until
- * then; ids map to sequence numbers for the whole run (deps.c). Of a job
- * that is gone only its status is needed (for a later after=), and only if
- * it was not ok: the set of not-ok sequence numbers is all that grows with
- * a long stream, besides the explicit ids.
+ * How a line becomes a job (ids, after=, --resume, the -n plan) and how a
+ * final job leaves (the job log, its record, -k order) is job.c's part of
+ * the scheduler; the two share job.h and nothing else sees a job. A run's
+ * signals are the engine's (corun.c): it calls sched_stop for the first
+ * and sched_abandon_run for the second.
  *
  * Queues are per slot class (loop timers, child processes, thread pool,
  * process pool) and are drained in the loop's prepare phase, once per
