@@ -78,7 +78,7 @@ for m in file stdin; do
 		"$m: cancel of a running job is ok on the loop"
 	jrec $out cl status='"cancelled"' executor='"loop"' value=null \
 		attempts=1 "$m: the job it names ends cancelled"
-	lt "$(jget $out cl elapsed)" 3 "$m: the cancelled sleep 5 ends early"
+	lt "$(jget $out cl elapsed)" "$(bound 3 4.5)" "$m: the cancelled sleep 5 ends early"
 	jrec $out cu status='"failed"' executor='"loop"' \
 		"$m: cancel of an unknown id fails"
 done
@@ -104,11 +104,11 @@ wait
 last_start=$(sort -n c?.start | tail -n 1)
 first_end=$(sort -n c?.end | head -n 1)
 lt "$last_start" "$first_end" "-j4: four sh jobs all run at once"
-lt "$(cat j4.time)" 3.5 "-j4: four 1 s jobs end in well under 4 s"
+lt "$(cat j4.time)" "$(bound 3.5 3.9)" "-j4: four 1 s jobs end in well under 4 s"
 last_start=$(sort -n d?.start | tail -n 1)
 first_end=$(sort -n d?.end | head -n 1)
 check "-j1: two sh jobs do not overlap" num_lt "$first_end" "$last_start"
-lt "$(cat t2.time)" 1.8 "-T2: two block 1 end in under 1.8 s"
+lt "$(cat t2.time)" "$(bound 1.8 1.95)" "-T2: two block 1 end in under 1.8 s"
 check "-T1: two block 0.2 take 0.4 s or more" num_lt 0.399 "$(cat t1.time)"
 is "$(cut -d' ' -f1 j4.out j1.out t2.out t1.out | sort | uniq -c |
 	tr -s ' ')" " 10 ok" "every concurrency job is ok"
@@ -117,7 +117,7 @@ printf 'spin 1s\nspin 1s\n' >p2.jobs
 printf 'spin 0.2s\nspin 0.2s\n' >p1.jobs
 wall p2.time corun -P2 p2.jobs >p2.out 2>&1 </dev/null
 wall p1.time corun -P1 p1.jobs >p1.out 2>&1 </dev/null
-lt "$(cat p2.time)" 1.8 "-P2: two spin 1s end in under 1.8 s"
+lt "$(cat p2.time)" "$(bound 1.8 1.95)" "-P2: two spin 1s end in under 1.8 s"
 check "-P1: two spin 0.2s take 0.4 s or more" num_lt 0.399 "$(cat p1.time)"
 is "$(cut -d' ' -f1 p2.out p1.out | sort | uniq -c | tr -s ' ')" " 4 ok" \
 	"every spin job is ok"
