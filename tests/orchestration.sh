@@ -73,10 +73,10 @@ cat >bo.jobs <<'EOF'
 id=b retries=2 backoff=300ms sh 'date +%s.%N >>bo.times; exit 1'
 EOF
 cat >cap.jobs <<'EOF'
-id=m retries=3 sh 'date +%s.%N >>cap.times; exit 1'
+id=m retries=5 sh 'date +%s.%N >>cap.times; exit 1'
 EOF
 corun --json bo.jobs >bo.json 2>&1 </dev/null &
-corun --json --backoff 150ms:150ms cap.jobs >cap.json 2>&1 </dev/null &
+corun --json --backoff 100ms:100ms cap.jobs >cap.json 2>&1 </dev/null &
 wait
 jrec bo.json b attempts=3 "backoff=300ms: 3 attempts"
 is "$(nlines bo.times)" 3 "backoff=300ms: each attempt ran"
@@ -85,10 +85,12 @@ check "backoff=300ms: the first retry waits at least 300 ms ($(gaps bo.times))" 
 check "backoff=300ms: the second retry waits at least 600 ms (doubled)" \
 	num_lt 0.599 "$(gap bo.times 2)"
 lt "$(gap bo.times 2)" "$(scaled 3)" "backoff=300ms: the second retry comes in time"
-jrec cap.json m attempts=4 "--backoff 150ms:150ms: 4 attempts"
-check "--backoff: the first retry waits at least 150 ms ($(gaps cap.times))" \
-	num_lt 0.149 "$(gap cap.times 1)"
-lt "$(gap cap.times 3)" "$(bound 0.45 0.59)" "--backoff 150ms:150ms: the third delay is capped (not 600 ms)"
+jrec cap.json m attempts=6 "--backoff 100ms:100ms: 6 attempts"
+check "--backoff: the first retry waits at least 100 ms ($(gaps cap.times))" \
+	num_lt 0.099 "$(gap cap.times 1)"
+# Uncapped, the fifth delay would be 1.6 s (1.28 s at the least).
+lt "$(gap cap.times 5)" "$(bound 0.45 1.2)" \
+	"--backoff 100ms:100ms: the fifth delay is capped (not 1.6 s)"
 
 # --- after= ----------------------------------------------------------------
 
