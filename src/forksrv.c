@@ -306,15 +306,7 @@ forksrv_stop(void)
 static int
 forksrv_pipe(int p[2])
 {
-#ifdef HAVE_PIPE2
 	return pipe2(p, O_CLOEXEC);
-#else
-	if (pipe(p) < 0)
-		return -1;
-	fd_cloexec(p[0]);
-	fd_cloexec(p[1]);
-	return 0;
-#endif
 }
 
 /* Server: add pid to a set. */

@@ -1,8 +1,8 @@
 /*
- * check_report.c: result records, text and JSON (spec section 5 and
- * decisions.md), and the buffered writer.
+ * check_report.c: result records, text and JSON (corun(1),
+ * OUTPUT), and the buffered writer.
  *
- * Records are compared byte for byte with the lines decisions.md describes.
+ * Records are compared byte for byte with the lines corun(1) describes.
  * Set CHECK_REPORT_JSON=FILE to have every JSON line the tests produce
  * appended to FILE, so a JSON parser can check them all.
  */

@@ -1337,8 +1337,8 @@ START_TEST(fail_fast_ignores_a_job_cancelled_by_cancel)
 	add("id=a sleep 1");
 	add("id=b sleep 1");
 	step();
-	/* a ends cancelled: a consequence, not a failure (spec section 2:
-	 * failed, timeout or error stop the run), so b goes on. */
+	/* a ends cancelled: a consequence, not a failure (corun(1),
+	 * --fail-fast: failed, timeout or error stop the run), so b goes on. */
 	add("id=c cancel a");
 	step();
 	HAS("a", "\"status\":\"cancelled\"");

@@ -82,12 +82,11 @@ is "$(jpy big.json 'by["err"]["stderr"] == "".join(
 # No zombie while corun runs: children that ended have been reaped by the
 # time their records are out.
 for i in 1 2 3 4 5; do echo "id=z$i exec true"; done >zombie.jobs
-cat >>zombie.jobs <<'EOF'
-id=w sh 'i=0; while [ ! -e go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e go ]'
-EOF
+printf 'id=w sh %s\n' "'i=0; while [ ! -e go ] && [ \$i -lt $(ticks 10) ]; do sleep 0.05; i=\$((i+1)); done; [ -e go ]'" >>zombie.jobs
 bg_corun zombie /dev/null zombie.json zombie.err --json zombie.jobs
 i=0
-while [ "$(nlines zombie.json)" -lt 5 ] && [ $i -lt 200 ]; do
+max=$(ticks 10)
+while [ "$(nlines zombie.json)" -lt 5 ] && [ $i -lt "$max" ]; do
 	sleep 0.05
 	i=$((i + 1))
 done

@@ -7,7 +7,7 @@
 
 echo "sh 'touch ran'" >side.jobs
 
-# --help lists every option of spec section 2 and exits 0.
+# --help lists every option of corun(1) and exits 0.
 for h in --help -h; do
 	corun $h >help.out 2>help.err </dev/null
 	is "$?" 0 "$h: exit status 0"

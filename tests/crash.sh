@@ -14,13 +14,14 @@ spin 30s
 EOF2
 bg_corun k /dev/null k.out k.err -P1 -j4 k.jobs
 i=0
-while [ $i -lt 100 ]; do
+max=$(ticks 5)
+while [ $i -lt "$max" ]; do
 	[ -n "$(procs_with 'sleep 61.25')" ] && [ -n "$(procs_with 'sleep 62.25')" ] &&
 		[ -n "$(procs_with 'sleep 63.25')" ] && break
 	sleep 0.05
 	i=$((i + 1))
 done
-ok $((i < 100 ? 0 : 1)) "the children are running"
+ok $((i < max ? 0 : 1)) "the children are running"
 kill -9 "$bg_pid"
 gone "sleep 61.25" "kill -9 of corun: an exec child is gone"
 gone "sleep 62.25" "kill -9 of corun: an sh child is gone"

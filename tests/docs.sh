@@ -46,8 +46,9 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILDDIR=${BUILDDIR:-$SRCDIR}
 CORUN=${CORUN:-$BUILDDIR/src/corun}
 case $CORUN in /*) ;; *) CORUN=$PWD/$CORUN ;; esac
-# Longest an example may run before it counts as hung.
-LIMIT=60
+# Seconds one example may take: a hang detector, scaled like the limits
+# of tests/lib.sh when CORUN_TIME_SCALE is set.
+LIMIT=$(awk -v f="${CORUN_TIME_SCALE:-2}" 'BEGIN { printf "%d\n", 30 * f }')
 
 n=0
 failed=0

@@ -32,7 +32,7 @@ mkfifo storm.fifo
 bg_track $!
 bg_corun storm storm.fifo storm.json storm.err --json --stats -P2 -j3 -T2 \
 	-r 25 --backoff 1ms:5ms --joblog storm.log
-"$PY" "$SD/faults-kill.py" "$bg_pid" 20 20 15 7 kill.log
+"$PY" "$SD/faults-kill.py" "$bg_pid" 20 20 "$(scaled 15)" 7 kill.log
 is "$(cat kill.log.done)" "20 20" \
 	"the storm: 20 workers and 20 children killed"
 
@@ -178,7 +178,7 @@ losses=
 unclear=
 while [ $n -le 16 ]; do
 	# shellcheck disable=SC2016 # expanded by that sh
-	timeout -k 1 10 sh -c 'ulimit -n "$1" && exec "$2" --json lo.jobs' \
+	timeout -k 1 "$(scaled 10)" sh -c 'ulimit -n "$1" && exec "$2" --json lo.jobs' \
 		sh "$n" "$CORUN_LINK" <lo.jobs >lo.json 2>lo.err
 	rc=$?
 	# Too few fds for the dynamic loader: not corun's to handle.

@@ -75,14 +75,16 @@ bg_corun sig2 /dev/null sig2.json sig2.err --json -j2 -P2 --grace 20 \
 check "a burst: the jobs are running" within 10 sig_ready sig2
 start=$(now)
 kill -INT "$bg_pid"
-check "a burst: the first SIGINT stops the quick part" within 5 \
+check "a burst: the first SIGINT stops the quick part" \
+	within_abs "$(bound 5 25)" \
 	grep -q '"id":"l"' sig2.json
 for s in TERM INT TERM INT TERM; do
 	kill -"$s" "$bg_pid" 2>/dev/null
 done
 is "$(bg_rc sig2 10)" 130 \
 	"a burst after SIGINT: exit status 130 (the first signal)"
-lt "$(since "$start")" 5 "a burst: corun exits at once, not after --grace 20s"
+lt "$(since "$start")" "$(bound 5 15)" \
+	"a burst: corun exits at once, not after --grace 20s"
 sig_checks sig2 "a burst"
 
 # Ctrl-C at a terminal signals the whole foreground process group: five
@@ -201,7 +203,7 @@ bg_track $!
 start=$(now)
 bg_corun ep /dev/null ep.fifo ep.err -P2 ep.jobs
 rc=$(bg_rc ep 10)
-lt "$(since "$start")" 5 "corun | head -n 1: corun ends at once"
+lt "$(since "$start")" "$(bound 5 25)" "corun | head -n 1: corun ends at once"
 is "$rc" 1 "corun | head -n 1: exit status 1 (jobs were cancelled)"
 like "$(cat ep.first)" '^ok [0-9]+ ' "corun | head -n 1: head got a record"
 is "$(cat ep.err)" "" "corun | head -n 1: nothing on stderr"
@@ -216,7 +218,7 @@ bg_corun ep2 /dev/null ep2.fifo ep2.err -P2 --grace 0.2 ep2.jobs
 check "reader gone early: head got the first record" within 5 \
 	test -s ep2.first
 check "reader gone early: corun ends without waiting for a record" \
-	within 2 dead "$bg_pid"
+	within_abs "$(bound 2 15)" dead "$bg_pid"
 kill -TERM "$bg_pid" 2>/dev/null
 bg_rc ep2 10 >/dev/null
 no_leftovers "reader gone early: no worker or child is left"
@@ -259,7 +261,7 @@ got=$([ "$rc" -ne 0 ] && [ -s closed.err ] && echo yes)
 is "$got" yes "stdout closed: an error message, exit status not 0"
 # With fd 0 closed, no job to read: corun must not take one of its own fds
 # (the fork-server socket) for standard input and wait on it for good.
-timeout -k 1 2 "$CORUN_LINK" --json >closed0.json 2>closed0.err <&-
+timeout -k 1 "$(scaled 2)" "$CORUN_LINK" --json >closed0.json 2>closed0.err <&-
 rc=$?
 check "stdin closed: corun ends at once (exit 0 or 2, got $rc)" \
 	test "$rc" = 0 -o "$rc" = 2
@@ -353,7 +355,7 @@ is "$?:$(nlines junkf.err)" 2:500 \
 mkfifo jobs.fifo
 (printf 'id=f exec echo fifo\n' >jobs.fifo) &
 bg_track $!
-timeout -k 1 1 "$CORUN_LINK" --json jobs.fifo >fifo.json 2>fifo.err \
+timeout -k 1 "$(scaled 1)" "$CORUN_LINK" --json jobs.fifo >fifo.json 2>fifo.err \
 	</dev/null
 rc=$?
 is "$rc:$(jget fifo.json f status 2>/dev/null)" '0:"ok"' \

@@ -176,8 +176,8 @@ done
 cat >producer.py <<'EOF'
 import sys
 w = sys.stdout.write
-w("id=hold sh ': >started; i=0; while [ ! -e go ] && [ $i -lt 200 ];"
-  " do sleep 0.05; i=$((i+1)); done; [ -e go ]'\n")
+w("id=hold sh ': >started; i=0; while [ ! -e go ] && [ $i -lt %s ];"
+  " do sleep 0.05; i=$((i+1)); done; [ -e go ]'\n" % sys.argv[1])
 sys.stdout.flush()
 for i in range(4000):
     w("#" + "x" * 999 + "\n")
@@ -185,7 +185,7 @@ sys.stdout.flush()
 open("wrote-all", "w").close()
 w("id=last sleep 0\n")
 EOF
-"$PY" producer.py | corun --json --max-inflight 1 >bp.json 2>bp.err &
+"$PY" producer.py "$(ticks 10)" | corun --json --max-inflight 1 >bp.json 2>bp.err &
 wait_for started 10
 sleep 1
 check "a paused corun leaves its producer blocked" test ! -e wrote-all

@@ -11,6 +11,16 @@
 # every process it makes (the fork server, workers) carries that unique path
 # in its command line and no_leftovers can find them. Each run is bounded by
 # timeout(1): a hung binary fails the test instead of hanging the suite.
+#
+# Time limits are hang detectors, not speed tests. Each is written as what
+# an idle machine needs, with room to spare, and multiplied by one factor,
+# TIME_SCALE, so that a loaded machine (make -j8 check, a load average of 8)
+# passes too: CORUN_TIME_SCALE if set, else 2 * (1 + load average / CPUs),
+# rounded up (2 on an idle machine). Every helper below that waits takes
+# unscaled seconds and scales them (wait_for, bg_wait, gone, corun_within,
+# and CORUN_LIMIT). A bound that must stay below the time a test tells
+# apart (a job killed after 0.3 s, not after its 10 s) is scaled and capped
+# under it: see bound.
 
 set -u
 LC_ALL=C
@@ -23,8 +33,38 @@ export LC_ALL
 tap_n=0
 tap_bg=
 JQ="$SRCDIR/tests/data/jq.py"
-# Seconds one corun run may take before it is killed as hung.
-CORUN_LIMIT=${CORUN_LIMIT:-20}
+
+# The factor of every time limit (see above).
+if [ -n "${CORUN_TIME_SCALE:-}" ]; then
+	TIME_SCALE=$CORUN_TIME_SCALE
+else
+	ts_load=0
+	[ -r /proc/loadavg ] && read -r ts_load _ </proc/loadavg
+	ts_cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+	TIME_SCALE=$(awk -v l="$ts_load" -v n="$ts_cpus" 'BEGIN {
+		s = 2 * (1 + l / (n > 0 ? n : 1))
+		printf "%d\n", s == int(s) ? s : int(s) + 1 }')
+fi
+case $TIME_SCALE in
+'' | *[!0-9.]* | .* | *.*.*) TIME_SCALE=2 ;;
+esac
+
+
+# Print SECS times the time factor.
+scaled() {
+	awk -v s="$1" -v f="$TIME_SCALE" 'BEGIN { printf "%g\n", s * f }'
+}
+
+# Print SECS times the time factor, but no more than CAP: the bound of a
+# test that tells a time under CAP from one at CAP or over (bound SECS CAP).
+bound() {
+	awk -v s="$1" -v c="$2" -v f="$TIME_SCALE" \
+		'BEGIN { v = s * f; printf "%g\n", v < c ? v : c }'
+}
+
+# Seconds one corun run may take before it is killed as hung (CORUN_LIMIT,
+# if set, is taken as it is).
+CORUN_LIMIT=${CORUN_LIMIT:-$(scaled 20)}
 
 # Print a TAP diagnostic line for each line of the arguments.
 diag() {
@@ -67,9 +107,9 @@ corun() {
 	timeout -k 3 "$CORUN_LIMIT" "$CORUN_LINK" "$@"
 }
 
-# The same, bounded to SECS seconds instead: corun_within SECS ARG...
+# The same, bounded to SECS (scaled) seconds instead: corun_within SECS ARG...
 corun_within() {
-	cw_secs=$1
+	cw_secs=$(scaled "$1")
 	shift
 	timeout -k 3 "$cw_secs" "$CORUN_LINK" "$@"
 }
@@ -98,13 +138,13 @@ bg_corun() {
 	bg_track "$bg_pid"
 }
 
-# Wait up to SECS for the background corun NAME to end, kill it if it does
-# not; print its exit status.
+# Wait up to SECS (scaled) for the background corun NAME to end, kill it if
+# it does not; print its exit status.
 bg_wait() {
 	if ! wait_for "$1.rc" "$2"; then
 		kill -9 "$(cat "$1.pid")"
 		wait_for "$1.rc" 2
-		diag "corun ($1) did not end within $2 s: killed"
+		diag "corun ($1) did not end within $(scaled "$2") s: killed"
 	fi
 	cat "$1.rc"
 }
@@ -193,6 +233,12 @@ done_testing() {
 	exit 0
 }
 
+# Print how many polls 0.05 s apart make SECS (scaled) seconds: the bound
+# of a loop that polls for something, `[ $i -ge "$max" ]`.
+ticks() {
+	awk -v s="$1" -v f="$TIME_SCALE" 'BEGIN { printf "%d\n", s * f * 20 }'
+}
+
 # Wall-clock time in seconds with fractions.
 now() {
 	date +%s.%N
@@ -215,10 +261,10 @@ wall() {
 	return $w_rc
 }
 
-# Wait up to SECS seconds for FILE to exist; false if it never did.
+# Wait up to SECS (scaled) seconds for FILE to exist; false if it never did.
 wait_for() {
 	wf_i=0
-	wf_max=$(awk -v s="$2" 'BEGIN { printf "%d\n", s * 20 }')
+	wf_max=$(ticks "$2")
 	while [ ! -e "$1" ]; do
 		[ "$wf_i" -ge "$wf_max" ] && return 1
 		sleep 0.05
@@ -293,11 +339,12 @@ procs_with() {
 		PW_M=$1 awk 'index($0, ENVIRON["PW_M"]) && $2 !~ /^Z/'
 }
 
-# Pass when, within a second, no process (but zombies) has the string in its
-# command line.
+# Pass when, within a second (scaled), no process (but zombies) has the
+# string in its command line.
 gone() {
 	gn_i=0
-	while [ -n "$(procs_with "$1")" ] && [ $gn_i -lt 20 ]; do
+	gn_max=$(ticks 1)
+	while [ -n "$(procs_with "$1")" ] && [ $gn_i -lt "$gn_max" ]; do
 		sleep 0.05
 		gn_i=$((gn_i + 1))
 	done

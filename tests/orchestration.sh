@@ -73,10 +73,10 @@ cat >bo.jobs <<'EOF'
 id=b retries=2 backoff=300ms sh 'date +%s.%N >>bo.times; exit 1'
 EOF
 cat >cap.jobs <<'EOF'
-id=m retries=3 sh 'date +%s.%N >>cap.times; exit 1'
+id=m retries=5 sh 'date +%s.%N >>cap.times; exit 1'
 EOF
 corun --json bo.jobs >bo.json 2>&1 </dev/null &
-corun --json --backoff 150ms:150ms cap.jobs >cap.json 2>&1 </dev/null &
+corun --json --backoff 100ms:100ms cap.jobs >cap.json 2>&1 </dev/null &
 wait
 jrec bo.json b attempts=3 "backoff=300ms: 3 attempts"
 is "$(nlines bo.times)" 3 "backoff=300ms: each attempt ran"
@@ -84,11 +84,13 @@ check "backoff=300ms: the first retry waits at least 300 ms ($(gaps bo.times))" 
 	num_lt 0.299 "$(gap bo.times 1)"
 check "backoff=300ms: the second retry waits at least 600 ms (doubled)" \
 	num_lt 0.599 "$(gap bo.times 2)"
-lt "$(gap bo.times 2)" 3 "backoff=300ms: the second retry comes in time"
-jrec cap.json m attempts=4 "--backoff 150ms:150ms: 4 attempts"
-check "--backoff: the first retry waits at least 150 ms ($(gaps cap.times))" \
-	num_lt 0.149 "$(gap cap.times 1)"
-lt "$(gap cap.times 3)" 0.45 "--backoff 150ms:150ms: the third delay is capped (not 600 ms)"
+lt "$(gap bo.times 2)" "$(scaled 3)" "backoff=300ms: the second retry comes in time"
+jrec cap.json m attempts=6 "--backoff 100ms:100ms: 6 attempts"
+check "--backoff: the first retry waits at least 100 ms ($(gaps cap.times))" \
+	num_lt 0.099 "$(gap cap.times 1)"
+# Uncapped, the fifth delay would be 1.6 s (1.28 s at the least).
+lt "$(gap cap.times 5)" "$(bound 0.45 1.2)" \
+	"--backoff 100ms:100ms: the fifth delay is capped (not 1.6 s)"
 
 # --- after= ----------------------------------------------------------------
 
@@ -188,7 +190,7 @@ id=z sh 'touch z.ran'
 EOF
 wall ff.time corun --json -j 1 --fail-fast ff.jobs >ff.json 2>ff.err </dev/null
 is "$?" 1 "--fail-fast: exit status 1"
-lt "$(cat ff.time)" 5 "--fail-fast: the run stops at the first failure"
+lt "$(cat ff.time)" "$(bound 5 9)" "--fail-fast: the run stops at the first failure"
 is "$(jpy ff.json 'len(R), len({r["id"] for r in R})')" "[7, 7]" \
 	"--fail-fast: every job gets exactly one record"
 jrec ff.json f status='"timeout"' "--fail-fast: the failing job keeps its status"
@@ -211,13 +213,14 @@ gone "$T/ffsleep" "--fail-fast: the cancelled child is gone"
 	trap '' PIPE
 	echo 'id=f sh "exit 1"'
 	i=0
-	while [ $i -lt 100 ] && ! grep -q '"f"' ffin.json 2>/dev/null; do
+	max=$(ticks 5)
+	while [ $i -lt "$max" ] && ! grep -q '"f"' ffin.json 2>/dev/null; do
 		sleep 0.05
 		i=$((i + 1))
 	done
 	echo 'id=l sh "touch late.ran"' 2>/dev/null
 	i=0
-	while [ $i -lt 100 ] && [ ! -e ffin.time ]; do
+	while [ $i -lt "$max" ] && [ ! -e ffin.time ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -329,7 +332,8 @@ stream_two() {
 		sleep 0.3
 		echo "id=two $2"
 		i=0
-		while [ $i -lt 60 ] && ! grep -q '"two"' "st.$1.json"; do
+		max=$(ticks 3)
+		while [ $i -lt "$max" ] && ! grep -q '"two"' "st.$1.json"; do
 			sleep 0.05
 			i=$((i + 1))
 		done
@@ -372,7 +376,7 @@ is "$(ls q.ran 2>/dev/null)" "" "cancel of a queued job: it never runs"
 jrec cx.json r status='"cancelled"' attempts=1 signal=15 \
 	"cancel of a running exec: cancelled by SIGTERM"
 jrec cx.json cr status='"ok"' "cancel of a running exec: ok"
-lt "$(cat cx.time)" 10 "cancel of a running exec: its 30 s are not waited for"
+lt "$(cat cx.time)" "$(bound 10 25)" "cancel of a running exec: its 30 s are not waited for"
 gone "$T/cxsleep" "cancel of a running exec: its process is gone"
 jrec cx.json ca status='"failed"' error="\"job 'a' is already final\"" \
 	"cancel of a final job: failed"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # records.sh: exactly one record per job whatever its end, the JSON fields
-# and their types (spec section 5, decisions.md), the text format, records
+# and their types (corun(1), OUTPUT), the text format, records
 # flushed as jobs end, -k, and the exit status.
 
 # shellcheck source=tests/lib.sh
@@ -94,9 +94,9 @@ is "$(grep -cE '^[a-z]+ ' text.out)" 13 "text: one record line per job"
 
 # A record is written as soon as its job ends, also into a pipe: the slow
 # job only ends ok if the reader saw the fast job's record first.
-cat >flush.jobs <<'EOF'
+cat >flush.jobs <<EOF
 id=fast sleep 0
-id=slow sh 'i=0; while [ ! -e go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e go ]'
+id=slow sh 'i=0; while [ ! -e go ] && [ \$i -lt $(ticks 10) ]; do sleep 0.05; i=\$((i+1)); done; [ -e go ]'
 EOF
 corun --json flush.jobs 2>flush.err </dev/null | {
 	IFS= read -r first

@@ -59,21 +59,25 @@ snapshot() {
 	done <"$2"
 }
 
-# Wait up to 5 s until a process has the string in its command line.
+# Wait up to 5 s (scaled) until a process has the string in its command
+# line.
 wait_proc() {
 	wp_i=0
+	wp_max=$(ticks 5)
 	while [ -z "$(procs_with "$1")" ]; do
-		[ $wp_i -ge 100 ] && return 1
+		[ $wp_i -ge "$wp_max" ] && return 1
 		sleep 0.05
 		wp_i=$((wp_i + 1))
 	done
 	return 0
 }
 
-# Wait up to 5 s until pid $1 has at least $2 descendants running corun
-# (the fork server and workers carry its command line); true if it has.
+# Wait up to 5 s (scaled) until pid $1 has at least $2 descendants running
+# corun (the fork server and workers carry its command line); true if it
+# has.
 wait_workers() {
 	ww_i=0
+	ww_max=$(ticks 5)
 	while :; do
 		ww_n=0
 		for ww_p in $(descendants "$1"); do
@@ -82,16 +86,18 @@ wait_workers() {
 			esac
 		done
 		[ $ww_n -ge "$2" ] && return 0
-		[ $ww_i -ge 100 ] && return 1
+		[ $ww_i -ge "$ww_max" ] && return 1
 		sleep 0.05
 		ww_i=$((ww_i + 1))
 	done
 }
 
-# Pass when none of the snapshot's processes is left within a second.
+# Pass when none of the snapshot's processes is left within a second
+# (scaled).
 none_left() {
 	nl_i=0
-	while [ -n "$(survivors "$1")" ] && [ $nl_i -lt 20 ]; do
+	nl_max=$(ticks 1)
+	while [ -n "$(survivors "$1")" ] && [ $nl_i -lt "$nl_max" ]; do
 		sleep 0.05
 		nl_i=$((nl_i + 1))
 	done
@@ -131,7 +137,7 @@ EOF
 	sent=$(now)
 	kill -$sig "$bg_pid"
 	is "$(bg_status b$sig 20)" "$want" "SIG$sig: exit status $want"
-	lt "$(since "$sent")" 5 "SIG$sig: corun exits quickly (not after 30 s)"
+	lt "$(since "$sent")" "$(bound 5 25)" "SIG$sig: corun exits quickly (not after 30 s)"
 	is "$(jpy busy.$sig.json 'len(R), len({r["id"] for r in R})')" "[7, 7]" \
 		"SIG$sig: one record per job"
 	is "$(jpy busy.$sig.json '" ".join(sorted({r["status"] for r in R}))')" \
@@ -161,7 +167,7 @@ kill -TERM "$bg_pid"
 is "$(bg_status ign 20)" 143 "grace: exit status 143"
 el=$(since "$sent")
 check "grace: corun waited for the grace period ($el s)" num_lt 0.6 "$el"
-lt "$el" 5 "grace: ...and not much longer"
+lt "$el" "$(bound 5 25)" "grace: ...and not much longer"
 jrec ign.json i status='"cancelled"' signal=9 \
 	"grace: the child ignoring SIGTERM ends with SIGKILL"
 jrec ign.json l status='"cancelled"' "grace: the other job is cancelled"
@@ -191,7 +197,7 @@ check "second signal: after the first, corun waits for the grace period" \
 sent=$(now)
 kill -INT "$bg_pid"
 is "$(bg_status two 20)" 143 "second signal: exit status of the first signal (143)"
-lt "$(since "$sent")" 3 "second signal: corun exits at once (grace was 10 s)"
+lt "$(since "$sent")" "$(bound 3 9)" "second signal: corun exits at once (grace was 10 s)"
 is "$(jpy two.json 'len(R), len({r["id"] for r in R})')" "[6, 6]" \
 	"second signal: one record per job"
 is "$(jpy two.json '" ".join(sorted({r["status"] for r in R}))')" cancelled \

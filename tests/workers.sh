@@ -30,7 +30,8 @@ bg_track $!
 bg_corun wk wk.fifo wk.json wk.err --json -P2
 victim=
 i=0
-while [ -z "$victim" ] && [ $i -lt 100 ]; do
+max=$(ticks 5)
+while [ -z "$victim" ] && [ $i -lt "$max" ]; do
 	victim=$(ps -eo pid=,ppid=,stat= | running_workers "$bg_pid" | head -n 1)
 	[ -n "$victim" ] || sleep 0.05
 	i=$((i + 1))
@@ -88,7 +89,8 @@ for n in default 0 7; do
 	# Wait for a spinning worker and for the pool's threads (made together
 	# at the first call).
 	worker= i=0
-	while [ $i -lt 100 ]; do
+	max=$(ticks 5)
+	while [ $i -lt "$max" ]; do
 		worker=$(ps -eo pid=,ppid=,stat= | running_workers "$bg_pid" |
 			head -n 1)
 		nthreads=$(ps -L -o tid= -p "$bg_pid" | wc -l)

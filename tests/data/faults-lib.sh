@@ -3,9 +3,18 @@
 # faults-big.sh), sourced after tests/lib.sh (POSIX sh, Linux: /proc).
 # Sets SL and SD for the tests.
 
-# Poll up to SECS seconds for a command to succeed: within SECS CMD...
-# The clock is /proc/uptime (hundredths of a second), read without a fork.
+# Poll up to SECS seconds, scaled (see lib.sh), for a command to succeed:
+# within SECS CMD...
 within() {
+	wi_secs=$(scaled "$1")
+	shift
+	within_abs "$wi_secs" "$@"
+}
+
+# The same for SECS seconds as given, for a bound that is already capped
+# (see bound in lib.sh): within_abs SECS CMD... The clock is /proc/uptime
+# (hundredths of a second), read without a fork.
+within_abs() {
 	read -r wi_up _ </proc/uptime
 	wi_end=$(awk -v u="$wi_up" -v s="$1" \
 		'BEGIN { printf "%d\n", (u + s) * 100 }')

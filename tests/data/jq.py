@@ -9,8 +9,8 @@
                     evaluate the Python expression EXPR with R (the records in
                     order) and by (the records by id); print the result (a
                     string as is, anything else as JSON)
-  jq.py schema FILE print what breaks the record rules of spec section 5
-                    and decisions.md, one problem a line (nothing: all good)
+  jq.py schema FILE print what breaks the record rules of corun(1),
+                    OUTPUT, one problem a line (nothing: all good)
   jq.py text FILE ID
                     print the text-mode record line of job ID and the
                     "  | " and "  ! " lines that follow it
