@@ -170,23 +170,12 @@ corun_submit_fn(struct corun *r, enum corun_executor ex, corun_plugin_fn *fn,
 	return api_job(r, spec);
 }
 
-/* The value of one hex digit, or -1. */
-static int
-api_unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode hex into out (len / 2 bytes): 0, or -1 if it is not hex. */
 static int
 api_decode(const char *hex, unsigned char *out, size_t len)
 {
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = api_unhex(hex[i]), lo = api_unhex(hex[i + 1]);
+		int hi = util_hexval(hex[i]), lo = util_hexval(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -28,19 +28,6 @@ lex_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* The value of a hex digit, or -1. */
-static int
-lex_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Append n bytes to toks unless only scanning (toks NULL). */
 static void
 lex_put(struct buf *toks, const char *s, size_t n)
@@ -81,8 +68,8 @@ lex_escape(const char *s, size_t len, size_t i, char *c)
 	case 'x':
 		if (i + 3 >= len)
 			return 0;
-		hi = lex_hex(s[i + 2]);
-		lo = lex_hex(s[i + 3]);
+		hi = util_hexval(s[i + 2]);
+		lo = util_hexval(s[i + 3]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return 0;
 		*c = (char)(hi * 16 + lo);

@@ -78,19 +78,6 @@ net_check_header(const char *h, char *err, size_t errlen)
 	return 0;
 }
 
-/* The value of a hex digit, or -1. */
-static int
-net_check_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Is the bracketed host [s, s + n) an IPv6 address, with an optional
  * zone ("%25zone", "%zone")? */
 static bool
@@ -122,10 +109,10 @@ net_check_hostname(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n && net_check_hex(s[i + 1]) >= 0 &&
-		    net_check_hex(s[i + 2]) >= 0) {
-			c = (unsigned char)(net_check_hex(s[i + 1]) * 16 +
-					    net_check_hex(s[i + 2]));
+		if (c == '%' && i + 2 < n && util_hexval(s[i + 1]) >= 0 &&
+		    util_hexval(s[i + 2]) >= 0) {
+			c = (unsigned char)(util_hexval(s[i + 1]) * 16 +
+					    util_hexval(s[i + 2]));
 			i += 2;
 			if (c < 0x20)
 				return false;

@@ -416,3 +416,16 @@ wait_describe(char *s, size_t len, int status)
 		errfmt(s, len, "exit status %d", WEXITSTATUS(status));
 	}
 }
+
+/* The value of a hex digit (either case), or -1. */
+int
+util_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

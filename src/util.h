@@ -86,4 +86,7 @@ double util_random(void);
  * Best effort: failures are ignored. */
 void nice_self(int incr);
 
+/* The value of a hex digit (either case), or -1. */
+int util_hexval(char);
+
 #endif
