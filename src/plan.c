@@ -100,8 +100,13 @@ plan_try(struct buf *d, double v, double unit, const char *name, int n)
 
 	buf_reset(d);
 	buf_printf(d, "%.*f", n, v / unit);
-	while (n > 0 && (d->data[d->len - 1] == '0' || d->data[d->len - 1] == '.'))
-		d->data[--d->len] = '\0';
+	/* With decimals there is a '.': drop the zeros after it, then it. */
+	if (n > 0) {
+		while (d->data[d->len - 1] == '0')
+			d->data[--d->len] = '\0';
+		if (d->data[d->len - 1] == '.')
+			d->data[--d->len] = '\0';
+	}
 	buf_adds(d, name);
 	if (parse_duration(d->data, &back) < 0)
 		return HUGE_VAL;
