@@ -665,7 +665,9 @@ on_tick(struct ev_loop *l, ev_timer *w, int revents)
 START_TEST(test_chatty_child_does_not_starve_the_loop)
 {
 	struct outcome flood, quiet;
-	char *argv[] = {"sh", "-c", "sleep 0.2; echo hi", NULL};
+	/* Long enough for the flood to pass its 1 MiB cap on a loaded
+	 * machine under valgrind. */
+	char *argv[] = {"sh", "-c", "sleep 1; echo hi", NULL};
 	char err[256];
 	ev_timer tick;
 
