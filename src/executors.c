@@ -196,11 +196,11 @@ loop_cancel(struct attempt *at)
 	runtime[at->spec->kind->id].stop(at);
 }
 
-/* Kill what is left at exit. */
+/* Kill what is left at exit, and reap it: nothing outlives the run. */
 static void
 loop_shutdown(void)
 {
-	child_kill_all();
+	child_shutdown(forksrv_unwatch);
 	net_shutdown();
 }
 
@@ -296,5 +296,6 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 		return -1;
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 	ppool_set_nice(opts->worker_nice);
+	child_set_drain(opts->grace);
 	return 0;
 }
