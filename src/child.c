@@ -32,8 +32,8 @@
  * follows the grace period, whatever its descendants do. Output still in
  * the pipes is read, the pipes are closed and the standard error field
  * says the output was cut. child_check_done finishes the child: it builds
- * the result (exit and signal are the child's own), reaps the zombie,
- * calls done exactly once and frees everything.
+ * the result (exit and signal are the child's own), calls done exactly
+ * once, then reaps the zombie and frees everything.
  *
  * Output memory is bounded. Standard output is kept up to CORUN_OUTPUT_CAP
  * bytes; the rest is read and dropped (and counted), so the writer never
@@ -242,7 +242,6 @@ child_finish(struct child *c)
 	ev_timer_stop(c->loop, &c->drain_w);
 	LIST_REMOVE(c, link);
 	child_live--;
-	child_reap(c);
 	if (c->cut) {
 		static const char note[] =
 		    "\ncorun: output cut: a descendant of the child still "
@@ -270,8 +269,10 @@ child_finish(struct child *c)
 	res.value = c->out;
 	res.errout = c->err;
 
+	/* done forgets the group (forksrv_unwatch) before the reap. */
 	c->done(c->ctx, &res);
 	result_free(&res);
+	child_reap(c);
 	free(c);
 }
 

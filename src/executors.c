@@ -77,7 +77,8 @@ loop_sleep_stop(struct attempt *at)
 	sched_attempt_stopped(at, 0);
 }
 
-/* A child of exec or sh is done (reaped: the fork server may forget it). */
+/* A child of exec or sh is done: the fork server forgets its group
+ * before child.c reaps it. */
 static void
 loop_child_done(void *ctx, struct result *res)
 {
