@@ -15,7 +15,8 @@
  * back to its default action (children still become zombies, and libev's
  * handler never runs: its child watchers are not used in corun), every
  * spawn opens a pidfd at once, waitid(WNOWAIT) reads the status when the
- * pidfd says the child exited, and the zombie is reaped only when the
+ * pidfd says the child exited (without pidfds, before Linux 5.3 or under
+ * valgrind, a timer polls waitid), and the zombie is reaped only when the
  * child finishes, after the last signal to its group. While the leader is
  * unreaped, its pid, and so its group id, cannot be reused: every
  * kill(-pgid) corun sends is to a group that is provably its own, and none
@@ -81,6 +82,7 @@
 #define CHILD_DRAIN_MIN 0.1	/* seconds: the least drain after exit */
 #define CHILD_KILL_MARGIN 0.2	/* seconds after SIGKILL to reach EOF */
 #define CHILD_REAP_WAIT 2.0	/* seconds child_shutdown waits at most */
+#define CHILD_POLL 0.01		/* seconds between polls without pidfds */
 
 enum child_stop { STOP_NONE, STOP_TERM, STOP_KILL };
 
@@ -117,6 +119,7 @@ static int child_live;
 static char child_chunk[IO_CHUNK];
 static double child_drain = 2.0; /* seconds the pipes get after exit */
 static int (*child_killer)(pid_t, int) = kill;
+static ev_timer child_poll_w; /* children without a pidfd: poll them */
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
 static void
@@ -341,15 +344,15 @@ child_wstatus(const siginfo_t *si)
 	return si->si_status & 0x7f;
 }
 
-/* The pidfd is readable: the child exited. Read its status, leave the
- * zombie (its group id stays ours), and start the drain. */
+/* Has the child exited? If so read its status, leave the zombie (its
+ * group id stays ours), start the drain, and maybe finish the child. */
 static void
-child_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
+child_check_exit(struct child *c)
 {
-	struct child *c = w->data;
+	struct ev_loop *loop = c->loop;
+	ev_io *w = &c->exit_w;
 	siginfo_t si;
 
-	(void)revents;
 	memset(&si, 0, sizeof si);
 	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
 	    -1) {
@@ -364,14 +367,45 @@ child_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->status = child_wstatus(&si);
 	c->exited = true;
-	ev_io_stop(loop, w);
-	close(w->fd);
-	ev_io_set(w, -1, 0);
+	if (w->fd != -1) {
+		ev_io_stop(loop, w);
+		close(w->fd);
+		ev_io_set(w, -1, 0);
+	}
 	c->drain_by = ev_now(loop) +
 		      (child_drain > CHILD_DRAIN_MIN ? child_drain
 						     : CHILD_DRAIN_MIN);
 	child_arm_drain(c);
 	child_check_done(c);
+}
+
+/* The pidfd is readable: the child exited. */
+static void
+child_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	child_check_exit(w->data);
+}
+
+/* No pidfd (a kernel before 5.3, valgrind): poll the children that have
+ * none, every CHILD_POLL seconds while there are any. */
+static void
+child_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c, *next;
+	int left = 0;
+
+	(void)revents;
+	for (c = LIST_FIRST(&child_list); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
+		if (c->exited || c->exit_w.fd != -1)
+			continue;
+		child_check_exit(c); /* may free c */
+		left++;
+	}
+	if (left == 0)
+		ev_timer_stop(loop, w);
 }
 
 /* The drain limit passed: read what the pipes hold, close them and
@@ -606,8 +640,9 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	rc = child_exec(&pid, argv, outp[1], errp[1]);
 	close(outp[1]);
 	close(errp[1]);
-	/* Nobody reaps but us (child_own_reaping): the pid is still ours. */
-	if (rc == 0 && (pidfd = pidfd_open(pid, 0)) == -1) {
+	/* Nobody reaps but us (child_own_reaping): the pid is still ours.
+	 * Without pidfds (ENOSYS) the child is polled instead. */
+	if (rc == 0 && (pidfd = pidfd_open(pid, 0)) == -1 && errno != ENOSYS) {
 		rc = errno;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
@@ -634,7 +669,13 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	ev_timer_init(&c->drain_w, child_drain_cb, 0, 0);
 	c->exit_w.data = c->out_w.data = c->err_w.data = c;
 	c->kill_w.data = c->drain_w.data = c;
-	ev_io_start(loop, &c->exit_w);
+	if (pidfd != -1) {
+		ev_io_start(loop, &c->exit_w);
+	} else if (!ev_is_active(&child_poll_w)) {
+		ev_timer_init(&child_poll_w, child_poll_cb, CHILD_POLL,
+			      CHILD_POLL);
+		ev_timer_start(loop, &child_poll_w);
+	}
 	ev_io_start(loop, &c->out_w);
 	ev_io_start(loop, &c->err_w);
 
@@ -731,6 +772,7 @@ child_shutdown(void (*forget)(pid_t))
 			if (forget != NULL)
 				forget(c->pid);
 			child_reap(c);
+			ev_timer_stop(c->loop, &child_poll_w);
 			ev_io_stop(c->loop, &c->exit_w);
 			if (c->exit_w.fd != -1)
 				close(c->exit_w.fd);
