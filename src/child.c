@@ -78,11 +78,11 @@
 #include "future.h"
 #include "util.h"
 
-#define CHILD_READS 4		/* reads per callback before yielding */
-#define CHILD_DRAIN_MIN 0.1	/* seconds: the least drain after exit */
-#define CHILD_KILL_MARGIN 0.2	/* seconds after SIGKILL to reach EOF */
-#define CHILD_REAP_WAIT 2.0	/* seconds child_shutdown waits at most */
-#define CHILD_POLL 0.01		/* seconds between polls without pidfds */
+#define CHILD_READS 4	      /* reads per callback before yielding */
+#define CHILD_DRAIN_MIN 0.1   /* seconds: the least drain after exit */
+#define CHILD_KILL_MARGIN 0.2 /* seconds after SIGKILL to reach EOF */
+#define CHILD_REAP_WAIT 2.0   /* seconds child_shutdown waits at most */
+#define CHILD_POLL 0.01	      /* seconds between polls without pidfds */
 
 enum child_stop { STOP_NONE, STOP_TERM, STOP_KILL };
 
@@ -372,9 +372,9 @@ child_check_exit(struct child *c)
 		close(w->fd);
 		ev_io_set(w, -1, 0);
 	}
-	c->drain_by = ev_now(loop) +
-		      (child_drain > CHILD_DRAIN_MIN ? child_drain
-						     : CHILD_DRAIN_MIN);
+	c->drain_by =
+	    ev_now(loop) +
+	    (child_drain > CHILD_DRAIN_MIN ? child_drain : CHILD_DRAIN_MIN);
 	child_arm_drain(c);
 	child_check_done(c);
 }

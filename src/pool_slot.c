@@ -60,7 +60,7 @@ static struct {
 	char *down;	 /* why nothing can run any more, or NULL */
 	bool fs_watched; /* the fork server's watchers are set up */
 	ev_io fsr, fsw;
-	ev_io fsexit; /* the server's pidfd: readable once it exited */
+	ev_io fsexit;	     /* the server's pidfd: readable once it exited */
 	struct fs_msg *pend; /* requests waiting for the socket */
 	size_t npend, pendcap;
 } ps;

@@ -537,8 +537,7 @@ watch_kill(pid_t pid, int sig)
 
 	kills++;
 	memset(&si, 0, sizeof si);
-	if (waitid(P_PID, (id_t)leader, &si, WEXITED | WNOHANG | WNOWAIT) ==
-	    -1)
+	if (waitid(P_PID, (id_t)leader, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
 		kills_unproven++;
 	return kill(pid, sig);
 }
