@@ -53,7 +53,9 @@
  * one window left is a child that exited just before corun died, whose
  * group had no member left: init reaps it, and its number would have to
  * be handed out again (pids are allocated in a cycle) in the moment
- * before the kill.
+ * before the kill. The same holds for the workers corun kills itself when
+ * the server has died (pool_slot.c): a worker that exited just before is
+ * reaped by init.
  *
  * The server, the watchdog and the workers leave with _exit, never
  * flushing stdio buffers that are copies of corun's.
