@@ -1,20 +1,40 @@
 /*
  * child.c: child processes of exec and sh jobs, driven by the loop.
  *
- * A child is spawned with posix_spawnp in a process group of its own
- * (pgid = pid), signals unblocked and set to their defaults, standard input
- * on /dev/null and standard output and error on two pipes. Every pipe end
- * is created close-on-exec, so a child sees only the three descriptors its
- * file actions put on 0, 1 and 2; the loop's read ends are non-blocking
- * and watched by ev_io, the child's exit by ev_child (libev's default loop
- * only, which is the one that reaps).
+ * A child is spawned with posix_spawn in a process group of its own (pgid
+ * = pid), signals unblocked and set to their defaults, standard input on
+ * /dev/null and standard output and error on two pipes. Every pipe end is
+ * created close-on-exec, so a child sees only fds 0, 1 and 2. The loop's
+ * read ends are non-blocking and watched by ev_io, and so is the child's
+ * pidfd, which becomes readable when the child exits.
  *
- * State machine: a child is live from child_spawn until both pipes are at
- * EOF and the process has been reaped. The two events come in either order
- * (a grandchild may hold the pipes after the child exited; a child may
- * close its output long before it exits); child_check_done runs after each
- * of them and finishes the child once all three have happened: it builds
- * the result, calls done exactly once and frees everything.
+ * Reaping is ours alone. libev's default loop reaps every child it hears
+ * of (waitpid(-1) on SIGCHLD), which would free a child's pid, and with it
+ * its process group id, while a descendant may still hold the pipes and
+ * the group may still need a signal. So child_own_reaping puts SIGCHLD
+ * back to its default action (children still become zombies, and libev's
+ * handler never runs: its child watchers are not used in corun), every
+ * spawn opens a pidfd at once, waitid(WNOWAIT) reads the status when the
+ * pidfd says the child exited (without pidfds, before Linux 5.3 or under
+ * valgrind, a timer polls waitid), and the zombie is reaped only when the
+ * child finishes, after the last signal to its group. While the leader is
+ * unreaped, its pid, and so its group id, cannot be reused: every
+ * kill(-pgid) corun sends is to a group that is provably its own, and none
+ * is ever sent after the reap. The fork server is watched the same way
+ * (pool_slot.c).
+ *
+ * State machine: a child is live from child_spawn until it has exited and
+ * its pipes are at EOF or its drain limit passed. The events come in any
+ * order (a descendant may hold the pipes after the child exited, even one
+ * that left the group with setsid). The drain limit: once the child has
+ * exited, its pipes get the drain time (child_set_drain: --grace, at least
+ * CHILD_DRAIN_MIN) to reach EOF; once the child is stopped (child_kill),
+ * the child ends at the latest CHILD_KILL_MARGIN after the SIGKILL that
+ * follows the grace period, whatever its descendants do. Output still in
+ * the pipes is read, the pipes are closed and the standard error field
+ * says the output was cut. child_check_done finishes the child: it builds
+ * the result (exit and signal are the child's own), calls done exactly
+ * once, then reaps the zombie and frees everything.
  *
  * Output memory is bounded. Standard output is kept up to CORUN_OUTPUT_CAP
  * bytes; the rest is read and dropped (and counted), so the writer never
@@ -25,13 +45,13 @@
  * callback, so a chatty child cannot starve the rest of the loop.
  *
  * Stopping: child_kill sends SIGTERM to the group and arms a timer that
- * sends SIGKILL after the grace period. Signals go to the group even after
- * the child itself was reaped, since grandchildren may still hold the
- * pipes; the group id cannot be reused while any member lives (only a
- * pipe holder that left the group could leave it empty but the child
- * unfinished).
+ * sends SIGKILL after the grace period; both go to the group only while
+ * the leader is unreaped, which it is until the child finishes.
+ * child_shutdown (every way out of a run) SIGKILLs every live child's
+ * group and reaps the leaders, waiting at most CHILD_REAP_WAIT.
  *
- * Threads: loop thread only. The list of live children is static.
+ * Threads: loop thread only (the spawn stack is static). The list of live
+ * children is static.
  * Memory: a child owns its buffers until it finishes; they are moved into
  * the result handed to done, and the child is freed after done returns.
  */
@@ -47,7 +67,9 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "corun.h"
@@ -56,7 +78,11 @@
 #include "future.h"
 #include "util.h"
 
-#define CHILD_READS 4 /* reads per callback before yielding */
+#define CHILD_READS 4	      /* reads per callback before yielding */
+#define CHILD_DRAIN_MIN 0.1   /* seconds: the least drain after exit */
+#define CHILD_KILL_MARGIN 0.2 /* seconds after SIGKILL to reach EOF */
+#define CHILD_REAP_WAIT 2.0   /* seconds child_shutdown waits at most */
+#define CHILD_POLL 0.01	      /* seconds between polls without pidfds */
 
 enum child_stop { STOP_NONE, STOP_TERM, STOP_KILL };
 
@@ -66,14 +92,19 @@ struct child {
 	child_done_fn done;
 	void *ctx;
 
-	ev_child exit_w;
-	ev_io out_w;	 /* standard output; fd -1 at EOF */
-	ev_io err_w;	 /* standard error; fd -1 at EOF */
-	ev_timer kill_w; /* SIGKILL after the grace period */
+	ev_io exit_w;	  /* the pidfd; fd -1 once the child exited */
+	ev_io out_w;	  /* standard output; fd -1 at EOF */
+	ev_io err_w;	  /* standard error; fd -1 at EOF */
+	ev_timer kill_w;  /* SIGKILL after the grace period */
+	ev_timer drain_w; /* the drain limit, once the child exited */
 
-	bool reaped;
-	int status; /* wait status, once reaped */
+	bool exited; /* its status is read (the zombie is still ours) */
+	bool reaped; /* the zombie is gone: its group is no longer ours */
+	bool cut;    /* the drain limit closed a pipe before EOF */
+	int status;  /* wait status, once exited */
 	enum child_stop stop;
+	ev_tstamp drain_by; /* exited: end by then at the latest */
+	ev_tstamp stop_by;  /* stopped: end by then at the latest; 0: no */
 
 	struct buf out;	  /* stdout, at most CORUN_OUTPUT_CAP bytes */
 	uint64_t dropped; /* stdout bytes read beyond the cap */
@@ -86,6 +117,9 @@ struct child {
 static LIST_HEAD(, child) child_list = LIST_HEAD_INITIALIZER(child_list);
 static int child_live;
 static char child_chunk[IO_CHUNK];
+static double child_drain = 2.0; /* seconds the pipes get after exit */
+static int (*child_killer)(pid_t, int) = kill;
+static ev_timer child_poll_w; /* children without a pidfd: poll them */
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
 static void
@@ -167,13 +201,38 @@ child_err_unwrap(struct child *c)
 	c->err_head = 0;
 }
 
-/* Send sig to the child's group; to the child alone if the group is gone
- * while the child is not reaped (it left the group itself). */
+/* Send sig to the child's group (to the child alone if it left its group
+ * itself), only while the leader is unreaped: then the group is ours. */
 static void
 child_signal(struct child *c, int sig)
 {
-	if (kill(-c->pid, sig) == -1 && !c->reaped)
-		kill(c->pid, sig);
+	if (c->reaped)
+		return;
+	if (child_killer(-c->pid, sig) == -1)
+		child_killer(c->pid, sig);
+}
+
+/* Reap the child's zombie (it has exited), unless it is gone already. */
+static void
+child_reap(struct child *c)
+{
+	siginfo_t si;
+
+	if (c->reaped)
+		return;
+	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED) == -1 &&
+	       errno == EINTR)
+		;
+	c->reaped = true;
+}
+
+/* Stop watching a pipe and close it (EOF, a read error, the drain). */
+static void
+child_pipe_close(struct child *c, ev_io *w)
+{
+	ev_io_stop(c->loop, w);
+	close(w->fd);
+	ev_io_set(w, -1, 0);
 }
 
 /* Build the result and hand it to done; then free the child. */
@@ -183,8 +242,17 @@ child_finish(struct child *c)
 	struct result res;
 
 	ev_timer_stop(c->loop, &c->kill_w);
+	ev_timer_stop(c->loop, &c->drain_w);
 	LIST_REMOVE(c, link);
 	child_live--;
+	if (c->cut) {
+		static const char note[] =
+		    "\ncorun: output cut: a descendant of the child still "
+		    "held its pipes after it had exited\n";
+		size_t skip = c->err.len == 0; /* no blank first line */
+
+		child_take_err(c, note + skip, sizeof note - 1 - skip);
+	}
 
 	result_init(&res);
 	if (WIFEXITED(c->status))
@@ -204,26 +272,37 @@ child_finish(struct child *c)
 	res.value = c->out;
 	res.errout = c->err;
 
+	/* done forgets the group (forksrv_unwatch) before the reap. */
 	c->done(c->ctx, &res);
 	result_free(&res);
+	child_reap(c);
 	free(c);
 }
 
-/* Finish the child if it is reaped and both pipes are at EOF. */
+/* Finish the child if it exited and both pipes are closed. */
 static void
 child_check_done(struct child *c)
 {
-	if (c->reaped && c->out_w.fd == -1 && c->err_w.fd == -1)
+	if (c->exited && c->out_w.fd == -1 && c->err_w.fd == -1)
 		child_finish(c);
 }
 
-/* Stop watching a pipe and close it (EOF or a read error). */
+/* Once the child exited, (re)arm the drain timer for the earlier of its
+ * two limits: the drain time after exit, the end of a stop. */
 static void
-child_pipe_close(struct child *c, ev_io *w)
+child_arm_drain(struct child *c)
 {
-	ev_io_stop(c->loop, w);
-	close(w->fd);
-	ev_io_set(w, -1, 0);
+	ev_tstamp by = c->drain_by;
+	double after;
+
+	if (!c->exited)
+		return;
+	if (c->stop_by > 0 && c->stop_by < by)
+		by = c->stop_by;
+	after = by - ev_now(c->loop);
+	ev_timer_stop(c->loop, &c->drain_w);
+	ev_timer_set(&c->drain_w, after > 0 ? after : 0, 0);
+	ev_timer_start(c->loop, &c->drain_w);
 }
 
 /* A pipe is readable: read a bounded amount, keep what the caps allow. */
@@ -254,16 +333,100 @@ child_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* The child terminated (libev reaped it). */
-static void
-child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+/* The wait status that waitid's si describes. */
+static int
+child_wstatus(const siginfo_t *si)
 {
-	struct child *c = w->data;
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	if (si->si_code == CLD_DUMPED)
+		return (si->si_status & 0x7f) | 0x80;
+	return si->si_status & 0x7f;
+}
+
+/* Has the child exited? If so read its status, leave the zombie (its
+ * group id stays ours), start the drain, and maybe finish the child. */
+static void
+child_check_exit(struct child *c)
+{
+	struct ev_loop *loop = c->loop;
+	ev_io *w = &c->exit_w;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    -1) {
+		if (errno == EINTR)
+			return;
+		/* Reaped behind our back (a program embedding libcorun). */
+		c->reaped = true;
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	} else if (si.si_pid == 0) {
+		return;
+	}
+	c->status = child_wstatus(&si);
+	c->exited = true;
+	if (w->fd != -1) {
+		ev_io_stop(loop, w);
+		close(w->fd);
+		ev_io_set(w, -1, 0);
+	}
+	c->drain_by =
+	    ev_now(loop) +
+	    (child_drain > CHILD_DRAIN_MIN ? child_drain : CHILD_DRAIN_MIN);
+	child_arm_drain(c);
+	child_check_done(c);
+}
+
+/* The pidfd is readable: the child exited. */
+static void
+child_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	child_check_exit(w->data);
+}
+
+/* No pidfd (a kernel before 5.3, valgrind): poll the children that have
+ * none, every CHILD_POLL seconds while there are any. */
+static void
+child_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c, *next;
+	int left = 0;
 
 	(void)revents;
-	ev_child_stop(loop, w);
-	c->status = w->rstatus;
-	c->reaped = true;
+	for (c = LIST_FIRST(&child_list); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
+		if (c->exited || c->exit_w.fd != -1)
+			continue;
+		child_check_exit(c); /* may free c */
+		left++;
+	}
+	if (left == 0)
+		ev_timer_stop(loop, w);
+}
+
+/* The drain limit passed: read what the pipes hold, close them and
+ * finish; the record says the output was cut. */
+static void
+child_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c = w->data;
+	ev_io *pipes[2] = {&c->out_w, &c->err_w};
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < 2; i++) {
+		if (pipes[i]->fd == -1)
+			continue;
+		child_read_cb(c->loop, pipes[i], EV_READ);
+		if (pipes[i]->fd == -1)
+			continue;
+		child_pipe_close(c, pipes[i]);
+		c->cut = true;
+	}
 	child_check_done(c);
 }
 
@@ -273,10 +436,11 @@ child_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct child *c = w->data;
 
-	(void)loop;
 	(void)revents;
 	c->stop = STOP_KILL;
 	child_signal(c, SIGKILL);
+	c->stop_by = ev_now(loop) + CHILD_KILL_MARGIN;
+	child_arm_drain(c);
 }
 
 /* Make a close-on-exec pipe whose read end is non-blocking; 0, or -1 with
@@ -431,6 +595,21 @@ child_exec(pid_t *pid, char *const argv[], int out, int err)
 	return rc;
 }
 
+/* Take reaping from libev: SIGCHLD to its default action, so that no
+ * child is reaped before corun is done with its process group. */
+void
+child_own_reaping(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
 /* Spawn argv and start watching it; the caller gets a handle it must not
  * free (the child frees itself after done). NULL, err and errno on
  * failure. */
@@ -440,7 +619,9 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 {
 	int outp[2], errp[2];
 	pid_t pid;
-	int rc;
+	int rc, pidfd = -1;
+
+	child_own_reaping();
 
 	if (child_pipe(outp) == -1) {
 		rc = errno;
@@ -459,6 +640,14 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	rc = child_exec(&pid, argv, outp[1], errp[1]);
 	close(outp[1]);
 	close(errp[1]);
+	/* Nobody reaps but us (child_own_reaping): the pid is still ours.
+	 * Without pidfds (ENOSYS) the child is polled instead. */
+	if (rc == 0 && (pidfd = pidfd_open(pid, 0)) == -1 && errno != ENOSYS) {
+		rc = errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
 	if (rc != 0) {
 		errfmt(err, errlen, "exec: %s: %s", argv[0], strerror(rc));
 		close(outp[0]);
@@ -473,12 +662,20 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	c->pid = pid;
 	c->done = done;
 	c->ctx = ctx;
-	ev_child_init(&c->exit_w, child_exit_cb, pid, 0);
+	ev_io_init(&c->exit_w, child_exit_cb, pidfd, EV_READ);
 	ev_io_init(&c->out_w, child_read_cb, outp[0], EV_READ);
 	ev_io_init(&c->err_w, child_read_cb, errp[0], EV_READ);
 	ev_timer_init(&c->kill_w, child_kill_cb, 0, 0);
-	c->exit_w.data = c->out_w.data = c->err_w.data = c->kill_w.data = c;
-	ev_child_start(loop, &c->exit_w);
+	ev_timer_init(&c->drain_w, child_drain_cb, 0, 0);
+	c->exit_w.data = c->out_w.data = c->err_w.data = c;
+	c->kill_w.data = c->drain_w.data = c;
+	if (pidfd != -1) {
+		ev_io_start(loop, &c->exit_w);
+	} else if (!ev_is_active(&child_poll_w)) {
+		ev_timer_init(&child_poll_w, child_poll_cb, CHILD_POLL,
+			      CHILD_POLL);
+		ev_timer_start(loop, &child_poll_w);
+	}
 	ev_io_start(loop, &c->out_w);
 	ev_io_start(loop, &c->err_w);
 
@@ -488,8 +685,9 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 }
 
 /* SIGTERM the group and SIGKILL it grace seconds later (at once when
- * grace <= 0). Later calls change nothing, except that grace <= 0 still
- * sends SIGKILL at once. */
+ * grace <= 0); the child ends CHILD_KILL_MARGIN after the SIGKILL at the
+ * latest. Later calls change nothing, except that grace <= 0 still sends
+ * SIGKILL at once. */
 void
 child_kill(struct child *c, double grace)
 {
@@ -499,6 +697,8 @@ child_kill(struct child *c, double grace)
 		ev_timer_stop(c->loop, &c->kill_w);
 		c->stop = STOP_KILL;
 		child_signal(c, SIGKILL);
+		c->stop_by = ev_now(c->loop) + CHILD_KILL_MARGIN;
+		child_arm_drain(c);
 		return;
 	}
 	if (c->stop == STOP_TERM)
@@ -507,6 +707,23 @@ child_kill(struct child *c, double grace)
 	child_signal(c, SIGTERM);
 	ev_timer_set(&c->kill_w, grace, 0);
 	ev_timer_start(c->loop, &c->kill_w);
+	c->stop_by = ev_now(c->loop) + grace + CHILD_KILL_MARGIN;
+	child_arm_drain(c);
+}
+
+/* Give the pipes secs (at least CHILD_DRAIN_MIN) to reach EOF once a
+ * child has exited; for children spawned from now on. */
+void
+child_set_drain(double secs)
+{
+	child_drain = secs;
+}
+
+/* Signal with fn instead of kill(2) (tests watch the signals sent). */
+void
+child_set_killer(int (*fn)(pid_t, int))
+{
+	child_killer = fn != NULL ? fn : kill;
 }
 
 /* The child's pid (and process group). */
@@ -523,12 +740,54 @@ child_count(void)
 	return child_live;
 }
 
-/* SIGKILL every live child's group now. */
+/* The way out of a run: SIGKILL every live child's group, close its
+ * pipes and reap it (waiting CHILD_REAP_WAIT at most for all), calling
+ * forget(pid) before each reap; done is not called. */
 void
-child_kill_all(void)
+child_shutdown(void (*forget)(pid_t))
 {
 	struct child *c;
+	int left = 0;
 
-	LIST_FOREACH(c, &child_list, link)
-		child_kill(c, 0);
+	LIST_FOREACH(c, &child_list, link) {
+		child_signal(c, SIGKILL);
+		left++;
+	}
+	for (int tries = 0; left > 0 && tries <= CHILD_REAP_WAIT * 100;
+	     tries++) {
+		struct child *next;
+
+		if (tries > 0)
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
+		for (c = LIST_FIRST(&child_list); c != NULL; c = next) {
+			siginfo_t si;
+
+			next = LIST_NEXT(c, link);
+			memset(&si, 0, sizeof si);
+			if (!c->reaped &&
+			    waitid(P_PID, (id_t)c->pid, &si,
+				   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == 0)
+				continue;
+			if (forget != NULL)
+				forget(c->pid);
+			child_reap(c);
+			ev_timer_stop(c->loop, &child_poll_w);
+			ev_io_stop(c->loop, &c->exit_w);
+			if (c->exit_w.fd != -1)
+				close(c->exit_w.fd);
+			if (c->out_w.fd != -1)
+				child_pipe_close(c, &c->out_w);
+			if (c->err_w.fd != -1)
+				child_pipe_close(c, &c->err_w);
+			ev_timer_stop(c->loop, &c->kill_w);
+			ev_timer_stop(c->loop, &c->drain_w);
+			LIST_REMOVE(c, link);
+			child_live--;
+			left--;
+			buf_free(&c->out);
+			buf_free(&c->err);
+			free(c);
+		}
+	}
 }

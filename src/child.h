@@ -1,11 +1,13 @@
 /*
  * child.h: child processes for exec and sh, driven by the loop.
  *
- * posix_spawn in a new process group, standard input /dev/null, standard
- * output and error on non-blocking pipes watched by ev_io, exit seen by
- * ev_child. Exit and EOF may come in either order: the child is done when
- * it has been reaped and both pipes are at EOF. Standard output is kept up
- * to CORUN_OUTPUT_CAP bytes and the rest drained; standard error keeps its
+ * posix_spawn in a new process group, standard input /dev/null,
+ * standard output and error on non-blocking pipes watched by ev_io, exit
+ * seen on its pidfd. The child stays unreaped until it is
+ * done, so its process group id is never reused while corun may signal
+ * it. It is done when it has exited and both pipes are at EOF or its
+ * drain limit passed (child.c). Standard output is kept up to
+ * CORUN_OUTPUT_CAP bytes and the rest drained; standard error keeps its
  * last CORUN_STDERR_CAP bytes. Loop thread only.
  */
 #ifndef CORUN_CHILD_H
@@ -17,7 +19,7 @@
 struct result;
 struct child;
 
-/* Called once, when the child is reaped and both pipes are closed: status
+/* Called once, when the child has exited and both pipes are closed: status
  * ok iff exit status 0; exit or signal set; res is moved from. The child
  * is freed after the callback returns. */
 typedef void (*child_done_fn)(void *ctx, struct result *res);
@@ -28,13 +30,25 @@ typedef void (*child_done_fn)(void *ctx, struct result *res);
 struct child *child_spawn(struct ev_loop *, char *const argv[],
 			  child_done_fn, void *ctx, char *err, size_t errlen);
 /* Stop it: SIGTERM to its process group, SIGKILL after grace seconds
- * (at once when grace <= 0). done is still called once, when reaped. */
+ * (at once when grace <= 0). done is still called once, at most a fraction
+ * of a second after the SIGKILL whatever the child's descendants do. */
 void child_kill(struct child *, double grace);
 /* The child's pid, which is also its process group id. */
 pid_t child_pid(const struct child *);
 /* Children not yet done (for shutdown). */
 int child_count(void);
-/* SIGKILL every live child's group (last-resort cleanup at exit). */
-void child_kill_all(void);
+/* Every way out of a run: SIGKILL every live child's group and reap it
+ * (bounded wait), calling forget(pid), if not NULL, before each reap;
+ * done is not called. */
+void child_shutdown(void (*forget)(pid_t));
+/* Seconds the pipes get to reach EOF after a child exited (--grace; at
+ * least 0.1 s) before its output is cut; for children spawned later. */
+void child_set_drain(double secs);
+/* Reap children ourselves: SIGCHLD to its default action, so that libev
+ * reaps nothing (its child watchers are not used). Called by every spawn,
+ * and before the fork server starts. */
+void child_own_reaping(void);
+/* Send signals with fn instead of kill(2), NULL for kill (tests). */
+void child_set_killer(int (*fn)(pid_t, int));
 
 #endif

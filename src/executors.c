@@ -77,7 +77,8 @@ loop_sleep_stop(struct attempt *at)
 	sched_attempt_stopped(at, 0);
 }
 
-/* A child of exec or sh is done (reaped: the fork server may forget it). */
+/* A child of exec or sh is done: the fork server forgets its group
+ * before child.c reaps it. */
 static void
 loop_child_done(void *ctx, struct result *res)
 {
@@ -196,11 +197,11 @@ loop_cancel(struct attempt *at)
 	runtime[at->spec->kind->id].stop(at);
 }
 
-/* Kill what is left at exit. */
+/* Kill what is left at exit, and reap it: nothing outlives the run. */
 static void
 loop_shutdown(void)
 {
-	child_kill_all();
+	child_shutdown(forksrv_unwatch);
 	net_shutdown();
 }
 
@@ -296,5 +297,6 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 		return -1;
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 	ppool_set_nice(opts->worker_nice);
+	child_set_drain(opts->grace);
 	return 0;
 }

@@ -33,8 +33,32 @@
  *   exits 0 at end of file on its job pipe. A run function that crashes
  *   just kills the worker; corun fails the job and asks for another.
  *
- * The server and the workers leave with _exit, never flushing stdio
- * buffers that are copies of corun's.
+ * - the watchdog, should the server die first (kill -9): corun forks it
+ *   then (forksrv_takeover) to take over the server's watch, whatever
+ *   threads run by then. Forking a threaded process is safe for a child
+ *   that calls only async-signal-safe functions until it exits, and the
+ *   watchdog does just that: default signals, its own process group,
+ *   /dev/null on 0-2, no other fd but the read end of a pipe whose write
+ *   end only corun holds; at end of file on it (corun exited, however it
+ *   died) it kills the groups left in the watch table, which it shares
+ *   with corun (the mapping is inherited, so it sees every group corun
+ *   watches from then on), and exits. Process-pool jobs fail from then
+ *   on (pool_slot.c): only a fork server may fork workers.
+ *
+ * Pid reuse: a group is signalled only while provably corun's. The server
+ * kills a worker's group only before reaping the worker. corun keeps its
+ * children unreaped until it is done with their groups (child.c) and
+ * unwatches each group before the reap. The server and the watchdog read
+ * the table only once corun is gone and signal each group at once; the
+ * one window left is a child that exited just before corun died, whose
+ * group had no member left: init reaps it, and its number would have to
+ * be handed out again (pids are allocated in a cycle) in the moment
+ * before the kill. The same holds for the workers corun kills itself when
+ * the server has died (pool_slot.c): a worker that exited just before is
+ * reaped by init.
+ *
+ * The server, the watchdog and the workers leave with _exit, never
+ * flushing stdio buffers that are copies of corun's.
  */
 #include "config.h"
 
@@ -68,6 +92,9 @@
 static int fs_fd = -1;
 static pid_t fs_pid;
 static int fs_reaped;
+/* Corun's side: the watchdog, if the server died first. */
+static pid_t fs_dog;
+static int fs_dogfd = -1; /* the pipe's write end: EOF when corun exits */
 
 /* The server's side: workers forked and not yet reaped. */
 /* Server: a set of pids (small: a linear scan is fine). */
@@ -98,6 +125,7 @@ struct wk {
 };
 
 static void forksrv_main(int sock) CORUN_ATTR_NORETURN;
+static void forksrv_dog(int fd) CORUN_ATTR_NORETURN;
 static void forksrv_worker(int jobfd, int resfd) CORUN_ATTR_NORETURN;
 
 /* Fork the fork server (corun, at start-up, before any thread exists):
@@ -288,7 +316,8 @@ forksrv_reaped(void)
 	fs_reaped = 1;
 }
 
-/* Close the socket and wait for the server, which kills its workers. */
+/* Close the socket and wait for the server, which kills its workers;
+ * close the watchdog's pipe and wait for it. */
 void
 forksrv_stop(void)
 {
@@ -300,6 +329,46 @@ forksrv_stop(void)
 		while (waitpid(fs_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	fs_pid = 0;
+	if (fs_dogfd >= 0) {
+		close(fs_dogfd);
+		fs_dogfd = -1;
+	}
+	if (fs_dog > 0)
+		while (waitpid(fs_dog, NULL, 0) < 0 && errno == EINTR)
+			;
+	fs_dog = 0;
+}
+
+/* The server is gone: fork the watchdog to keep its watch over the groups
+ * in the table (any time, threads or not). 0, or -1 with errno. */
+int
+forksrv_takeover(void)
+{
+	int p[2], err;
+	pid_t pid;
+
+	if (fs_dog > 0)
+		return 0;
+	if (fs_watch == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0)
+		forksrv_dog(p[0]);
+	err = errno;
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		errno = err;
+		return -1;
+	}
+	setpgid(pid, pid);
+	fs_dog = pid;
+	fs_dogfd = p[1];
+	return 0;
 }
 
 /* Server: a pipe pair, close-on-exec. */
@@ -342,17 +411,24 @@ pidset_has(const struct pidset *set, pid_t pid)
 	return 0;
 }
 
-/* Server: SIGKILL every worker's group, and the groups of corun's own
- * children still watched (corun is gone: nothing else would stop them),
- * reap the workers and exit. */
+/* SIGKILL the groups of corun's children still watched (corun is gone:
+ * nothing else would stop them). Async-signal-safe. */
+static void
+forksrv_kill_watched(void)
+{
+	for (size_t i = 0; fs_watch != NULL && i < FS_WATCH_SLOTS; i++)
+		if (fs_watch[i] > 0)
+			kill(-fs_watch[i], SIGKILL);
+}
+
+/* Server: SIGKILL every worker's group and the watched groups, reap the
+ * workers and exit. */
 static void
 forksrv_quit(void)
 {
 	for (size_t i = 0; i < srv_workers.n; i++)
 		kill(-srv_workers.pids[i], SIGKILL);
-	for (size_t i = 0; fs_watch != NULL && i < FS_WATCH_SLOTS; i++)
-		if (fs_watch[i] > 0)
-			kill(-fs_watch[i], SIGKILL);
+	forksrv_kill_watched();
 	for (;;) {
 		if (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 			continue;
@@ -566,6 +642,39 @@ forksrv_main(int sock)
 		else if (m.type == FS_KILL && pidset_has(&srv_workers, m.pid))
 			kill(-m.pid, SIGKILL);
 	}
+}
+
+/* Watchdog (forked from a maybe threaded corun: async-signal-safe calls
+ * only): wait for end of file on fd, kill the watched groups, exit. */
+static void
+forksrv_dog(int fd)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int nul;
+	char c;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	forksrv_close_all(fd);
+	nul = open("/dev/null", O_RDWR);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		if (nul > 2)
+			close(nul);
+	}
+	while (read(SERVER_FD, &c, 1) != 0 && errno == EINTR)
+		;
+	forksrv_kill_watched();
+	_exit(0);
 }
 
 /* Worker: run one job frame and write its result at once. */

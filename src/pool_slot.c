@@ -21,7 +21,10 @@
  * full. If the server cannot fork, the slot goes back to W_EMPTY; with no
  * worker left or coming the pool fails what waits (ops->starved). If the
  * server dies, every worker is killed and every task fails, now and at
- * every later submit (ops->down; pslot_down says why).
+ * every later submit (ops->down; pslot_down says why), and a watchdog
+ * takes over the server's watch over children (forksrv_takeover). The
+ * server's exit is seen on its pidfd, and it is reaped here: nothing else
+ * reaps corun's children (child.c).
  *
  * The watchers never keep the loop alive by themselves (the pool holds the
  * loop while it holds tasks). The pool's callbacks may re-enter the pool,
@@ -35,9 +38,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "forksrv.h"
 #include "pool_slot.h"
 #include "util.h"
@@ -55,7 +60,7 @@ static struct {
 	char *down;	 /* why nothing can run any more, or NULL */
 	bool fs_watched; /* the fork server's watchers are set up */
 	ev_io fsr, fsw;
-	ev_child fschild;
+	ev_io fsexit;	     /* the server's pidfd: readable once it exited */
 	struct fs_msg *pend; /* requests waiting for the socket */
 	size_t npend, pendcap;
 } ps;
@@ -306,9 +311,10 @@ pslot_unwatch_forksrv(void)
 	pslot_bg_stop(&ps.fsr);
 	if (ev_is_active(&ps.fsw))
 		ev_io_stop(ps.loop, &ps.fsw);
-	if (ev_is_active(&ps.fschild)) {
-		ev_ref(ps.loop);
-		ev_child_stop(ps.loop, &ps.fschild);
+	pslot_bg_stop(&ps.fsexit);
+	if (ps.fs_watched && ps.fsexit.fd >= 0) {
+		close(ps.fsexit.fd);
+		ev_io_set(&ps.fsexit, -1, EV_READ);
 	}
 }
 
@@ -324,6 +330,8 @@ pslot_gone(const char *why)
 	ps.down = xstrdup(why);
 	ps.npend = 0;
 	pslot_unwatch_forksrv();
+	/* The watch over children must not go with the server. */
+	forksrv_takeover();
 	ptask_list_init(&all);
 	for (int i = 0; i < ps.n; i++) {
 		struct pworker *w = &ps.w[i];
@@ -367,16 +375,27 @@ pslot_fs_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
-/* The loop reaped the server. */
+/* The server exited (its pidfd is readable): reap it. */
 static void
-pslot_fs_child_cb(struct ev_loop *loop, ev_child *c, int revents)
+pslot_fs_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	char why[96], msg[160];
+	int status = 0;
+	pid_t r;
 
 	(void)loop;
+	(void)w;
 	(void)revents;
+	while ((r = waitpid(forksrv_pid(), &status, WNOHANG)) == -1 &&
+	       errno == EINTR)
+		;
+	if (r == 0)
+		return;
 	forksrv_reaped();
-	wait_describe(why, sizeof why, c->rstatus);
+	if (r == -1)
+		errfmt(why, sizeof why, "reaped elsewhere");
+	else
+		wait_describe(why, sizeof why, status);
 	errfmt(msg, sizeof msg, "process pool: the fork server died (%s)", why);
 	pslot_gone(msg);
 }
@@ -393,6 +412,7 @@ pslot_forksrv(void)
 {
 	if (ps.down != NULL)
 		return -1;
+	child_own_reaping();
 	if (forksrv_fd() < 0 && forksrv_start() == -1) {
 		int err = errno;
 		char msg[160];
@@ -413,9 +433,11 @@ pslot_forksrv(void)
 	ev_io_init(&ps.fsr, pslot_fs_read_cb, forksrv_fd(), EV_READ);
 	ev_io_init(&ps.fsw, pslot_fs_write_cb, forksrv_fd(), EV_WRITE);
 	pslot_bg_start(&ps.fsr);
-	ev_child_init(&ps.fschild, pslot_fs_child_cb, forksrv_pid(), 0);
-	ev_child_start(ps.loop, &ps.fschild);
-	ev_unref(ps.loop);
+	/* Nobody reaps but us (child_own_reaping): the pid is the server's. */
+	ev_io_init(&ps.fsexit, pslot_fs_exit_cb, pidfd_open(forksrv_pid(), 0),
+		   EV_READ);
+	if (ps.fsexit.fd >= 0)
+		pslot_bg_start(&ps.fsexit);
 	return 0;
 }
 
@@ -433,6 +455,7 @@ pslot_init(struct ev_loop *loop, int n, const struct pslot_ops *ops)
 	ps.nempty = n;
 	ps.ops = *ops;
 	ps.w = xcalloc((size_t)n, sizeof *ps.w);
+	ev_io_init(&ps.fsexit, pslot_fs_exit_cb, -1, EV_READ);
 	for (int i = 0; i < n; i++) {
 		struct pworker *w = &ps.w[i];
 

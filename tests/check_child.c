@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "corun.h"
@@ -468,14 +469,34 @@ on_pid(struct ev_loop *l, ev_io *w, int revents)
 	ev_timer_start(l, &r->poll);
 }
 
-/* Once the direct child is reaped (its pid is gone), kill the group. */
+/* Is pid a zombie (exited, not reaped)? */
+static int
+is_zombie(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	char *p;
+	int z = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof buf, f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		z = p[1] == ' ' && p[2] == 'Z';
+	fclose(f);
+	return z;
+}
+
+/* Once the direct child has exited (a zombie, still unreaped), kill the
+ * group. */
 static void
 on_poll(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct on_reaped *r = w->data;
 
 	(void)revents;
-	if (kill(r->pid, 0) == 0 || errno != ESRCH)
+	if (!is_zombie(r->pid))
 		return;
 	ev_timer_stop(l, w);
 	r->killed = 1;
@@ -498,6 +519,98 @@ START_TEST(test_kill_after_exit_still_reaches_the_group)
 	ck_assert(r.killed);
 	ck_assert_int_eq(o.res.status, ST_OK);
 	ck_assert_int_eq(o.res.exit, 0);
+	/* The group's SIGTERM gave EOF: nothing was cut. */
+	ck_assert_str_eq(o.res.errout.data ? o.res.errout.data : "", "");
+	result_free(&o.res);
+}
+END_TEST
+
+static int kills, kills_unproven;
+
+/* child_set_killer's fn: count the signals sent to a group whose leader
+ * is already reaped (no proof the group is still the child's). */
+static int
+watch_kill(pid_t pid, int sig)
+{
+	siginfo_t si;
+	pid_t leader = pid < 0 ? -pid : pid;
+
+	kills++;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)leader, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		kills_unproven++;
+	return kill(pid, sig);
+}
+
+struct stop_later {
+	ev_timer t;
+	struct child *c;
+	double grace;
+};
+
+/* Stop the child now. */
+static void
+on_stop_later(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct stop_later *s = (struct stop_later *)w;
+
+	(void)l;
+	(void)revents;
+	child_kill(s->c, s->grace);
+}
+
+START_TEST(test_no_signal_after_the_reap)
+{
+	struct outcome o;
+	struct stop_later s;
+	ev_tstamp t0;
+
+	/* The child exits at once; an escaped descendant holds its pipes
+	 * for 4 s; the stop comes after the exit. Every signal must go to
+	 * a group whose leader corun has not reaped, and the child must end
+	 * within the grace period plus a margin. */
+	kills = kills_unproven = 0;
+	child_set_killer(watch_kill);
+	child_set_drain(30);
+	s.c = spawn_sh("setsid sleep 4 & exit 0", &o);
+	s.grace = 0.3;
+	ev_timer_init(&s.t, on_stop_later, 0.3, 0);
+	ev_timer_start(loop, &s.t);
+	ev_now_update(loop);
+	t0 = ev_now(loop);
+	run_children();
+	ev_now_update(loop);
+	child_set_killer(NULL);
+	child_set_drain(2);
+	ck_assert_int_ge(kills, 2); /* SIGTERM, then SIGKILL */
+	ck_assert_int_eq(kills_unproven, 0);
+	ck_assert_int_eq(o.res.exit, 0);
+	ck_assert_int_eq(o.res.signal, 0);
+	ck_assert_msg(ev_now(loop) - t0 < 3, "ended after %.1f s",
+		      ev_now(loop) - t0);
+	ck_assert_ptr_nonnull(strstr(o.res.errout.data, "output cut"));
+	result_free(&o.res);
+}
+END_TEST
+
+START_TEST(test_escaped_pipe_holder_is_cut_after_the_drain)
+{
+	struct outcome o;
+	ev_tstamp t0;
+
+	child_set_drain(0.3);
+	ev_now_update(loop);
+	t0 = ev_now(loop);
+	spawn_sh("echo out; setsid sleep 4 & exit 0", &o);
+	run_children();
+	ev_now_update(loop);
+	child_set_drain(2);
+	ck_assert_int_eq(o.res.status, ST_OK);
+	ck_assert_int_eq(o.res.exit, 0);
+	ck_assert_str_eq(o.res.value.data, "out\n");
+	ck_assert_ptr_nonnull(strstr(o.res.errout.data, "output cut"));
+	ck_assert_msg(ev_now(loop) - t0 < 3, "ended after %.1f s",
+		      ev_now(loop) - t0);
 	result_free(&o.res);
 }
 END_TEST
@@ -619,21 +732,43 @@ START_TEST(test_missing_program_fails_without_leaks)
 }
 END_TEST
 
-START_TEST(test_count_and_kill_all)
+static pid_t forgotten[4];
+static int nforgotten;
+
+/* child_shutdown's forget: remember the pid. */
+static void
+on_forget(pid_t pid)
+{
+	if (nforgotten < 4)
+		forgotten[nforgotten++] = pid;
+}
+
+START_TEST(test_shutdown_kills_and_reaps_every_child)
 {
 	struct outcome a, b;
+	struct child *ca, *cb;
+	pid_t pa, pb;
+	siginfo_t si;
 
 	ck_assert_int_eq(child_count(), 0);
-	spawn_sh("trap '' TERM; sleep 30", &a);
-	spawn_sh("sleep 30", &b);
+	ca = spawn_sh("trap '' TERM; sleep 30", &a);
+	cb = spawn_sh("sleep 30", &b);
+	pa = child_pid(ca);
+	pb = child_pid(cb);
 	ck_assert_int_eq(child_count(), 2);
-	child_kill_all();
-	run_children();
+	nforgotten = 0;
+	child_shutdown(on_forget);
 	ck_assert_int_eq(child_count(), 0);
-	ck_assert_int_eq(a.res.signal, SIGKILL);
-	ck_assert_int_eq(b.res.signal, SIGKILL);
-	result_free(&a.res);
-	result_free(&b.res);
+	ck_assert_int_eq(nforgotten, 2);
+	ck_assert(forgotten[0] == pa || forgotten[1] == pa);
+	ck_assert(forgotten[0] == pb || forgotten[1] == pb);
+	/* Reaped: nothing of theirs is left to wait for. */
+	ck_assert_int_eq(waitid(P_PID, (id_t)pa, &si, WEXITED | WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pb, &si, WEXITED | WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+	ck_assert_int_eq(a.calls + b.calls, 0);
+	waiting = 0;
 }
 END_TEST
 
@@ -720,7 +855,9 @@ child_suite(void)
 	tcase_add_test(tc, test_stdin_is_dev_null);
 	tcase_add_test(tc, test_signals_start_with_defaults);
 	tcase_add_test(tc, test_missing_program_fails_without_leaks);
-	tcase_add_test(tc, test_count_and_kill_all);
+	tcase_add_test(tc, test_shutdown_kills_and_reaps_every_child);
+	tcase_add_test(tc, test_no_signal_after_the_reap);
+	tcase_add_test(tc, test_escaped_pipe_holder_is_cut_after_the_drain);
 	tcase_add_test(tc, test_chatty_child_does_not_starve_the_loop);
 	suite_add_tcase(s, tc);
 	return s;

@@ -97,5 +97,83 @@ is "$zombies" "" "corun has no zombie child"
 is "$(bg_wait zombie 10)" 0 "corun ends ok when the last child ends"
 jrec zombie.json w status='"ok"' "the long child saw its go"
 
+# Every way out of corun reaps its children: under a subreaper, nothing of
+# corun's (zombie or live) is left to it once corun has exited, after a
+# second SIGINT or when the reader of the records goes away.
+cat >reap.py <<'EOF'
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+mode, jobs = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([sys.argv[3], "--grace", "30", jobs],
+                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+if mode == "reader":
+    p.stdout.readline()
+    p.stdout.close()
+else:
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+p.wait()
+time.sleep(0.3)
+left = 0
+while True:
+    try:
+        pid, st = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid == 0:
+        # A live process was handed to us: count it and end it.
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit() and open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                    os.kill(int(d), signal.SIGKILL)
+                    left += 1
+            except (OSError, IndexError):
+                pass
+        time.sleep(0.2)
+        continue
+    left += 1
+print(left)
+EOF
+cat >reap1.jobs <<'EOF'
+exec echo first
+sh 'trap "" TERM INT; exec sleep 30'
+sh 'trap "" TERM INT; exec sleep 30'
+sh 'sleep 0.6; echo second'
+EOF
+cat >reap2.jobs <<'EOF'
+sh 'trap "" TERM INT; exec sleep 30'
+sh 'trap "" TERM INT; exec sleep 30'
+exec sleep 30
+EOF
+is "$(timeout 20 "$PY" reap.py reader reap1.jobs "$CORUN_LINK")" 0 \
+	"the reader goes away: corun reaps every child before it exits"
+is "$(timeout 20 "$PY" reap.py signal reap2.jobs "$CORUN_LINK")" 0 \
+	"a second SIGINT: corun reaps every child before it exits"
+
+# No signal reaches a process group after pid reuse: a job's child exits
+# while a descendant that left its group holds its pipe; another job's
+# grandchild is then given the child's pid (ns_last_pid, in a pid
+# namespace) and must not get the first job's timeout SIGTERM.
+if unshare -Urpf --mount-proc sh -c 'echo 50 >/proc/sys/kernel/ns_last_pid' \
+	2>/dev/null; then
+	cat >reuse.jobs <<'EOF'
+id=a timeout=1.5s sh 'echo $$ >a.pid; setsid sleep 4 & exit 0'
+id=b sh 'while [ ! -s a.pid ]; do sleep 0.05; done; sleep 0.5; echo $(($(cat a.pid) - 1)) >/proc/sys/kernel/ns_last_pid; setsid sh -c "echo \$\$ >b.pid; sleep 2.5"; echo rc=$?'
+EOF
+	timeout 30 unshare -Urpf --mount-proc "$CORUN_LINK" --json --grace 3 \
+		reuse.jobs >reuse.json 2>reuse.err </dev/null
+	jrec reuse.json b value='"rc=0\n"' \
+		"pid reuse: a timeout signals no other job's process group"
+	isnt_reused=$( [ "$(cat b.pid 2>/dev/null)" != "$(cat a.pid 2>/dev/null)" ] && echo yes)
+	is "$isnt_reused" yes "pid reuse: an unreaped child keeps its pid"
+else
+	skip "pid reuse: a timeout signals no other job's process group" \
+		"no unprivileged user and pid namespaces"
+	skip "pid reuse: an unreaped child keeps its pid" \
+		"no unprivileged user and pid namespaces"
+fi
+
 no_leftovers "no corun process or child is left"
 done_testing

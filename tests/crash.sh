@@ -27,4 +27,39 @@ gone "sleep 61.25" "kill -9 of corun: an exec child is gone"
 gone "sleep 62.25" "kill -9 of corun: an sh child is gone"
 gone "sleep 63.25" "kill -9 of corun: a grandchild in the job's group is gone"
 no_leftovers "kill -9 of corun: no fork server or worker is left"
+
+# The fork server killed first: corun notices, a watchdog takes over its
+# watch (threads run by then: -T2 and a thread job), and a later kill -9
+# of corun still leaves nothing behind.
+cat >f.jobs <<'EOF2'
+exec sleep 71.25
+sh "sleep 72.25; :"
+sh "sleep 73.25 & wait"
+block 30
+EOF2
+bg_corun f /dev/null f.out f.err -T2 -P1 -j4 f.jobs
+i=0
+while [ $i -lt 100 ]; do
+	[ -n "$(procs_with 'sleep 71.25')" ] && [ -n "$(procs_with 'sleep 72.25')" ] &&
+		[ -n "$(procs_with 'sleep 73.25')" ] && break
+	sleep 0.05
+	i=$((i + 1))
+done
+ok $((i < 100 ? 0 : 1)) "the children are running"
+fs=$(ps -o pid=,args= --ppid "$bg_pid" | awk '/corun-itest/ { print $1 }')
+is "$(printf '%s\n' "$fs" | grep -c .)" 1 "the fork server is found"
+kill -9 $fs
+i=0
+while [ $i -lt 100 ]; do
+	dog=$(ps -o pid=,args= --ppid "$bg_pid" | awk '/corun-itest/ { print $1 }')
+	[ -n "$dog" ] && [ "$dog" != "$fs" ] && break
+	sleep 0.05
+	i=$((i + 1))
+done
+ok $((i < 100 ? 0 : 1)) "the fork server killed: a watchdog takes over"
+kill -9 "$bg_pid"
+gone "sleep 71.25" "kill -9 of the fork server, then of corun: an exec child is gone"
+gone "sleep 72.25" "kill -9 of the fork server, then of corun: an sh child is gone"
+gone "sleep 73.25" "kill -9 of the fork server, then of corun: a grandchild is gone"
+no_leftovers "kill -9 of the fork server, then of corun: nothing is left"
 done_testing

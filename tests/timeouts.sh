@@ -86,5 +86,32 @@ jrec group.json g2 status='"timeout"' signal=9 \
 lt "$(cat group.time)" "$(bound 5 25)" "the grandchildren do not hold corun up"
 gone "$T/zzsleep" "no grandchild of a timed-out sh is left"
 
+# A descendant that left the job's process group (setsid) and holds its
+# output pipe does not hold the job up: the job ends within --grace (plus
+# a margin) of its timeout or of the first SIGINT, and its record has the
+# child's own exit status and says the output was cut.
+cat >esc.jobs <<EOF
+id=e timeout=1s sh 'setsid $T/zzsleep 8 & echo \$! >e.holder'
+EOF
+wall esc.time corun --json --grace 1 esc.jobs >esc.json 2>&1 </dev/null
+jrec esc.json e status='"timeout"' exit=0 signal=null \
+	"an escaped pipe holder: timeout, the child's own exit status"
+lt "$(cat esc.time)" 4.5 \
+	"an escaped pipe holder: the timeout ends the job within grace"
+like "$(jget esc.json e stderr)" "output cut" \
+	"an escaped pipe holder: the record says the output was cut"
+kill "$(cat e.holder)" 2>/dev/null
+cat >esc2.jobs <<EOF
+id=i sh 'setsid $T/zzsleep 20 & echo \$! >i.holder'
+EOF
+bg_corun esc2 /dev/null esc2.json esc2.err --json --grace 1 esc2.jobs
+wait_for i.holder 5
+sleep 0.3
+kill -INT "$bg_pid"
+t0=$(now)
+is "$(bg_wait esc2 10)" 130 "an escaped pipe holder: the first SIGINT ends corun"
+lt "$(since "$t0")" 4.5 "an escaped pipe holder: corun ends within grace of SIGINT"
+kill "$(cat i.holder)" 2>/dev/null
+
 no_leftovers "no corun process is left"
 done_testing
