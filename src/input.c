@@ -225,7 +225,7 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
 	free(spec);
 	if (why[0] != '\0') {
-		fprintf(stderr, "%s:%u: %s\n", file, line, why);
+		warn_at(file, line, why);
 		check_in->errors++;
 	}
 }
@@ -239,7 +239,7 @@ check_error(struct job_spec *spec, const char *file, unsigned line,
 	if (spec != NULL && spec->id != NULL)
 		deps_register(&C.deps, spec->id, C.seq);
 	free(spec);
-	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	warn_at(file, line, msg);
 	check_in->errors++;
 }
 
@@ -277,8 +277,7 @@ input_check(char *const names[], size_t n)
 		}
 		fd = open(names[i], O_RDONLY | O_CLOEXEC);
 		if (fd == -1) {
-			fprintf(stderr, "corun: %s: %s\n", names[i],
-				strerror(errno));
+			warnx("%s: %s", names[i], strerror(errno));
 			bad++;
 			continue;
 		}
@@ -288,8 +287,7 @@ input_check(char *const names[], size_t n)
 			ssize_t r = input_read(&in);
 
 			if (r < 0) {
-				fprintf(stderr, "corun: %s: %s\n", names[i],
-					strerror(errno));
+				warnx("%s: %s", names[i], strerror(errno));
 				in.errors++;
 				break;
 			}

@@ -361,7 +361,7 @@ static void
 job_reject(struct job *job, const char *msg)
 {
 	if (J.opts->dry_run) {
-		fprintf(stderr, "%s:%u: %s\n", job->file, job->line, msg);
+		warn_at(job->file, job->line, msg);
 		J.dry_run_bad++;
 		job_discard(job);
 		return;

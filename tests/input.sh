@@ -116,6 +116,24 @@ corun digit.jobs >/dev/null 2>digit.err </dev/null
 is "$?" 2 "an all-digit id in a file: exit status 2"
 check "an all-digit id in a file: reported" grep -q '^digit\.jobs:1: ' digit.err
 
+# Control characters of a job line or a file name reach stderr escaped as
+# \xHH: the check pass, -n on standard input, a file that cannot be opened.
+printf 'fr\033]0;x\007ob x\nid=\033[2J sleep 0\n' >ctl.jobs
+corun ctl.jobs >/dev/null 2>ctl.err </dev/null
+is "$?" 2 "control characters in a bad file: exit status 2"
+is "$(cat ctl.err)" "ctl.jobs:1: unknown kind 'fr\\x1b]0;x\\x07ob'
+ctl.jobs:2: bad id '\\x1b[2J'" \
+	"control characters in a bad file: escaped in FILE:LINE messages"
+printf 'fr\033ob\n' | corun -n >/dev/null 2>ctln.err
+is "$(cat ctln.err)" "-:1: unknown kind 'fr\\x1bob'" \
+	"-n on standard input: a bad line's control characters escaped"
+corun "$(printf 'no\033[31msuch')" >/dev/null 2>ctlf.err </dev/null
+is "$(cat ctlf.err)" \
+	"corun: no\\x1b[31msuch: No such file or directory" \
+	"a missing file's name: its control characters escaped"
+check "no raw control byte reaches stderr" \
+	sh -c '! cat ctl.err ctln.err ctlf.err | LC_ALL=C grep -q "[[:cntrl:]]"'
+
 # A bad line on standard input: an error record, the other jobs still run,
 # exit status 1.
 {
