@@ -212,6 +212,54 @@ wait
 jrec bp.json hold status='"ok"' "the job that held the limit ends ok"
 jrec bp.json last status='"ok"' "the job after the pause runs"
 
+# Every named file is read and checked before any job runs: a directory, a
+# bad line in a pipe (a FIFO here, as <(...) is) and a bad after= in a
+# later file stop the run with exit status 2, and nothing runs.
+echo "sh 'touch ran3'" >first.jobs
+mkdir jobdir
+corun first.jobs jobdir >dir.out 2>dir.err </dev/null
+is "$?" 2 "a directory after a good file: exit status 2"
+check "a directory after a good file: nothing runs" test ! -e ran3
+is "$(cat dir.err)" "corun: jobdir: Is a directory" \
+	"a directory: the message names it"
+mkfifo bad.fifo
+printf 'sleep 0\nfrob\n' >bad.fifo &
+corun first.jobs bad.fifo >fifo.out 2>fifo.err </dev/null
+is "$?" 2 "a bad line in a pipe: exit status 2"
+wait
+check "a bad line in a pipe: nothing runs" test ! -e ran3
+is "$(cat fifo.err)" "bad.fifo:2: unknown kind 'frob'" \
+	"a bad line in a pipe: reported as FILE:LINE"
+mkfifo good.fifo
+printf 'id=p sleep 0\n' >good.fifo &
+printf 'id=q after=nope sleep 0\n' >later.jobs
+corun first.jobs good.fifo later.jobs >after.out 2>after.err </dev/null
+is "$?" 2 "a bad after= in a file after a pipe: exit status 2"
+wait
+check "a bad after= in a later file: nothing runs" test ! -e ran3
+is "$(cat after.err)" "later.jobs:1: after: 'nope' names no earlier job" \
+	"a bad after= in a later file: reported"
+printf 'id=p exec echo from-pipe\n' >good.fifo &
+printf 'id=q after=p exec echo after-pipe\n' >later.jobs
+corun first.jobs good.fifo later.jobs >pipe.out 2>pipe.err </dev/null
+is "$?" 0 "a good pipe between files: exit status 0"
+wait
+is "$(sed 's/ [0-9.]*s / /' pipe.out | sort)" "ok 1 sh:
+ok p exec: from-pipe
+ok q exec: after-pipe" "a good pipe between files: its jobs run from the checked copy"
+
+# A file that grows while its jobs run: only the lines checked run. With
+# --max-inflight 1 the rest of the file is read after the first job ended,
+# and that job appended a bad line and a job.
+cat >grow.jobs <<'EOF2'
+sh 'printf "frob\nsh \"touch grown\"\n" >>grow.jobs'
+sleep 0
+EOF2
+corun --max-inflight 1 grow.jobs >grow.out 2>grow.err </dev/null
+is "$?" 0 "a file that grows while it runs: exit status 0"
+is "$(nlines grow.out)" 2 "a file that grows: only its checked lines run"
+check "a file that grows: the appended job does not run" test ! -e grown
+
 # Standard input may be given once.
 corun - - </dev/null >twice.out 2>twice.err
 is "$?" 2 "'-' twice is a usage error (exit status 2)"
