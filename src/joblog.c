@@ -62,7 +62,8 @@ joblog_scan(const char *p, size_t len)
 				size_t idlen = (size_t)(f[1] - f[0]);
 				key = xmalloc(idlen + (size_t)(nl - f[11]) + 1);
 				memcpy(key, f[0], idlen);
-				memcpy(key + idlen, f[11], (size_t)(nl - f[11]));
+				memcpy(key + idlen, f[11],
+				       (size_t)(nl - f[11]));
 				key[idlen + (size_t)(nl - f[11])] = '\0';
 			} else {
 				key = xstrndup(f[0], (size_t)(f[1] - f[0] - 1));

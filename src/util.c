@@ -97,7 +97,8 @@ msg_put(const char *line)
 		unsigned char c = (unsigned char)*p;
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			n += (size_t)snprintf(out + n, sizeof out - n, "\\x%02x", c);
+			n += (size_t)snprintf(out + n, sizeof out - n,
+					      "\\x%02x", c);
 		else
 			out[n++] = (char)c;
 	}

@@ -259,6 +259,16 @@ corun --max-inflight 1 grow.jobs >grow.out 2>grow.err </dev/null
 is "$?" 0 "a file that grows while it runs: exit status 0"
 is "$(nlines grow.out)" 2 "a file that grows: only its checked lines run"
 check "a file that grows: the appended job does not run" test ! -e grown
+# A file replaced (renamed over) between the check and its run is not run:
+# reported, exit status 2.
+echo "sh 'printf \"sh \\\\\"touch swapped\\\\\"\\\\n\" >new.jobs; mv new.jobs b.jobs'" >a.jobs
+echo 'sleep 0' >b.jobs
+corun --max-inflight 1 a.jobs b.jobs >swap.out 2>swap.err </dev/null
+is "$?" 2 "a file replaced after the check: exit status 2"
+check "a file replaced after the check: its new job does not run" \
+	test ! -e swapped
+is "$(cat swap.err)" "corun: b.jobs: replaced since it was checked" \
+	"a file replaced after the check: reported"
 
 # Standard input may be given once.
 corun - - </dev/null >twice.out 2>twice.err
