@@ -108,7 +108,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 {
 	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
-	int status;
+	int status, plan_err;
 
 	if (options_import(&whole, program_opts) == -1) {
 		warnx("options not set up by corun_options_init");
@@ -147,6 +147,16 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	report_flush();
 	report_close();
 	joblog_close();
-	fflush(stdout);
+	/* A plan or job log that could not be written whole: exit status 1
+	 * (corun(1), EXIT STATUS); lost records already make it 1. */
+	plan_err = fflush(stdout) == EOF ? errno : 0;
+	if (opts->dry_run && (plan_err != 0 || ferror(stdout))) {
+		warnx("writing the plan: %s",
+		      plan_err != 0 ? strerror(plan_err) : "write error");
+		if (status == 0)
+			status = 1;
+	}
+	if (status == 0 && joblog_failed())
+		status = 1;
 	return status;
 }

@@ -1,13 +1,22 @@
 /*
  * input.c: job lines from files and standard input.
  *
- * Two passes over job files: input_check parses each named file whole and
- * reports every bad line before anything runs; then input_start streams
- * every input, files and standard input alike, through the loop. Streaming
- * reads a chunk at a time, hands each logical line to the scheduler as soon
- * as it is complete, and stops reading while the scheduler says it is full
- * (input_pause), so memory stays bounded whatever the input's size. Files
- * are not kept in memory between the passes.
+ * Two passes over job files. input_check reads every named file to its
+ * end and parses it, reporting every bad line, a directory or a file it
+ * cannot read before anything runs (corun(1), Inputs). Then input_start
+ * streams every input through the loop. Streaming reads a chunk at a time,
+ * hands each logical line to the scheduler as soon as it is complete, and
+ * stops reading while the scheduler says it is full (input_pause).
+ *
+ * What runs is what was checked: a regular file is opened again and run
+ * only up to the length the check read, and only if it is still the same
+ * file (device and inode), so lines appended while corun runs are not run
+ * and a file replaced by another is an error; memory stays bounded
+ * whatever the file's size. (A file rewritten in place is not detected:
+ * its lines are parsed again, and a bad one becomes an error record.) Any
+ * other named file (a pipe such as <(...), a device) can be read only
+ * once: the check keeps its bytes in memory and the run reads that copy.
+ * Standard input ("-") is not checked: it stays a stream.
  *
  * Lines are split here; everything about their contents is the parser's.
  * A physical line longer than PARSE_MAX_LINE is not buffered: its bytes are
@@ -47,10 +56,23 @@ struct input {
 	unsigned start;     /* first line of the logical line being read */
 	int discard;        /* skipping the rest of an over-long line */
 	int eof;            /* read() said end-of-file */
+	long long left;     /* bytes still to read, or -1: to end-of-file */
 	unsigned errors;    /* bad lines (check pass) */
 	struct buf buf;     /* bytes read and not yet split into lines */
 	struct parser parser;
 };
+
+/* What the check pass learnt of a named file, for the run. */
+struct checked {
+	int regular;        /* read again, up to len bytes of dev/ino */
+	long long len;
+	dev_t dev;
+	ino_t ino;
+	struct buf data;    /* any other file: its bytes, read once */
+};
+
+static struct checked *K; /* one per name, from input_check */
+static size_t nK;
 
 static struct {
 	struct ev_loop *loop;
@@ -75,6 +97,7 @@ input_open(struct input *in, const char *name, int fd)
 	memset(in, 0, sizeof *in);
 	in->name = name;
 	in->fd = fd;
+	in->left = -1;
 	parser_init(&in->parser);
 }
 
@@ -181,25 +204,33 @@ input_process(struct input *in, const struct sink *sink, const int *stop)
 	return all;
 }
 
-/* Read one chunk into the input's buffer: bytes read, 0 at end-of-file,
- * -1 with errno. */
+/* Read one chunk into the input's buffer: bytes read, 0 at end-of-file
+ * (or once in->left bytes were read), -1 with errno. */
 static ssize_t
 input_read(struct input *in)
 {
+	size_t want = IO_CHUNK;
 	ssize_t n;
 
-	buf_reserve(&in->buf, IO_CHUNK);
+	if (in->left == 0)
+		return 0;
+	if (in->left > 0 && (unsigned long long)in->left < want)
+		want = (size_t)in->left;
+	buf_reserve(&in->buf, want);
 	do
-		n = read(in->fd, in->buf.data + in->buf.len, IO_CHUNK);
+		n = read(in->fd, in->buf.data + in->buf.len, want);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		in->buf.len += (size_t)n;
 		in->buf.data[in->buf.len] = '\0';
+		if (in->left > 0)
+			in->left -= n;
 	}
 	return n;
 }
 
 static struct input *check_in;
+static const int never = 0;
 
 /* What the check pass knows of the jobs before the current line: their
  * ids and how many there were (unknown once standard input came first). */
@@ -225,7 +256,7 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 		snprintf(why, sizeof why, "duplicate id '%s'", spec->id);
 	free(spec);
 	if (why[0] != '\0') {
-		fprintf(stderr, "%s:%u: %s\n", file, line, why);
+		warn_at(file, line, why);
 		check_in->errors++;
 	}
 }
@@ -239,69 +270,101 @@ check_error(struct job_spec *spec, const char *file, unsigned line,
 	if (spec != NULL && spec->id != NULL)
 		deps_register(&C.deps, spec->id, C.seq);
 	free(spec);
-	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	warn_at(file, line, msg);
 	check_in->errors++;
 }
 
 static const struct sink check_sink = {check_job, check_error};
 
-/* Is name a regular file (or does stat say why not: then the open that
- * follows reports it)? Other files are streams, read only once. */
-static int
-input_regular(const char *name)
+/* Forget what input_check learnt. */
+static void
+input_forget(void)
 {
-	struct stat st;
-
-	return stat(name, &st) == -1 || S_ISREG(st.st_mode);
+	for (size_t i = 0; i < nK; i++)
+		buf_free(&K[i].data);
+	free(K);
+	K = NULL;
+	nK = 0;
 }
 
-/* Parse every named regular file whole; report each bad line. */
+/* Check one named file whole, remembering in k how to run what was
+ * checked. Returns its bad lines (an unreadable file counts as one). */
+static unsigned
+input_check_file(const char *name, struct checked *k)
+{
+	struct input in;
+	struct stat st;
+	long long total = 0;
+	int fd;
+
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		warnx("%s: %s", name, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) == -1) {
+		warnx("%s: %s", name, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		warnx("%s: %s", name, strerror(EISDIR));
+		close(fd);
+		return 1;
+	}
+	k->regular = S_ISREG(st.st_mode);
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	input_open(&in, name, fd);
+	check_in = &in;
+	for (;;) {
+		ssize_t r = input_read(&in);
+
+		if (r < 0) {
+			warnx("%s: %s", name, strerror(errno));
+			in.errors++;
+			break;
+		}
+		total += r;
+		/* Not a regular file: keep the bytes for the run. */
+		if (!k->regular && r > 0)
+			buf_add(&k->data, in.buf.data + in.buf.len - (size_t)r,
+				(size_t)r);
+		in.eof = r == 0;
+		if (input_process(&in, &check_sink, &never))
+			break;
+	}
+	k->len = total;
+	input_release(&in);
+	close(fd);
+	return in.errors;
+}
+
+/* Read and parse every named file whole; report each bad line, and each
+ * file that is a directory or cannot be read. */
 int
 input_check(char *const names[], size_t n)
 {
-	static const int never = 0;
 	int bad = 0;
 
+	input_forget();
+	K = xcalloc(n, sizeof *K);
+	nK = n;
 	memset(&C, 0, sizeof C);
 	C.seq_known = 1;
 	for (size_t i = 0; i < n; i++) {
-		struct input in;
-		int fd;
-
-		if (strcmp(names[i], "-") == 0 || !input_regular(names[i])) {
-			/* A stream, read once while the jobs run (standard
-			 * input, a FIFO, <(...)): its ids are not known yet,
-			 * and later numbers are shifted. */
+		if (strcmp(names[i], "-") == 0) {
+			/* Standard input is read once while the jobs run: its
+			 * ids are not known yet, and later numbers are
+			 * shifted. */
 			C.seq_known = 0;
 			continue;
 		}
-		fd = open(names[i], O_RDONLY | O_CLOEXEC);
-		if (fd == -1) {
-			fprintf(stderr, "corun: %s: %s\n", names[i],
-				strerror(errno));
-			bad++;
-			continue;
-		}
-		input_open(&in, names[i], fd);
-		check_in = &in;
-		for (;;) {
-			ssize_t r = input_read(&in);
-
-			if (r < 0) {
-				fprintf(stderr, "corun: %s: %s\n", names[i],
-					strerror(errno));
-				in.errors++;
-				break;
-			}
-			in.eof = r == 0;
-			if (input_process(&in, &check_sink, &never))
-				break;
-		}
-		bad += (int)in.errors;
-		input_release(&in);
-		close(fd);
+		bad += (int)input_check_file(names[i], &K[i]);
 	}
 	deps_free(&C.deps);
+	if (bad > 0)
+		input_forget();
 	return bad;
 }
 
@@ -318,7 +381,7 @@ input_close(void)
 		if (I.stdin_flags != -1)
 			fcntl(STDIN_FILENO, F_SETFL, I.stdin_flags);
 		I.stdin_flags = -1;
-	} else {
+	} else if (I.in.fd != -1) {
 		close(I.in.fd);
 	}
 	input_release(&I.in);
@@ -331,7 +394,8 @@ static int
 input_next(void)
 {
 	while (I.next < I.n) {
-		const char *name = I.names[I.next++];
+		size_t i = I.next++;
+		const char *name = I.names[i];
 		int fd;
 
 		if (strcmp(name, "-") == 0) {
@@ -349,21 +413,41 @@ input_next(void)
 					fcntl(fd, F_SETFL,
 					      I.stdin_flags | O_NONBLOCK);
 			}
+		} else if (!K[i].regular) {
+			/* Read once by the check: run its copy. */
+			input_open(&I.in, name, -1);
+			I.in.buf = K[i].data;
+			memset(&K[i].data, 0, sizeof K[i].data);
+			I.in.eof = 1;
+			I.open = 1;
+			return 0;
 		} else {
-			/* Not blocking in open() on a FIFO with no writer. */
+			struct stat st;
+
 			fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 			if (fd == -1) {
 				warnx("%s: %s", name, strerror(errno));
 				I.failed++;
 				continue;
 			}
+			if (fstat(fd, &st) == -1 || st.st_dev != K[i].dev ||
+			    st.st_ino != K[i].ino) {
+				warnx("%s: replaced since it was checked", name);
+				close(fd);
+				I.failed++;
+				continue;
+			}
 		}
 		input_open(&I.in, name, fd);
+		/* Only what was checked: not what was appended since. */
+		if (fd != STDIN_FILENO)
+			I.in.left = K[i].len;
 		I.open = 1;
 		ev_io_init(&I.io, input_read_cb, fd, EV_READ);
 		return 0;
 	}
 	I.done = 1;
+	input_forget();
 	return -1;
 }
 
@@ -384,7 +468,7 @@ input_pump(void)
 		input_stop();
 		return;
 	}
-	if (I.open && !I.paused && !I.in.eof)
+	if (I.open && !I.paused && !I.in.eof && I.in.fd != -1)
 		ev_io_start(I.loop, &I.io);
 	else if (I.open)
 		ev_io_stop(I.loop, &I.io);
@@ -461,6 +545,7 @@ input_stop(void)
 	I.paused = 1;
 	I.next = I.n;
 	I.done = 1;
+	input_forget();
 	if (I.open && !I.busy)
 		input_close();
 }

@@ -2,8 +2,8 @@
  * input.h: reading job lines from files and standard input.
  *
  * Files are checked whole before anything runs (every bad line reported as
- * FILE:LINE: message); then every input, files and standard input alike, is
- * read from the loop in order, a chunk at a time, while the scheduler has
+ * FILE:LINE: message), and what runs is what was checked; then every input,
+ * files and standard input alike, is read from the loop in order, a chunk at a time, while the scheduler has
  * room (backpressure). Each logical line goes to the scheduler as it is
  * parsed. Loop thread only.
  */
@@ -15,10 +15,12 @@
 
 #include "sched.h"
 
-/* Parse every named file whole; print each bad line to stderr. Returns the
- * number of bad lines (0: all good). "-" is skipped. */
+/* Read and parse every named file whole; print each bad line, directory
+ * or unreadable file to stderr. Returns their number (0: all good). "-" is
+ * skipped. */
 int input_check(char *const names[], size_t n);
-/* Start reading the inputs in order on the loop. */
+/* Start reading the inputs in order on the loop: what input_check checked
+ * of the same names (it must come first, unless the only name is "-"). */
 void input_start(struct ev_loop *, char *const names[], size_t n);
 /* Pause or resume reading (the scheduler's in-flight limit). */
 void input_pause(int paused);

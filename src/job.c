@@ -269,6 +269,24 @@ job_wake(struct job *job)
 	}
 }
 
+/* The canonical line of a job (plan_line's, without its id and executor:
+ * what --resume matches with the id), in b; NULL for a line that did not
+ * parse. */
+static const char *
+job_text(const struct job *job, struct buf *b)
+{
+	const char *p;
+
+	if (job->spec == NULL || job->spec->kind == NULL)
+		return NULL;
+	buf_reset(b);
+	plan_line(b, "-", executor_name(job->ex), job->spec,
+		  job->spec->timeout);
+	p = strchr(b->data, ' ');
+	p = strchr(p + 1, ' ');
+	return p + 1;
+}
+
 /* A job's future has settled: log it, count it, release its waiters,
  * write its record when due. */
 static void
@@ -282,10 +300,12 @@ job_settled(struct future *fut, void *arg)
 		J.notok_count++;
 	stats_settled(job->ex, st, job->at.number > 0,
 		      future_elapsed(&job->fut));
-	if (!(job->flags & JOB_RESUMED)) {
+	if (!(job->flags & JOB_RESUMED) && J.opts->joblog != NULL) {
 		struct record rec;
+		struct buf text = BUF_INIT;
 		job_record(job, &rec);
-		joblog_write(&rec, job->fut.started);
+		joblog_write(&rec, job_text(job, &text), job->fut.started);
+		buf_free(&text);
 	}
 	job_wake(job);
 	/* --fail-fast (corun(1)): failed, timeout or error stops the run; a job
@@ -361,7 +381,7 @@ static void
 job_reject(struct job *job, const char *msg)
 {
 	if (J.opts->dry_run) {
-		fprintf(stderr, "%s:%u: %s\n", job->file, job->line, msg);
+		warn_at(job->file, job->line, msg);
 		J.dry_run_bad++;
 		job_discard(job);
 		return;
@@ -493,8 +513,13 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 		job_discard(job);
 		return NULL;
 	}
-	if (J.opts->resume && joblog_was_ok(job->at.id)) {
-		job->flags |= JOB_RESUMED;
+	if (J.opts->resume) {
+		struct buf text = BUF_INIT;
+		if (joblog_was_ok(job->at.id, job_text(job, &text)))
+			job->flags |= JOB_RESUMED;
+		buf_free(&text);
+	}
+	if (job->flags & JOB_RESUMED) {
 		job_settle_now(job, ST_OK, NULL);
 		return job;
 	}

@@ -1,5 +1,12 @@
 /*
  * joblog.c: the job log and --resume (see joblog.h for the format).
+ *
+ * --resume remembers each job logged ok under the key "ID\tJOB" (JOB, its
+ * canonical job line, holds no tab), so that a job of another file with
+ * the same id is not taken for it. A line of an older log, written before
+ * the job column existed (11 fields), is remembered under its id alone and
+ * matches by id, as it did then. A failed write (a full disk) is reported
+ * once; the log is closed and joblog_failed says so (exit status 1).
  */
 #include "config.h"
 
@@ -18,15 +25,18 @@
 
 #define JOBLOG_HEADER                                                          \
 	"id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\t" \
-	"exit\tsignal\n"
-#define JOBLOG_FIELDS 11
+	"exit\tsignal\tjob\n"
+#define JOBLOG_FIELDS 12
+/* Fields of a line of a log written before the job column. */
+#define JOBLOG_FIELDS_OLD 11
 
 static int joblog_fd = -1;
-static struct strtab joblog_ok; /* ids recorded ok, for --resume */
+static int joblog_err;          /* a write failed: the log is incomplete */
+static struct strtab joblog_ok; /* "ID\tJOB" (or "ID", old lines) ok */
 static struct buf joblog_line = BUF_INIT;
 
-/* Remember the id of every well-formed line of buf whose status is ok. A
- * last line without its newline was cut short by a crash: ignored. */
+/* Remember the id and job of every well-formed line of buf whose status is
+ * ok. A last line without its newline was cut short by a crash: ignored. */
 static void
 joblog_scan(const char *p, size_t len)
 {
@@ -43,11 +53,23 @@ joblog_scan(const char *p, size_t len)
 		for (const char *c = p; c < nl && n <= JOBLOG_FIELDS; c++)
 			if (*c == '\t')
 				f[n++] = c + 1;
-		if (n == JOBLOG_FIELDS && strncmp(f[5], "ok\t", 3) == 0 &&
-		    f[1] - f[0] > 1) {
-			char *id = xstrndup(f[0], (size_t)(f[1] - f[0] - 1));
-			strtab_add(&joblog_ok, id, 1);
-			free(id);
+		if ((n == JOBLOG_FIELDS || n == JOBLOG_FIELDS_OLD) &&
+		    strncmp(f[5], "ok\t", 3) == 0 && f[1] - f[0] > 1) {
+			/* "ID" of an old line, "ID\tJOB" of a new one. */
+			char *key;
+
+			if (n == JOBLOG_FIELDS) {
+				size_t idlen = (size_t)(f[1] - f[0]);
+				key = xmalloc(idlen + (size_t)(nl - f[11]) + 1);
+				memcpy(key, f[0], idlen);
+				memcpy(key + idlen, f[11],
+				       (size_t)(nl - f[11]));
+				key[idlen + (size_t)(nl - f[11])] = '\0';
+			} else {
+				key = xstrndup(f[0], (size_t)(f[1] - f[0] - 1));
+			}
+			strtab_add(&joblog_ok, key, 1);
+			free(key);
 		}
 		p = nl + 1;
 	}
@@ -84,6 +106,16 @@ joblog_load(const char *path)
 	return 0;
 }
 
+/* A write to the log failed (errno): say so once and stop logging. */
+static void
+joblog_fail(void)
+{
+	warnx("job log: %s", strerror(errno));
+	close(joblog_fd);
+	joblog_fd = -1;
+	joblog_err = 1;
+}
+
 /* End a last line cut short by a crash, so that this run's first line is
  * not glued to it (and lost to --resume). */
 static void
@@ -94,8 +126,9 @@ joblog_end_line(const char *path, off_t size)
 
 	if (fd == -1)
 		return;
-	if (pread(fd, &last, 1, size - 1) == 1 && last != '\n')
-		write_all(joblog_fd, "\n", 1);
+	if (pread(fd, &last, 1, size - 1) == 1 && last != '\n' &&
+	    write_all(joblog_fd, "\n", 1) == -1)
+		joblog_fail();
 	close(fd);
 }
 
@@ -114,21 +147,34 @@ joblog_open(const char *path, int resume)
 		warnx("%s: %s", path, strerror(errno));
 		return -1;
 	}
+	joblog_err = 0;
 	if (fstat(joblog_fd, &st) == 0) {
-		if (st.st_size == 0)
-			write_all(joblog_fd, JOBLOG_HEADER,
-				  sizeof JOBLOG_HEADER - 1);
-		else if (S_ISREG(st.st_mode))
+		if (st.st_size == 0 &&
+		    write_all(joblog_fd, JOBLOG_HEADER,
+			      sizeof JOBLOG_HEADER - 1) == -1)
+			joblog_fail();
+		else if (st.st_size > 0 && S_ISREG(st.st_mode))
 			joblog_end_line(path, st.st_size);
 	}
 	return 0;
 }
 
-/* Was id ok in the log? */
+/* Was the job id, whose canonical line is job, ok in the log (or, in a log
+ * of the old format, any job of that id)? */
 int
-joblog_was_ok(const char *id)
+joblog_was_ok(const char *id, const char *job)
 {
-	return strtab_get(&joblog_ok, id) != 0;
+	struct buf key = BUF_INIT;
+	int ok;
+
+	if (strtab_get(&joblog_ok, id) != 0)
+		return 1;
+	buf_adds(&key, id);
+	buf_addc(&key, '\t');
+	buf_adds(&key, job);
+	ok = strtab_get(&joblog_ok, key.data) != 0;
+	buf_free(&key);
+	return ok;
 }
 
 /* Append a field, tabs and newlines made blanks so the line stays one. */
@@ -143,9 +189,9 @@ joblog_field(struct buf *b, const char *s)
 		buf_addc(b, *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
-/* Append a final job's line. */
+/* Append a final job's line; job is its canonical line (NULL: none). */
 void
-joblog_write(const struct record *rec, double started)
+joblog_write(const struct record *rec, const char *job, double started)
 {
 	struct buf *b = &joblog_line;
 	const struct result *res = rec->res;
@@ -174,22 +220,30 @@ joblog_write(const struct record *rec, double started)
 	else
 		buf_adds(b, "-\t");
 	if (res->signal > 0)
-		buf_printf(b, "%d\n", res->signal);
+		buf_printf(b, "%d\t", res->signal);
 	else
-		buf_adds(b, "-\n");
-	if (write_all(joblog_fd, b->data, b->len) == -1) {
-		warnx("job log: %s", strerror(errno));
-		close(joblog_fd);
-		joblog_fd = -1;
-	}
+		buf_adds(b, "-\t");
+	joblog_field(b, job != NULL && *job != '\0' ? job : NULL);
+	buf_addc(b, '\n');
+	if (write_all(joblog_fd, b->data, b->len) == -1)
+		joblog_fail();
+}
+
+/* Did a write to the log fail (the log lacks lines)? */
+int
+joblog_failed(void)
+{
+	return joblog_err;
 }
 
 /* Close the log. */
 void
 joblog_close(void)
 {
-	if (joblog_fd != -1)
-		close(joblog_fd);
+	if (joblog_fd != -1 && close(joblog_fd) == -1 && errno != EINTR) {
+		warnx("job log: %s", strerror(errno));
+		joblog_err = 1;
+	}
 	joblog_fd = -1;
 	strtab_free(&joblog_ok);
 	buf_free(&joblog_line);

@@ -3,10 +3,11 @@
  *
  * One tab-separated line per final job, after a header line: id, seq,
  * source, kind, executor, status, attempts, start (seconds since the
- * epoch), elapsed, exit, signal ("-" where there is none). Each line is
+ * epoch), elapsed, exit, signal ("-" where there is none), job (its
+ * canonical line, plan_line's without id and executor). Each line is
  * appended with one write(2) as its job ends, so a crash of corun loses at
  * most the line being written. --resume reads the file first and remembers
- * the ids recorded ok. Loop thread only.
+ * the jobs recorded ok, by id and job. Loop thread only.
  */
 #ifndef CORUN_JOBLOG_H
 #define CORUN_JOBLOG_H
@@ -17,11 +18,16 @@ struct record;
  * with resume, first read the ids it has recorded ok. 0, or -1 with a
  * message on stderr. */
 int joblog_open(const char *path, int resume);
-/* Was id recorded ok before this run (--resume)? */
-int joblog_was_ok(const char *id);
-/* Append the line of a final job (no-op without --joblog). started is the
- * wall-clock time of its first attempt, 0 if it never started. */
-void joblog_write(const struct record *, double started);
+/* Was the job id with canonical line job recorded ok before this run
+ * (--resume)? A line of a log written before the job column matches by id
+ * alone. */
+int joblog_was_ok(const char *id, const char *job);
+/* Append the line of a final job (no-op without --joblog); job is its
+ * canonical line or NULL. started is the wall-clock time of its first
+ * attempt, 0 if it never started. */
+void joblog_write(const struct record *, const char *job, double started);
+/* True when a write to the log failed (reported on stderr). */
+int joblog_failed(void);
 /* Close the file and forget the resumed ids. */
 void joblog_close(void);
 

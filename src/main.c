@@ -151,7 +151,9 @@ main_alloc(void *p, size_t n)
 	return p;
 }
 
-/* --limit GROUP=N, appended to the options (the memory lives until exit). */
+/* --limit GROUP=N, appended to the options (main frees them: limits_free).
+ * A group named twice is a usage error, as a key given twice in a job line
+ * is. */
 static void
 opt_limit(struct corun_options *o, const char *arg)
 {
@@ -165,10 +167,24 @@ opt_limit(struct corun_options *o, const char *arg)
 	group[eq - arg] = '\0';
 	if (corun_parse_group(group) == -1)
 		usage_error("--limit: bad group name in '%s'", arg);
+	for (size_t i = 0; i < o->nlimits; i++)
+		if (strcmp(o->limits[i].group, group) == 0)
+			usage_error("--limit: group '%s' named twice", group);
 	o->limits = main_alloc(o->limits, (o->nlimits + 1) * sizeof *o->limits);
 	o->limits[o->nlimits].group = group;
 	o->limits[o->nlimits].n = opt_count("--limit", eq + 1, 1, 1000000);
 	o->nlimits++;
+}
+
+/* Free what opt_limit allocated (the group names are its copies). */
+static void
+limits_free(struct corun_options *o)
+{
+	for (size_t i = 0; i < o->nlimits; i++)
+		free((char *)o->limits[i].group);
+	free(o->limits);
+	o->limits = NULL;
+	o->nlimits = 0;
 }
 
 /* libev could not get what it needs from the system (fds, memory): the
@@ -300,5 +316,6 @@ main(int argc, char *argv[])
 		inputs[ninputs++] = "-";
 	c = corun_run(&o, inputs, ninputs);
 	free(inputs);
+	limits_free(&o);
 	return c;
 }

@@ -142,7 +142,7 @@ parse_duration_n(const char *s, size_t n, double *out)
 		v = mant / scale * 3600;
 	else
 		return -1;
-	if (!isfinite(v))
+	if (!isfinite(v) || v > PARSE_MAX_DURATION)
 		return -1;
 	*out = v;
 	return 0;

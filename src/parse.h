@@ -19,6 +19,9 @@ struct kind;
 #define PARSE_MAX_LINE (1024 * 1024)
 /* Longest id accepted. */
 #define PARSE_MAX_ID 256
+/* Longest duration accepted, in seconds (corun-jobs(5), Durations): about
+ * 31 years, far from where a time_t or a timer could overflow. */
+#define PARSE_MAX_DURATION 1e9
 
 /*
  * A parsed job line. One allocation holds the struct and every string it

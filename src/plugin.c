@@ -158,8 +158,9 @@ plugin_open(const char *path, struct link_map **map, char *err, size_t errlen)
 {
 	const char *file = path;
 	char *dotted = NULL;
-	const int *abi;
+	const void *sym;
 	void *handle;
+	int abi;
 
 	if (strchr(path, '/') == NULL) {
 		dotted = xmalloc(strlen(path) + 3);
@@ -182,16 +183,19 @@ plugin_open(const char *path, struct link_map **map, char *err, size_t errlen)
 		dlclose(handle);
 		return NULL;
 	}
-	abi = plugin_own_sym(handle, *map, CORUN_PLUGIN_ABI_SYMBOL, NULL);
-	if (abi == NULL) {
+	sym = plugin_own_sym(handle, *map, CORUN_PLUGIN_ABI_SYMBOL, NULL);
+	if (sym == NULL) {
 		errfmt(err, errlen, "call: %s: not a corun plugin (no %s)",
 		       path, CORUN_PLUGIN_ABI_SYMBOL);
 		dlclose(handle);
 		return NULL;
 	}
-	if (*abi != CORUN_PLUGIN_ABI) {
+	/* Copied, not read through an int pointer: a plugin may define the
+	 * symbol as something else (a function), at any alignment. */
+	memcpy(&abi, sym, sizeof abi);
+	if (abi != CORUN_PLUGIN_ABI) {
 		errfmt(err, errlen, "call: %s: plugin ABI %d, corun speaks %d",
-		       path, *abi, CORUN_PLUGIN_ABI);
+		       path, abi, CORUN_PLUGIN_ABI);
 		dlclose(handle);
 		return NULL;
 	}

@@ -84,6 +84,30 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* Write line and a newline to stderr with every control character but a
+ * tab escaped as \xHH: messages quote job lines and file names, and must
+ * not send ESC or BEL to a terminal (corun(1), Error messages). */
+static void
+msg_put(const char *line)
+{
+	char out[4 * 1024 + 2];
+	size_t n = 0;
+
+	for (const char *p = line; *p != '\0' && n < sizeof out - 6; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			n += (size_t)snprintf(out + n, sizeof out - n,
+					      "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n++] = '\n';
+	fwrite(out, 1, n, stderr);
+	fflush(stderr);
+}
+
+/* Format a message ("corun: " fmt [": " suffix]) and write it escaped. */
 static void
 vmsg(const char *fmt, va_list ap, const char *suffix)
 {
@@ -91,11 +115,21 @@ vmsg(const char *fmt, va_list ap, const char *suffix)
 	int n = snprintf(line, sizeof line, "corun: ");
 
 	vsnprintf(line + n, sizeof line - n, fmt, ap);
-	if (suffix != NULL)
-		fprintf(stderr, "%s: %s\n", line, suffix);
-	else
-		fprintf(stderr, "%s\n", line);
-	fflush(stderr);
+	if (suffix != NULL) {
+		size_t len = strlen(line);
+		snprintf(line + len, sizeof line - len, ": %s", suffix);
+	}
+	msg_put(line);
+}
+
+/* Report a bad job line as FILE:LINE: MSG, control characters escaped. */
+void
+warn_at(const char *file, unsigned line, const char *msg)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s:%u: %s", file, line, msg);
+	msg_put(buf);
 }
 
 /* Report an OS error and exit 2. */

@@ -34,6 +34,9 @@ void fatal(const char *, ...) CORUN_ATTR_PRINTF(1, 2) CORUN_ATTR_NORETURN;
 void fatalx(const char *, ...) CORUN_ATTR_PRINTF(1, 2) CORUN_ATTR_NORETURN;
 /* Print "corun: MSG" on stderr and go on. */
 void warnx(const char *, ...) CORUN_ATTR_PRINTF(1, 2);
+/* Print "FILE:LINE: MSG" (a bad job line) on stderr. Both print control
+ * characters escaped as \xHH. */
+void warn_at(const char *file, unsigned line, const char *msg);
 
 /* Format into a fixed buffer (an error message slot); always terminated. */
 void errfmt(char *, size_t, const char *, ...) CORUN_ATTR_PRINTF(3, 4);

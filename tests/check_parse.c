@@ -800,6 +800,18 @@ START_TEST(durations_invalid)
 	huge[sizeof huge - 1] = '\0';
 	ck_assert_int_eq(parse_duration(huge, &d), -1);
 	ck_assert(d == 42);
+	/* The maximum is 1e9 s in any unit; past it, not a duration (a
+	 * time_t conversion of it used to overflow: block spun for ever). */
+	ck_assert_int_eq(parse_duration("1000000000", &d), 0);
+	ck_assert(d == 1e9);
+	ck_assert_int_eq(parse_duration("1000000000000ms", &d), 0);
+	ck_assert_int_eq(parse_duration("1000000000.001", &d), -1);
+	ck_assert_int_eq(parse_duration("16666667m", &d), -1);
+	ck_assert_int_eq(parse_duration("277778h", &d), -1);
+	ck_assert_int_eq(parse_duration("99999999999999999999", &d), -1);
+	d = 42;
+	ck_assert_int_eq(parse_duration("1000000000001ms", &d), -1);
+	ck_assert(d == 42);
 }
 END_TEST
 

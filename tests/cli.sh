@@ -67,6 +67,19 @@ usage --grace x
 usage --backoff x
 usage --limit foo
 usage --limit g=x
+usage --limit a=1 --limit a=3
+check "--limit: a group given twice is named in the message" \
+	grep -q "group 'a' named twice" usage.err
+usage -t 1000000001
+usage --grace 99999999999999999999
+
+# A duration beyond the maximum (1e9 s) is a bad duration, not a job that
+# spins for ever on an overflowed time_t.
+printf 'block 99999999999999999999\n' >huge.jobs
+corun huge.jobs >huge.out 2>huge.err </dev/null
+is "$?" 2 "block 99999999999999999999: exit status 2, nothing runs"
+is "$(cat huge.err)" "huge.jobs:1: bad duration '99999999999999999999'" \
+	"block 99999999999999999999: a bad duration"
 usage --worker-nice 20
 usage --worker-nice -1
 usage -j

@@ -133,7 +133,7 @@ no_sh_job() {
 	[ -z "$(procs_with '>>runs')" ]
 }
 check "kill -9: the sh jobs left running end" within 5 no_sh_job
-is "$(awk -F '\t' 'NR > 1 && (NF != 11 || $6 != "ok")' rs1.log |
+is "$(awk -F '\t' 'NR > 1 && (NF != 12 || $6 != "ok")' rs1.log |
 	head -n 3)" "" "kill -9: every logged line is whole and ok"
 nok=$(awk -F '\t' 'NR > 1 && $6 == "ok"' rs1.log | wc -l | tr -d ' ')
 diag "kill -9 after $nok of 1500 jobs logged ok"
@@ -395,6 +395,50 @@ corun by.jobs >by.txt 2>&1 </dev/null
 is "$?" 0 "hostile output, text records: exit status 0"
 is "$("$PY" "$SD/faults-bytes.py" text by.txt)" "" \
 	"hostile output, text records: UTF-8 without control characters"
+
+# ---------------------------------------------------------------------
+# Output that cannot be written (a full disk: /dev/full) is reported on
+# stderr and the exit status is 1: records, the -n plan, the job log.
+printf 'id=a exec true\nid=b exec true\n' >full.jobs
+corun full.jobs >/dev/full 2>full1.err </dev/null
+is "$?" 1 "records to a full disk: exit status 1"
+check "records to a full disk: reported" \
+	grep -q '^corun: writing records: No space left on device$' full1.err
+corun -n full.jobs >/dev/full 2>full2.err </dev/null
+is "$?" 1 "-n to a full disk: exit status 1"
+check "-n to a full disk: reported" \
+	grep -q '^corun: writing the plan: No space left on device$' full2.err
+corun --joblog /dev/full full.jobs >full3.out 2>full3.err </dev/null
+is "$?" 1 "--joblog on a full disk: exit status 1"
+check "--joblog on a full disk: reported" \
+	grep -q '^corun: job log: No space left on device$' full3.err
+is "$(nlines full3.out)" 2 "--joblog on a full disk: the jobs still run"
+
+# --resume matches a logged job by its id and its job line: a job of
+# another file with the same id runs. A log of the old format (no job
+# column) still resumes by id.
+printf 'id=a exec true\nid=b sh "echo b1 >>ran"\n' >r1.jobs
+printf 'id=a exec true\nid=b sh "echo b2 >>ran"\n' >r2.jobs
+corun --joblog rid.log r1.jobs >/dev/null 2>&1 </dev/null
+is "$(awk -F '\t' '$1 == "a" { print NF ":" $12 }' rid.log)" "12:exec true" \
+	"the job log's last field is the job line"
+corun --json --joblog rid.log --resume r2.jobs >rid.json 2>&1 </dev/null
+is "$?" 0 "--resume with another file: exit status 0"
+is "$(jpy rid.json '" ".join("%s:%s" % (r["id"], bool(r.get("resumed")))
+	for r in sorted(R, key=lambda r: r["seq"]))')" "a:True b:False" \
+	"--resume: the same id with another job line runs"
+is "$(cat ran)" "b1
+b2" "--resume: the job of the other file ran once"
+corun --json --joblog rid.log --resume r2.jobs >rid2.json 2>&1 </dev/null
+is "$(jpy rid2.json 'sum(bool(r.get("resumed")) for r in R)')" 2 \
+	"--resume: once logged, the other file's jobs are resumed too"
+printf 'id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\texit\tsignal\n' >old.log
+printf 'a\t1\tx:1\texec\tloop\tok\t1\t1.000\t0.001\t0\t-\n' >>old.log
+printf 'b\t2\tx:2\tsh\tloop\tfailed\t1\t1.000\t0.001\t1\t-\n' >>old.log
+corun --json --joblog old.log --resume r2.jobs >old.json 2>&1 </dev/null
+is "$(jpy old.json '" ".join("%s:%s" % (r["id"], bool(r.get("resumed")))
+	for r in sorted(R, key=lambda r: r["seq"]))')" "a:True b:False" \
+	"--resume with a log of the old format: matched by id"
 
 no_leftovers "no corun process or child is left"
 done_testing

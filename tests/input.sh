@@ -116,6 +116,24 @@ corun digit.jobs >/dev/null 2>digit.err </dev/null
 is "$?" 2 "an all-digit id in a file: exit status 2"
 check "an all-digit id in a file: reported" grep -q '^digit\.jobs:1: ' digit.err
 
+# Control characters of a job line or a file name reach stderr escaped as
+# \xHH: the check pass, -n on standard input, a file that cannot be opened.
+printf 'fr\033]0;x\007ob x\nid=\033[2J sleep 0\n' >ctl.jobs
+corun ctl.jobs >/dev/null 2>ctl.err </dev/null
+is "$?" 2 "control characters in a bad file: exit status 2"
+is "$(cat ctl.err)" "ctl.jobs:1: unknown kind 'fr\\x1b]0;x\\x07ob'
+ctl.jobs:2: bad id '\\x1b[2J'" \
+	"control characters in a bad file: escaped in FILE:LINE messages"
+printf 'fr\033ob\n' | corun -n >/dev/null 2>ctln.err
+is "$(cat ctln.err)" "-:1: unknown kind 'fr\\x1bob'" \
+	"-n on standard input: a bad line's control characters escaped"
+corun "$(printf 'no\033[31msuch')" >/dev/null 2>ctlf.err </dev/null
+is "$(cat ctlf.err)" \
+	"corun: no\\x1b[31msuch: No such file or directory" \
+	"a missing file's name: its control characters escaped"
+check "no raw control byte reaches stderr" \
+	sh -c '! cat ctl.err ctln.err ctlf.err | LC_ALL=C grep -q "[[:cntrl:]]"'
+
 # A bad line on standard input: an error record, the other jobs still run,
 # exit status 1.
 {
@@ -193,6 +211,64 @@ check "a paused corun leaves its producer blocked" test ! -e wrote-all
 wait
 jrec bp.json hold status='"ok"' "the job that held the limit ends ok"
 jrec bp.json last status='"ok"' "the job after the pause runs"
+
+# Every named file is read and checked before any job runs: a directory, a
+# bad line in a pipe (a FIFO here, as <(...) is) and a bad after= in a
+# later file stop the run with exit status 2, and nothing runs.
+echo "sh 'touch ran3'" >first.jobs
+mkdir jobdir
+corun first.jobs jobdir >dir.out 2>dir.err </dev/null
+is "$?" 2 "a directory after a good file: exit status 2"
+check "a directory after a good file: nothing runs" test ! -e ran3
+is "$(cat dir.err)" "corun: jobdir: Is a directory" \
+	"a directory: the message names it"
+mkfifo bad.fifo
+printf 'sleep 0\nfrob\n' >bad.fifo &
+corun first.jobs bad.fifo >fifo.out 2>fifo.err </dev/null
+is "$?" 2 "a bad line in a pipe: exit status 2"
+wait
+check "a bad line in a pipe: nothing runs" test ! -e ran3
+is "$(cat fifo.err)" "bad.fifo:2: unknown kind 'frob'" \
+	"a bad line in a pipe: reported as FILE:LINE"
+mkfifo good.fifo
+printf 'id=p sleep 0\n' >good.fifo &
+printf 'id=q after=nope sleep 0\n' >later.jobs
+corun first.jobs good.fifo later.jobs >after.out 2>after.err </dev/null
+is "$?" 2 "a bad after= in a file after a pipe: exit status 2"
+wait
+check "a bad after= in a later file: nothing runs" test ! -e ran3
+is "$(cat after.err)" "later.jobs:1: after: 'nope' names no earlier job" \
+	"a bad after= in a later file: reported"
+printf 'id=p exec echo from-pipe\n' >good.fifo &
+printf 'id=q after=p exec echo after-pipe\n' >later.jobs
+corun first.jobs good.fifo later.jobs >pipe.out 2>pipe.err </dev/null
+is "$?" 0 "a good pipe between files: exit status 0"
+wait
+is "$(sed 's/ [0-9.]*s / /' pipe.out | sort)" "ok 1 sh:
+ok p exec: from-pipe
+ok q exec: after-pipe" "a good pipe between files: its jobs run from the checked copy"
+
+# A file that grows while its jobs run: only the lines checked run. With
+# --max-inflight 1 the rest of the file is read after the first job ended,
+# and that job appended a bad line and a job.
+cat >grow.jobs <<'EOF2'
+sh 'printf "frob\nsh \"touch grown\"\n" >>grow.jobs'
+sleep 0
+EOF2
+corun --max-inflight 1 grow.jobs >grow.out 2>grow.err </dev/null
+is "$?" 0 "a file that grows while it runs: exit status 0"
+is "$(nlines grow.out)" 2 "a file that grows: only its checked lines run"
+check "a file that grows: the appended job does not run" test ! -e grown
+# A file replaced (renamed over) between the check and its run is not run:
+# reported, exit status 2.
+echo "sh 'printf \"sh \\\\\"touch swapped\\\\\"\\\\n\" >new.jobs; mv new.jobs b.jobs'" >a.jobs
+echo 'sleep 0' >b.jobs
+corun --max-inflight 1 a.jobs b.jobs >swap.out 2>swap.err </dev/null
+is "$?" 2 "a file replaced after the check: exit status 2"
+check "a file replaced after the check: its new job does not run" \
+	test ! -e swapped
+is "$(cat swap.err)" "corun: b.jobs: replaced since it was checked" \
+	"a file replaced after the check: reported"
 
 # Standard input may be given once.
 corun - - </dev/null >twice.out 2>twice.err

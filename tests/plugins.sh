@@ -16,7 +16,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 export ASAN_OPTIONS
 
 P="$BUILDDIR/examples/plugins"
-for so in crash noabi badabi; do
+for so in crash noabi badabi funcabi; do
 	[ -r "$P/$so.so" ] || bail "plugin not built: $P/$so.so"
 done
 Z="$P/zratio.so"
@@ -127,6 +127,7 @@ id=dep call $C printf
 id=abisym call $C corun_plugin_abi
 id=noabi call $P/noabi.so echo
 id=badabi call $P/badabi.so echo
+id=funcabi call $P/funcabi.so echo
 id=msg call $C fail 'it went wrong'
 id=quiet call $C fail_quietly
 id=text call $SRCDIR/examples/plugins/README echo
@@ -151,6 +152,12 @@ jrec bad.json noabi status='"failed"' \
 jrec bad.json badabi status='"failed"' \
 	error="\"call: $P/badabi.so: plugin ABI 999, corun speaks 1\"" \
 	"a library of another ABI version: failed, naming both versions"
+# Under UBSan a misaligned read of the symbol kills the worker instead.
+jrec bad.json funcabi status='"failed"' signal=null \
+	"corun_plugin_abi a function at an odd address: failed, no crash"
+like "$(jpy bad.json 'by["funcabi"]["error"]')" \
+	"^call: $P/funcabi.so: plugin ABI -?[0-9]+, corun speaks 1\$" \
+	"corun_plugin_abi a function: its first bytes are not the ABI"
 jrec bad.json msg status='"failed"' error='"it went wrong"' \
 	"a function that fails: its message is the error"
 jrec bad.json quiet status='"failed"' \
