@@ -47,12 +47,12 @@ lt "$(cat block.time)" 5 "corun exits without waiting for the blocked call"
 like "$(cat block.out)" '^timeout 1 [0-9]+\.[0-9]{3}s block: timed out after 0\.3s$' \
 	"a timed-out block: text record"
 
-# The abandoned call keeps its thread busy until it returns (-T1).
-printf 'timeout=0.2 block 1\nid=n block 0\n' >busy.jobs
+# The abandoned call's thread is written off and replaced (-T1): the next
+# thread job does not wait for the call to return.
+printf 'timeout=0.2 block 3\nid=n block 0\n' >busy.jobs
 wall busy.time corun --json -T1 busy.jobs >busy.json 2>&1 </dev/null
-check "the next thread job waits for the abandoned call to return" \
-	num_lt 0.9 "$(cat busy.time)"
-jrec busy.json n status='"ok"' "the next thread job then runs"
+lt "$(cat busy.time)" 2 "the next thread job does not wait for the abandoned call"
+jrec busy.json n status='"ok"' "the next thread job runs on a new thread"
 
 # -t is the default timeout; timeout= overrides it either way.
 printf 'id=d sleep 10\nid=o timeout=5 sleep 0.6\n' >t1.jobs
@@ -85,6 +85,22 @@ jrec group.json g2 status='"timeout"' signal=9 \
 	"sh ignoring SIGTERM with a background child: timeout, SIGKILL"
 lt "$(cat group.time)" 5 "the grandchildren do not hold corun up"
 gone "$T/zzsleep" "no grandchild of a timed-out sh is left"
+
+# A thread call blocked for good (a FIFO nobody writes) that times out
+# writes its thread off: with -T1 the next thread job still runs on a new
+# thread, and corun exits without waiting for the blocked one.
+mkfifo "$T/nowriter" || bail "mkfifo failed"
+cat >fifo.jobs <<EOF
+id=f timeout=0.5s read $T/nowriter
+id=h read /etc/hostname
+id=h2 read /etc/hostname
+EOF
+wall fifo.time corun_within 10 --json -T1 fifo.jobs >fifo.json 2>&1 </dev/null
+is "$?" 1 "-T1 after a blocked read times out: corun ends, exit 1"
+jrec fifo.json f status='"timeout"' "the blocked read times out"
+jrec fifo.json h status='"ok"' "a read queued behind it runs on a new thread"
+jrec fifo.json h2 status='"ok"' "and so does the next"
+lt "$(cat fifo.time)" 5 "corun does not wait for the written-off thread"
 
 no_leftovers "no corun process is left"
 done_testing
