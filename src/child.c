@@ -21,6 +21,9 @@
  * blocks on a full pipe or gets SIGPIPE. Standard error is kept in a buffer
  * of at most CORUN_STDERR_CAP bytes that becomes a ring once full, so it
  * holds the last bytes written; it is put in order when the child ends.
+ * These buffers are a job's big allocations: when one cannot grow, the
+ * job's output is dropped from then on (its pipes are still drained) and
+ * the job fails with "out of memory"; corun and the other jobs go on.
  * Reads go through one static chunk, at most CHILD_READS of them per
  * callback, so a chatty child cannot starve the rest of the loop.
  *
@@ -79,6 +82,7 @@ struct child {
 	uint64_t dropped; /* stdout bytes read beyond the cap */
 	struct buf err;	  /* stderr; a ring once CORUN_STDERR_CAP full */
 	size_t err_head;  /* ring: index of the oldest byte */
+	bool oom;	  /* a buffer could not grow: output dropped */
 
 	LIST_ENTRY(child) link; /* in child_list */
 };
@@ -87,21 +91,36 @@ static LIST_HEAD(, child) child_list = LIST_HEAD_INITIALIZER(child_list);
 static int child_live;
 static char child_chunk[IO_CHUNK];
 
-/* Grow b so that n more bytes fit, never beyond limit bytes of content. */
-static void
+/* Grow b so that n more bytes fit, never beyond limit bytes of content:
+ * 0, or -1 (b unchanged) when memory is short (see mem_can_grow). */
+static int
 child_buf_fit(struct buf *b, size_t n, size_t limit)
 {
 	size_t want = b->len + n + 1;
 	size_t cap = b->cap ? b->cap : 256;
+	char *p;
 
 	if (want <= b->cap)
-		return;
+		return 0;
 	while (cap < want)
 		cap *= 2;
 	if (cap > limit + 1)
 		cap = limit + 1;
-	b->data = xrealloc(b->data, cap);
+	if (!mem_can_grow(cap) || (p = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = p;
 	b->cap = cap;
+	return 0;
+}
+
+/* Out of memory for c's output: free what it kept, drop the rest. */
+static void
+child_oom(struct child *c)
+{
+	c->oom = true;
+	buf_free(&c->out);
+	buf_free(&c->err);
+	c->err_head = 0;
 }
 
 /* Keep stdout bytes up to the cap; count and drop the rest. */
@@ -111,8 +130,13 @@ child_take_out(struct child *c, const char *p, size_t n)
 	size_t room = CORUN_OUTPUT_CAP - c->out.len;
 	size_t keep = n < room ? n : room;
 
+	if (c->oom)
+		return;
 	if (keep > 0) {
-		child_buf_fit(&c->out, keep, CORUN_OUTPUT_CAP);
+		if (child_buf_fit(&c->out, keep, CORUN_OUTPUT_CAP) == -1) {
+			child_oom(c);
+			return;
+		}
 		buf_add(&c->out, p, keep);
 	}
 	c->dropped += n - keep;
@@ -125,10 +149,15 @@ child_take_err(struct child *c, const char *p, size_t n)
 	const size_t cap = CORUN_STDERR_CAP;
 	struct buf *b = &c->err;
 
+	if (c->oom)
+		return;
 	if (b->len < cap) {
 		size_t take = n < cap - b->len ? n : cap - b->len;
 
-		child_buf_fit(b, take, cap);
+		if (child_buf_fit(b, take, cap) == -1) {
+			child_oom(c);
+			return;
+		}
 		buf_add(b, p, take);
 		p += take;
 		n -= take;
@@ -147,7 +176,20 @@ child_take_err(struct child *c, const char *p, size_t n)
 	c->err_head = (c->err_head + n) % cap;
 }
 
-/* Put the stderr ring in order, oldest byte first. */
+/* Reverse the bytes p[0..n). */
+static void
+child_reverse(char *p, size_t n)
+{
+	for (size_t i = 0; n > 1 && i < n / 2; i++) {
+		char t = p[i];
+
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* Put the stderr ring in order, oldest byte first, in place (three
+ * reversals: no allocation, so it cannot fail). */
 static void
 child_err_unwrap(struct child *c)
 {
@@ -156,14 +198,9 @@ child_err_unwrap(struct child *c)
 
 	if (head == 0)
 		return;
-	char *p = xmalloc(b->len + 1);
-
-	memcpy(p, b->data + head, b->len - head);
-	memcpy(p + b->len - head, b->data, head);
-	p[b->len] = '\0';
-	free(b->data);
-	b->data = p;
-	b->cap = b->len + 1;
+	child_reverse(b->data, head);
+	child_reverse(b->data + head, b->len - head);
+	child_reverse(b->data, b->len);
 	c->err_head = 0;
 }
 
@@ -197,6 +234,10 @@ child_finish(struct child *c)
 		wait_describe(why, sizeof why, c->status);
 		res.status = ST_FAILED;
 		result_error(&res, "%s", why);
+	}
+	if (c->oom) {
+		res.status = ST_FAILED;
+		result_error(&res, "out of memory");
 	}
 	res.truncated = c->dropped > 0;
 	res.has_errout = true;

@@ -254,8 +254,13 @@ ppool_result(struct result *res, const struct frame_result *fr)
 	result_init(res);
 	res->status = fr->ok ? ST_OK : ST_FAILED;
 	res->truncated = fr->truncated;
-	if (fr->vlen > 0)
-		buf_add(&res->value, fr->value, fr->vlen);
+	if (fr->vlen > 0 &&
+	    buf_try_add(&res->value, fr->value, fr->vlen) == -1) {
+		/* The value is the job's big allocation: fail the job. */
+		res->status = ST_FAILED;
+		result_error(res, "out of memory");
+		return;
+	}
 	if (fr->elen > 0)
 		result_error(res, "%.*s", (int)fr->elen, fr->error);
 }
