@@ -1,8 +1,8 @@
 /*
  * child.c: child processes of exec and sh jobs, driven by the loop.
  *
- * A child is spawned with posix_spawn in a process group of its own (pgid
- * = pid), signals unblocked and set to their defaults, standard input on
+ * A child is spawned (spawn.c) in a process group of its own (pgid =
+ * pid), signals unblocked and set to their defaults, standard input on
  * /dev/null and standard output and error on two pipes. Every pipe end is
  * created close-on-exec, so a child sees only fds 0, 1 and 2. The loop's
  * read ends are non-blocking and watched by ev_io, and so is the child's
@@ -41,6 +41,9 @@
  * blocks on a full pipe or gets SIGPIPE. Standard error is kept in a buffer
  * of at most CORUN_STDERR_CAP bytes that becomes a ring once full, so it
  * holds the last bytes written; it is put in order when the child ends.
+ * These buffers are a job's big allocations: when one cannot grow, the
+ * job's output is dropped from then on (its pipes are still drained) and
+ * the job fails with "out of memory"; corun and the other jobs go on.
  * Reads go through one static chunk, at most CHILD_READS of them per
  * callback, so a chatty child cannot starve the rest of the loop.
  *
@@ -74,6 +77,7 @@
 
 #include "corun.h"
 #include "child.h"
+#include "spawn.h"
 #include "table.h"
 #include "future.h"
 #include "util.h"
@@ -110,6 +114,7 @@ struct child {
 	uint64_t dropped; /* stdout bytes read beyond the cap */
 	struct buf err;	  /* stderr; a ring once CORUN_STDERR_CAP full */
 	size_t err_head;  /* ring: index of the oldest byte */
+	bool oom;	  /* a buffer could not grow: output dropped */
 
 	LIST_ENTRY(child) link; /* in child_list */
 };
@@ -121,21 +126,36 @@ static double child_drain = 2.0; /* seconds the pipes get after exit */
 static int (*child_killer)(pid_t, int) = kill;
 static ev_timer child_poll_w; /* children without a pidfd: poll them */
 
-/* Grow b so that n more bytes fit, never beyond limit bytes of content. */
-static void
+/* Grow b so that n more bytes fit, never beyond limit bytes of content:
+ * 0, or -1 (b unchanged) when memory is short (see mem_can_grow). */
+static int
 child_buf_fit(struct buf *b, size_t n, size_t limit)
 {
 	size_t want = b->len + n + 1;
 	size_t cap = b->cap ? b->cap : 256;
+	char *p;
 
 	if (want <= b->cap)
-		return;
+		return 0;
 	while (cap < want)
 		cap *= 2;
 	if (cap > limit + 1)
 		cap = limit + 1;
-	b->data = xrealloc(b->data, cap);
+	if (!mem_can_grow(cap) || (p = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = p;
 	b->cap = cap;
+	return 0;
+}
+
+/* Out of memory for c's output: free what it kept, drop the rest. */
+static void
+child_oom(struct child *c)
+{
+	c->oom = true;
+	buf_free(&c->out);
+	buf_free(&c->err);
+	c->err_head = 0;
 }
 
 /* Keep stdout bytes up to the cap; count and drop the rest. */
@@ -145,8 +165,13 @@ child_take_out(struct child *c, const char *p, size_t n)
 	size_t room = CORUN_OUTPUT_CAP - c->out.len;
 	size_t keep = n < room ? n : room;
 
+	if (c->oom)
+		return;
 	if (keep > 0) {
-		child_buf_fit(&c->out, keep, CORUN_OUTPUT_CAP);
+		if (child_buf_fit(&c->out, keep, CORUN_OUTPUT_CAP) == -1) {
+			child_oom(c);
+			return;
+		}
 		buf_add(&c->out, p, keep);
 	}
 	c->dropped += n - keep;
@@ -159,10 +184,15 @@ child_take_err(struct child *c, const char *p, size_t n)
 	const size_t cap = CORUN_STDERR_CAP;
 	struct buf *b = &c->err;
 
+	if (c->oom)
+		return;
 	if (b->len < cap) {
 		size_t take = n < cap - b->len ? n : cap - b->len;
 
-		child_buf_fit(b, take, cap);
+		if (child_buf_fit(b, take, cap) == -1) {
+			child_oom(c);
+			return;
+		}
 		buf_add(b, p, take);
 		p += take;
 		n -= take;
@@ -181,7 +211,20 @@ child_take_err(struct child *c, const char *p, size_t n)
 	c->err_head = (c->err_head + n) % cap;
 }
 
-/* Put the stderr ring in order, oldest byte first. */
+/* Reverse the bytes p[0..n). */
+static void
+child_reverse(char *p, size_t n)
+{
+	for (size_t i = 0; n > 1 && i < n / 2; i++) {
+		char t = p[i];
+
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* Put the stderr ring in order, oldest byte first, in place (three
+ * reversals: no allocation, so it cannot fail). */
 static void
 child_err_unwrap(struct child *c)
 {
@@ -190,14 +233,9 @@ child_err_unwrap(struct child *c)
 
 	if (head == 0)
 		return;
-	char *p = xmalloc(b->len + 1);
-
-	memcpy(p, b->data + head, b->len - head);
-	memcpy(p + b->len - head, b->data, head);
-	p[b->len] = '\0';
-	free(b->data);
-	b->data = p;
-	b->cap = b->len + 1;
+	child_reverse(b->data, head);
+	child_reverse(b->data + head, b->len - head);
+	child_reverse(b->data, b->len);
 	c->err_head = 0;
 }
 
@@ -265,6 +303,10 @@ child_finish(struct child *c)
 		wait_describe(why, sizeof why, c->status);
 		res.status = ST_FAILED;
 		result_error(&res, "%s", why);
+	}
+	if (c->oom) {
+		res.status = ST_FAILED;
+		result_error(&res, "out of memory");
 	}
 	res.truncated = c->dropped > 0;
 	res.has_errout = true;
@@ -461,140 +503,6 @@ child_pipe(int fds[2])
 	return 0;
 }
 
-
-/* Close every fd above 2 in the child. corun's own fds are close-on-exec
- * already; this also covers fds a library thread (curl's resolver) opens
- * without it while a child is being spawned. */
-static int
-child_closefrom(posix_spawn_file_actions_t *fa)
-{
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	return posix_spawn_file_actions_addclosefrom_np(fa, 3);
-#else
-	(void)fa;
-	return 0;
-#endif
-}
-
-/*
- * The file a program name runs, searched in PATH once and remembered, as a
- * shell's command hash does: a name without a slash would otherwise cost
- * every child a failed exec for each PATH directory before its own (W1:
- * half of a trivial child's time here). NULL when no directory has it;
- * the caller then lets posix_spawnp report the error.
- */
-static const char *
-child_which(const char *name)
-{
-	static struct strtab seen;   /* name -> index + 1 in paths */
-	static char **paths;
-	static size_t npaths;
-	const char *path = getenv("PATH");
-	uint64_t i;
-
-	if (strchr(name, '/') != NULL || name[0] == '\0')
-		return name;
-	if ((i = strtab_get(&seen, name)) != 0)
-		return paths[i - 1];
-	if (path == NULL)
-		return NULL;
-	for (const char *p = path;; p++) {
-		const char *end = strchr(p, ':');
-		size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
-		struct buf file = BUF_INIT;
-		struct stat st;
-
-		/* An empty entry is the current directory: not cached. */
-		if (dlen == 0)
-			return NULL;
-		buf_add(&file, p, dlen);
-		buf_addc(&file, '/');
-		buf_adds(&file, name);
-		if (stat(file.data, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(file.data, X_OK) == 0) {
-			paths = xrealloc(paths, (npaths + 1) * sizeof *paths);
-			paths[npaths++] = buf_steal(&file);
-			strtab_add(&seen, name, npaths);
-			return paths[npaths - 1];
-		}
-		buf_free(&file);
-		if (end == NULL)
-			return NULL;
-		p = end;
-	}
-}
-
-/*
- * The signals a child must have reset to their default action: those
- * corun ignores (SIGPIPE, and any it inherited ignored), since exec keeps
- * an ignored signal ignored. Caught ones are reset by exec itself. Asking
- * posix_spawn to reset only these, rather than every signal, saves some
- * sixty sigaction calls in each child before its exec. Computed at the
- * first spawn: corun sets its dispositions once, at start-up.
- */
-static const sigset_t *
-child_sigdefault(void)
-{
-	static sigset_t set;
-	static int ready;
-
-	if (!ready) {
-		sigemptyset(&set);
-		for (int sig = 1; sig < NSIG; sig++) {
-			struct sigaction sa;
-
-			if (sig != SIGKILL && sig != SIGSTOP &&
-			    sigaction(sig, NULL, &sa) == 0 &&
-			    sa.sa_handler == SIG_IGN)
-				sigaddset(&set, sig);
-		}
-		ready = 1;
-	}
-	return &set;
-}
-
-/* Spawn argv (its program searched in PATH) with /dev/null, out and err on
- * 0, 1 and 2, in a new process group with default signals; 0 or an errno
- * value. */
-static int
-child_exec(pid_t *pid, char *const argv[], int out, int err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-		      POSIX_SPAWN_SETSIGDEF;
-	const char *file = child_which(argv[0]);
-	sigset_t none;
-	int rc;
-
-	rc = posix_spawn_file_actions_init(&fa);
-	if (rc != 0)
-		return rc;
-	rc = posix_spawnattr_init(&at);
-	if (rc != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return rc;
-	}
-	sigemptyset(&none);
-	/* dup2 before the open: the pipe ends can be low fds when corun was
-	 * started with 0, 1 or 2 closed, and a write end is never fd 0. */
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
-	    (rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						   O_RDONLY, 0)) == 0 &&
-	    (rc = child_closefrom(&fa)) == 0 &&
-	    (rc = posix_spawnattr_setflags(&at, flags)) == 0 &&
-	    (rc = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
-	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
-	    (rc = posix_spawnattr_setsigdefault(&at, child_sigdefault())) == 0)
-		rc = file != NULL
-			 ? posix_spawn(pid, file, &fa, &at, argv, environ)
-			 : posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
-}
-
 /* Take reaping from libev: SIGCHLD to its default action, so that no
  * child is reaped before corun is done with its process group. */
 void
@@ -637,7 +545,7 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		errno = rc;
 		return NULL;
 	}
-	rc = child_exec(&pid, argv, outp[1], errp[1]);
+	rc = spawn_child(&pid, argv, outp[1], errp[1]);
 	close(outp[1]);
 	close(errp[1]);
 	/* Nobody reaps but us (child_own_reaping): the pid is still ours.

@@ -20,6 +20,16 @@
  * another while a worker is free or starting) while many trivial ones are
  * batched. Results are read in big chunks and every whole frame in them
  * handled.
+ *
+ * Pace: a task sent to a worker cannot be taken back, so a worker is dealt
+ * only as much as it is seen to get through quickly. Each worker's mean
+ * run time (a moving average of its results, each timed from when its
+ * task became head to when its result was read) sets its window: as many
+ * tasks as fit in PPOOL_BUDGET, at least 1, at most 64. A new worker has
+ * run nothing yet and gets one task; a worker whose head has run longer
+ * than the budget gets nothing more until it ends. So a long task holds up
+ * only the tasks dealt with it while the worker still looked quick (none
+ * when it comes first), and the other workers take the rest.
  * Partial reads and writes stay in per-worker buffers; a task record and
  * its encoded frame are recycled, so the hot path allocates nothing but
  * the value handed to the done callback.
@@ -38,6 +48,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -52,6 +63,7 @@
 #include "util.h"
 
 #define PPOOL_WINDOW 64	      /* most tasks sent to one worker at once */
+#define PPOOL_BUDGET 0.002    /* seconds of work one worker is dealt ahead */
 #define PPOOL_KEEP_FRAME 4096 /* largest frame buffer kept for reuse */
 
 static struct {
@@ -242,10 +254,46 @@ ppool_result(struct result *res, const struct frame_result *fr)
 	result_init(res);
 	res->status = fr->ok ? ST_OK : ST_FAILED;
 	res->truncated = fr->truncated;
-	if (fr->vlen > 0)
-		buf_add(&res->value, fr->value, fr->vlen);
+	if (fr->vlen > 0 &&
+	    buf_try_add(&res->value, fr->value, fr->vlen) == -1) {
+		/* The value is the job's big allocation: fail the job. */
+		res->status = ST_FAILED;
+		result_error(res, "out of memory");
+		return;
+	}
 	if (fr->elen > 0)
 		result_error(res, "%.*s", (int)fr->elen, fr->error);
+}
+
+/* w's head task ended: fold its run time into w's pace; the next one is
+ * head from now. */
+static void
+ppool_timed(struct pworker *w)
+{
+	double now = ev_now(pp.loop), ran = now - w->head_since;
+
+	if (ran < 0)
+		ran = 0;
+	w->avg = w->nres == 0 ? ran : w->avg + (ran - w->avg) / 8;
+	if (w->nres < UINT_MAX)
+		w->nres++;
+	w->head_since = now;
+}
+
+/* How many tasks w may hold, by its pace (see the design note). */
+static size_t
+ppool_pace(const struct pworker *w)
+{
+	double fit;
+
+	if (w->nres == 0)
+		return 1;
+	if (w->fifo.n > 0 && ev_now(pp.loop) - w->head_since > PPOOL_BUDGET)
+		return w->fifo.n;
+	if (w->avg * PPOOL_WINDOW <= PPOOL_BUDGET)
+		return PPOOL_WINDOW;
+	fit = PPOOL_BUDGET / w->avg;
+	return fit < 1 ? 1 : (size_t)fit;
 }
 
 /* Handle every whole result frame read from w. For each: the next task
@@ -276,6 +324,7 @@ ppool_results(struct pworker *w)
 		}
 		pos += (size_t)n;
 		ptask_pop(&w->fifo);
+		ppool_timed(w);
 		ctx = t->ctx;
 		next = w->fifo.n > 0 ? TAILQ_FIRST(&w->fifo.q)->ctx : NULL;
 		if (ctx != NULL)
@@ -379,18 +428,22 @@ ppool_deal(size_t level, bool starting, size_t *held)
 		    level >= ppool_window(pp.queue.n - *held))
 			return false;
 		if (starting) {
-			if (w->state == W_SPAWNING && w->vfill == level) {
+			/* A new worker's pace: one task. */
+			if (w->state == W_SPAWNING && w->vfill == level &&
+			    level == 0) {
 				w->vfill++;
 				(*held)++;
 			}
 			continue;
 		}
-		if (w->state != W_LIVE || w->fifo.n != level)
+		if (w->state != W_LIVE || w->fifo.n != level ||
+		    level >= ppool_pace(w))
 			continue;
 		t = ptask_pop(&pp.queue);
 		buf_add(&w->out, t->frame.data, t->frame.len);
 		ptask_push(&w->fifo, t);
 		if (level == 0) {
+			w->head_since = ev_now(pp.loop);
 			pp.start(t->ctx);
 			if (pp.epoch != epoch)
 				return false;

@@ -162,6 +162,8 @@ pslot_reset(struct pworker *w)
 	w->pid = 0;
 	w->eof = w->exited = w->broken = false;
 	w->status = 0;
+	w->nres = 0;
+	w->avg = w->head_since = 0;
 	w->gen++;
 	if (w->state != W_EMPTY)
 		ps.nempty++;

@@ -103,6 +103,10 @@ struct pworker {
 	bool broken;		/* it sent garbage: killed, output ignored */
 	int status;
 	size_t vfill; /* tasks set aside while it starts */
+	/* The pool's pace of this worker; zeroed when the slot is reset. */
+	unsigned nres;	   /* results timed so far */
+	double avg;	   /* their mean run time, moving (s) */
+	double head_since; /* when its head task became head (ev_now) */
 };
 
 /* What the slot module asks of the pool. Each may run the pool's

@@ -29,17 +29,24 @@
  * loop thread; a pool thread touches only its own task's result and queue
  * link, and only while it holds that task.
  *
- * Cancel and shutdown. A call cannot be interrupted. tpool_cancel marks the
- * task: its result is discarded when it arrives and the thread counts as
- * busy until then. The ev_async watcher holds a reference on the loop only
- * while a call that is not cancelled is in flight, so a pool does not keep
- * ev_run going for abandoned calls. tpool_shutdown stops the watcher, tells
- * the threads to stop, joins those that are idle (they exit at once) and
- * detaches the busy ones, whose calls are abandoned: such a thread frees its
- * own task when its call returns, sends nothing, and exits. The pool struct
- * is reference-counted (the loop's reference plus one per live thread); the
- * last one out frees it. The pool may be shut down from inside a done
- * function and initialised again afterwards.
+ * Cancel and shutdown. A call cannot be interrupted. tpool_cancel of a call
+ * no thread has taken yet marks it skipped: the thread that pops it drops
+ * it. A call a thread is running is written off with its thread: the task
+ * leaves the pool's books at once (its slot is free again), the thread is
+ * detached and dropped from the pool's list, and a new thread is created
+ * in its place, so a call blocked for good (a read of a FIFO nobody
+ * writes) never takes a thread from later jobs. A written-off thread frees
+ * its task and itself when its call returns, sends nothing, and exits; if
+ * the call never returns, the process exits without it. When no thread can
+ * be created in its place the pool runs with the threads it still has;
+ * with none, the next submit tries again. The ev_async watcher holds a
+ * reference on the loop only while a call that is not cancelled is in
+ * flight. tpool_shutdown stops the watcher, tells the threads to stop,
+ * joins those that are idle (they exit at once) and writes off the busy
+ * ones the same way. The pool struct is reference-counted (the loop's
+ * reference plus one per live thread); the last one out frees it. The pool
+ * may be shut down from inside a done function and initialised again
+ * afterwards.
  */
 #include "config.h"
 
@@ -70,6 +77,7 @@ struct tpool_task {
 	bool cancelled; /* loop thread only */
 	bool announced; /* start was called at submit; loop thread only */
 	bool skip;      /* cancelled before a thread took it; under mu */
+	struct tpool_thread *owner; /* the thread running it; under mu */
 	double started; /* when a thread took it (ev_time), written by it */
 	int argc;
 	struct result res; /* written by the thread running it */
@@ -79,10 +87,11 @@ struct tpool_task {
 STAILQ_HEAD(tpool_queue, tpool_task);
 
 struct tpool_thread {
+	LIST_ENTRY(tpool_thread) link; /* the pool's threads: loop thread */
 	struct tpool *pool;
 	pthread_t tid;
 	bool running; /* holds a task; under mu */
-	bool abandon; /* busy at shutdown: detach, do not join */
+	bool abandon; /* written off: detached, frees itself; under mu */
 };
 
 struct tpool {
@@ -90,7 +99,8 @@ struct tpool {
 	ev_async async;
 	tpool_start_fn start;
 	tpool_done_fn done;
-	int nthreads;
+	int nthreads;		     /* slots: threads wanted */
+	int nlive;		     /* threads created and not written off */
 	int busy;		     /* tasks submitted and not yet collected */
 	int live;		     /* of those, the ones not cancelled */
 	LIST_HEAD(, tpool_task) inflight; /* every busy task, for cancel */
@@ -98,7 +108,7 @@ struct tpool {
 	ev_prepare flush;	     /* hands the batch to the threads */
 	struct tpool_queue batch; /* submitted, not yet queued */
 	int nbatch;
-	struct tpool_thread *threads; /* NULL until the first submit */
+	LIST_HEAD(, tpool_thread) threads; /* not written off: loop thread */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* work arrived, or stopping */
@@ -139,7 +149,6 @@ tpool_free(struct tpool *p)
 {
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mu);
-	free(p->threads);
 	free(p);
 }
 
@@ -201,6 +210,8 @@ tpool_thread_main(void *arg)
 		STAILQ_REMOVE_HEAD(&p->work, qlink);
 		th->running = true;
 		skip = t->skip;
+		if (!skip)
+			t->owner = th;
 		pthread_mutex_unlock(&p->mu);
 
 		t->started = ev_time();
@@ -209,8 +220,9 @@ tpool_thread_main(void *arg)
 
 		pthread_mutex_lock(&p->mu);
 		th->running = false;
-		if (p->stopping) {
-			/* Abandoned: nobody will collect it. */
+		t->owner = NULL;
+		if (th->abandon || p->stopping) {
+			/* Written off: nobody will collect it. */
 			tpool_task_free(t);
 			break;
 		}
@@ -220,30 +232,31 @@ tpool_thread_main(void *arg)
 			ev_async_send(p->loop, &p->async);
 	}
 	bool last = --p->refs == 0;
+	bool own = th->abandon;
 	pthread_mutex_unlock(&p->mu);
+	if (own)
+		free(th);
 	if (last)
 		tpool_free(p);
 	return NULL;
 }
 
-/* Create the threads, each with every signal blocked. When only some can
- * be created the pool runs with those; when none can, p->threads stays
- * NULL (the next submit tries again) and -1 is returned with errno set. */
+/* Create threads, each with every signal blocked, until nthreads are
+ * live. When only some can be created the pool runs with those; when none
+ * is live, -1 is returned with errno set (the next submit tries again). */
 static int
 tpool_spawn(struct tpool *p)
 {
 	sigset_t all, old;
-	int rc = 0, n;
+	int rc = 0;
 
-	p->threads = xcalloc((size_t)p->nthreads, sizeof *p->threads);
 	sigfillset(&all);
 	/* Fails only for a bad first argument. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (n = 0; n < p->nthreads; n++) {
-		struct tpool_thread *th = &p->threads[n];
+	while (p->nlive < p->nthreads) {
+		struct tpool_thread *th = xcalloc(1, sizeof *th);
 
 		th->pool = p;
-		/* No thread exists yet, or only idle ones: refs under mu. */
 		pthread_mutex_lock(&p->mu);
 		p->refs++;
 		pthread_mutex_unlock(&p->mu);
@@ -252,17 +265,18 @@ tpool_spawn(struct tpool *p)
 			pthread_mutex_lock(&p->mu);
 			p->refs--;
 			pthread_mutex_unlock(&p->mu);
+			free(th);
 			break;
 		}
+		LIST_INSERT_HEAD(&p->threads, th, link);
+		p->nlive++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (n == 0) {
-		free(p->threads);
-		p->threads = NULL;
+	if (p->nlive == 0) {
 		errno = rc;
 		return -1;
 	}
-	p->nthreads = n;
+	p->nthreads = p->nlive;
 	return 0;
 }
 
@@ -284,12 +298,42 @@ tpool_push(struct tpool *p, struct tpool_queue *q, int n)
 		pthread_cond_signal(&p->cond);
 }
 
+/* No thread is left and none can be created (err): fail every call
+ * queued or submitted, reported from the loop as if a thread had run it. */
+static void
+tpool_fail_queued(struct tpool *p, int err)
+{
+	struct tpool_queue q;
+	struct tpool_task *t;
+
+	STAILQ_INIT(&q);
+	pthread_mutex_lock(&p->mu);
+	STAILQ_CONCAT(&q, &p->work);
+	pthread_mutex_unlock(&p->mu);
+	STAILQ_CONCAT(&q, &p->batch);
+	p->nbatch = 0;
+	STAILQ_FOREACH(t, &q, qlink) {
+		t->started = ev_now(p->loop);
+		t->res.status = ST_FAILED;
+		result_error(&t->res, "cannot start a thread: %s",
+			     strerror(err));
+	}
+	pthread_mutex_lock(&p->mu);
+	STAILQ_CONCAT(&p->finished, &q);
+	pthread_mutex_unlock(&p->mu);
+	ev_async_send(p->loop, &p->async);
+}
+
 /* Hand the calls submitted and not yet queued to the threads. */
 static void
 tpool_flush(struct tpool *p)
 {
 	if (STAILQ_EMPTY(&p->batch))
 		return;
+	if (p->nlive == 0 && tpool_spawn(p) == -1) {
+		tpool_fail_queued(p, errno);
+		return;
+	}
 	tpool_push(p, &p->batch, p->nbatch);
 	p->nbatch = 0;
 }
@@ -372,6 +416,7 @@ tpool_init(struct ev_loop *loop, int nthreads, tpool_start_fn start,
 	STAILQ_INIT(&p->finished);
 	STAILQ_INIT(&p->batch);
 	LIST_INIT(&p->inflight);
+	LIST_INIT(&p->threads);
 	p->refs = 1;
 	rc = pthread_mutex_init(&p->mu, NULL);
 	if (rc == 0 && (rc = pthread_cond_init(&p->cond, NULL)) != 0)
@@ -427,7 +472,7 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 
 	if (p == NULL || p->busy >= p->nthreads * TPOOL_DEPTH)
 		fatalx("thread pool: submit without room");
-	if (p->threads == NULL && tpool_spawn(p) == -1)
+	if (p->nlive == 0 && tpool_spawn(p) == -1)
 		spawn_errno = errno;
 
 	ptrs = sizeof(char *) * ((size_t)argc + 1);
@@ -439,6 +484,7 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 	t->run = run;
 	t->cancelled = false;
 	t->skip = false;
+	t->owner = NULL;
 	t->announced = p->busy < p->nthreads;
 	t->started = 0;
 	t->argc = argc;
@@ -481,26 +527,55 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 		p->start(ctx, ev_now(p->loop));
 }
 
-/* Forget ctx's call: done is never called for it; its thread stays busy
- * until the call returns. No effect if ctx has no call in flight. */
+/* Write off th, whose call was cancelled: it is detached and leaves the
+ * pool's list; it frees itself when its call returns. mu held. */
+static void
+tpool_write_off(struct tpool *p, struct tpool_thread *th)
+{
+	th->abandon = true;
+	LIST_REMOVE(th, link);
+	p->nlive--;
+	pthread_detach(th->tid);
+}
+
+/* Forget ctx's call: done is never called for it. A call no thread has
+ * taken is dropped; a running one is written off with its thread, and a
+ * new thread takes that thread's place. No effect if ctx has no call in
+ * flight. */
 void
 tpool_cancel(void *ctx)
 {
+	struct tpool *p = tp;
 	struct tpool_task *t;
+	bool running = false;
 
-	if (tp == NULL)
+	if (p == NULL)
 		return;
-	LIST_FOREACH(t, &tp->inflight, flight) {
-		if (t->ctx == ctx && !t->cancelled) {
-			t->cancelled = true;
-			/* Not run at all if no thread has taken it yet. */
-			pthread_mutex_lock(&tp->mu);
-			t->skip = true;
-			pthread_mutex_unlock(&tp->mu);
-			tpool_live_dec(tp);
-			return;
-		}
+	LIST_FOREACH(t, &p->inflight, flight) {
+		if (t->ctx == ctx && !t->cancelled)
+			break;
 	}
+	if (t == NULL)
+		return;
+	t->cancelled = true;
+	tpool_live_dec(p);
+	pthread_mutex_lock(&p->mu);
+	if (t->owner != NULL) {
+		/* The thread frees the task; the pool forgets both. */
+		tpool_write_off(p, t->owner);
+		running = true;
+	} else {
+		/* Not run at all if no thread has taken it yet. */
+		t->skip = true;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!running)
+		return;
+	LIST_REMOVE(t, flight);
+	p->busy--;
+	/* Fails only when no thread can be created: then fewer serve. */
+	if (tpool_spawn(p) == -1)
+		tpool_fail_queued(p, errno);
 }
 
 /* Stop the pool: idle threads exit (and are joined), busy ones are left to
@@ -511,7 +586,7 @@ tpool_shutdown(void)
 {
 	struct tpool *p = tp;
 	struct tpool_queue work, done;
-	int nspawned;
+	struct tpool_thread *th, *next;
 
 	if (p == NULL)
 		return;
@@ -523,7 +598,6 @@ tpool_shutdown(void)
 	ev_ref(p->loop);
 	ev_prepare_stop(p->loop, &p->flush);
 
-	nspawned = p->threads != NULL ? p->nthreads : 0;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
@@ -531,18 +605,21 @@ tpool_shutdown(void)
 	STAILQ_INIT(&done);
 	STAILQ_CONCAT(&work, &p->work);
 	STAILQ_CONCAT(&done, &p->finished);
-	for (int i = 0; i < nspawned; i++)
-		p->threads[i].abandon = p->threads[i].running;
+	for (th = LIST_FIRST(&p->threads); th != NULL; th = next) {
+		next = LIST_NEXT(th, link);
+		if (th->running)
+			tpool_write_off(p, th);
+	}
 	pthread_mutex_unlock(&p->mu);
 
 	tpool_queue_free(&work);
 	tpool_queue_free(&done);
 	tpool_queue_free(&p->batch);
-	for (int i = 0; i < nspawned; i++) {
-		if (p->threads[i].abandon)
-			pthread_detach(p->threads[i].tid);
-		else
-			pthread_join(p->threads[i].tid, NULL);
+	/* Only idle threads are left: they exit at once. */
+	while ((th = LIST_FIRST(&p->threads)) != NULL) {
+		LIST_REMOVE(th, link);
+		pthread_join(th->tid, NULL);
+		free(th);
 	}
 	tpool_unref(p);
 }

@@ -196,6 +196,59 @@ buf_reserve(struct buf *b, size_t n)
 	b->cap = cap;
 }
 
+/* Buffers of a job's output below this size grow without a check. */
+#define MEM_CHECK_MIN (64 * 1024)
+/* Memory left free when a job's buffer grows: room for the records of the
+ * jobs that ended (a 1 MiB value takes up to 6 MiB in JSON) and for
+ * corun's bookkeeping, whose allocations abort when they fail. */
+#define MEM_HEADROOM (16 * 1024 * 1024)
+
+/* Can a job's buffer grow to n bytes and leave MEM_HEADROOM? 1 or 0.
+ * Asked of malloc itself (the limit may be ulimit -v), for big buffers
+ * only. */
+int
+mem_can_grow(size_t n)
+{
+	void *p;
+
+	if (n < MEM_CHECK_MIN)
+		return 1;
+	if ((p = malloc(n + MEM_HEADROOM)) == NULL)
+		return 0;
+	free(p);
+	return 1;
+}
+
+/* Make room for n more bytes plus the NUL without aborting, leaving
+ * memory for the rest (mem_can_grow): 0, or -1 with b unchanged. */
+int
+buf_try_reserve(struct buf *b, size_t n)
+{
+	size_t want = b->len + n + 1;
+	char *p;
+
+	if (want <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap *= 2;
+	if (!mem_can_grow(cap) || (p = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Append n bytes without aborting: 0, or -1 with b unchanged. */
+int
+buf_try_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_try_reserve(b, n) == -1)
+		return -1;
+	buf_add(b, p, n);
+	return 0;
+}
+
 /* Append n bytes. */
 void
 buf_add(struct buf *b, const void *p, size_t n)

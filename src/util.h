@@ -55,6 +55,12 @@ struct buf {
 #define BUF_INIT {NULL, 0, 0}
 
 void buf_reserve(struct buf *, size_t);
+/* The same, or -1 with b unchanged when memory is short (a job's output:
+ * its failure fails the job, not corun). */
+int buf_try_reserve(struct buf *, size_t);
+int buf_try_add(struct buf *, const void *, size_t);
+/* Room to grow a job's buffer to n bytes and still leave MEM_HEADROOM? */
+int mem_can_grow(size_t n);
 void buf_add(struct buf *, const void *, size_t);
 void buf_addc(struct buf *, char);
 void buf_adds(struct buf *, const char *);

@@ -478,11 +478,11 @@ START_TEST(a_cancelled_calls_late_result_is_discarded)
 	tpool_submit(&ctxs[0], run_gate, 0, NULL);
 	ck_assert_int_eq(gate_wait_entered(1), 1);
 	tpool_cancel(&ctxs[0]);
-	/* The thread stays busy until the call returns. */
-	ck_assert_int_eq(tpool_idle(), 1);
+	/* Its thread is written off and replaced: both slots serve. */
+	ck_assert_int_eq(tpool_idle(), 2);
 	/* An abandoned call does not keep the loop running. */
 	ck_assert(run_to_completion());
-	ck_assert_int_eq(tpool_idle(), 1);
+	ck_assert_int_eq(tpool_idle(), 2);
 
 	ck_assert(gate_drain());
 	ck_assert(run_until(pool_all_idle_2));
@@ -507,13 +507,13 @@ START_TEST(a_retry_after_cancel_gets_only_its_own_result)
 	tpool_submit(&ctxs[0], run_gate, 0, NULL);
 	ck_assert_int_eq(gate_wait_entered(1), 1);
 	tpool_cancel(&ctxs[0]);
-	ck_assert_int_eq(tpool_idle(), 1);
-	/* The same context again, on the other thread. */
+	ck_assert_int_eq(tpool_idle(), 2);
+	/* The same context again, on another thread. */
 	tpool_submit(&ctxs[0], run_echo, 1, argv);
-	ck_assert_int_eq(tpool_idle(), 0);
-	ck_assert(run_until(ctx0_done));
-	/* The cancelled call still holds its thread. */
 	ck_assert_int_eq(tpool_idle(), 1);
+	ck_assert(run_until(ctx0_done));
+	/* The cancelled call's thread was written off, not counted. */
+	ck_assert_int_eq(tpool_idle(), 2);
 	ck_assert_str_eq(ctxs[0].res.value.data, "retry");
 
 	ck_assert(gate_drain());
@@ -521,6 +521,38 @@ START_TEST(a_retry_after_cancel_gets_only_its_own_result)
 	ck_assert_int_eq(ctxs[0].starts, 2);
 	ck_assert_int_eq(ctxs[0].dones, 1);
 	ck_assert_str_eq(ctxs[0].res.value.data, "retry");
+}
+END_TEST
+
+static bool
+three_done(void)
+{
+	return ndones == 3;
+}
+
+START_TEST(a_cancelled_blocking_call_does_not_starve_a_one_thread_pool)
+{
+	tpool_init(loop, 1, on_start, on_done);
+	tpool_submit(&ctxs[0], run_gate, 0, NULL);
+	ck_assert_int_eq(gate_wait_entered(1), 1);
+	ck_assert_int_eq(tpool_idle(), 0);
+	tpool_cancel(&ctxs[0]);
+	ck_assert_int_eq(tpool_idle(), 1);
+	/* The gate stays shut: a new thread serves these, one by one. */
+	nwanted = 4;
+	nsubmitted = 1;
+	after_done = fill_echoes;
+	fill_echoes();
+	ck_assert(run_until(three_done));
+	for (int i = 1; i < 4; i++) {
+		ck_assert_int_eq(ctxs[i].dones, 1);
+		ck_assert_int_eq(ctxs[i].res.status, ST_OK);
+	}
+	ck_assert_int_eq(ctxs[0].dones, 0);
+	/* Shutdown does not wait for the written-off thread. */
+	tpool_shutdown();
+	ck_assert(gate_drain());
+	ck_assert_int_eq(ctxs[0].dones, 0);
 }
 END_TEST
 
@@ -705,6 +737,8 @@ tpool_suite(void)
 	tcase_add_test(tc, a_cancelled_calls_late_result_is_discarded);
 	tcase_add_test(tc, a_retry_after_cancel_gets_only_its_own_result);
 	tcase_add_test(tc, cancelling_an_unknown_context_changes_nothing);
+	tcase_add_test(
+	    tc, a_cancelled_blocking_call_does_not_starve_a_one_thread_pool);
 	tcase_add_test(tc, signals_are_blocked_in_pool_threads_only);
 	tcase_add_test(tc, shutdown_does_not_wait_for_a_busy_thread);
 	tcase_add_test(tc, shutdown_drops_queued_and_finished_calls);

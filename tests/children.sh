@@ -147,9 +147,9 @@ sh 'trap "" TERM INT; exec sleep 30'
 sh 'trap "" TERM INT; exec sleep 30'
 exec sleep 30
 EOF
-is "$(timeout 20 "$PY" reap.py reader reap1.jobs "$CORUN_LINK")" 0 \
+is "$(timeout "$(scaled 20)" "$PY" reap.py reader reap1.jobs "$CORUN_LINK")" 0 \
 	"the reader goes away: corun reaps every child before it exits"
-is "$(timeout 20 "$PY" reap.py signal reap2.jobs "$CORUN_LINK")" 0 \
+is "$(timeout "$(scaled 20)" "$PY" reap.py signal reap2.jobs "$CORUN_LINK")" 0 \
 	"a second SIGINT: corun reaps every child before it exits"
 
 # No signal reaches a process group after pid reuse: a job's child exits

@@ -227,5 +227,42 @@ else
 	done
 fi
 
+# ---------------------------------------------------------------------
+# Out of memory (ulimit -v): 40 children print 2 MB each and keep the
+# pipe open, more than corun may hold. A job whose output buffer cannot
+# grow fails with "out of memory"; the others go on; every job gets its
+# record and the exit status is 1. Skipped where corun cannot run under
+# the limit at all (a sanitizer build reserves terabytes).
+{
+	i=0
+	while [ $i -lt 40 ]; do
+		echo "id=b$i sh 'yes a | head -c 2000000; sleep 1'"
+		i=$((i + 1))
+	done
+	echo "id=small exec echo hi"
+} >oom.jobs
+echo 'exec echo probe' >probe.jobs
+if (ulimit -v 60000 && corun probe.jobs) >/dev/null 2>&1; then
+	(ulimit -v 60000 && corun --json -j 50 oom.jobs) >oom.json 2>oom.err \
+		</dev/null
+	is "$?" 1 "ulimit -v: corun ends with exit status 1, not an abort"
+	is "$(jpy oom.json 'len(R)')" 41 "ulimit -v: every job has its record"
+	is "$(jpy oom.json 'sorted({r["error"] for r in R
+		if r["status"] != "ok"})')" '["out of memory"]' \
+		"ulimit -v: every failure says out of memory"
+	check "ulimit -v: some jobs did fail for lack of memory" \
+		test "$(jpy oom.json 'sum(r["status"] != "ok" for r in R)')" -gt 0
+	is "$(jpy oom.json 'sorted({len(r["value"]) for r in R
+		if r["status"] == "ok" and r["id"] != "small"})')" '[1048576]' \
+		"ulimit -v: the others keep their 1 MiB"
+	jrec oom.json small status='"ok"' value='"hi\n"' \
+		"ulimit -v: a small job beside them is ok"
+	is "$(cat oom.err)" "" "ulimit -v: nothing on stderr"
+else
+	for _ in 1 2 3 4 5 6 7; do
+		skip "out of memory under ulimit -v" "corun cannot run under it"
+	done
+fi
+
 no_leftovers "no corun process or child is left"
 done_testing

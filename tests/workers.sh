@@ -108,5 +108,25 @@ for n in default 0 7; do
 		"--worker-nice $n: the loop and the 4 pool threads keep corun's nice value"
 done
 
+# No head-of-line blocking: with -P2, short jobs given after a long one
+# run on the other worker instead of waiting behind the long one.
+{
+	echo 'id=long spin 2s'
+	i=0
+	while [ $i -lt 200 ]; do
+		echo "id=s$i primes 10"
+		i=$((i + 1))
+	done
+} >hol.jobs
+corun -P2 --joblog hol.log hol.jobs >/dev/null 2>&1 </dev/null
+is "$?" 0 "-P2, spin 2s then 200 primes 10: all ok"
+# Seconds from the long job's start to its end and to the last short one's.
+hol_ends=$(awk -F'\t' '$1 == "long" { s = $8; e = $8 + $9 }
+	$4 == "primes" && $8 + $9 > m { m = $8 + $9 }
+	END { printf "%.3f %.3f\n", e - s, m - s }' hol.log)
+check "every short job ends well before the long one ($hol_ends)" \
+	awk -v l="${hol_ends% *}" -v s="${hol_ends#* }" \
+	'BEGIN { exit !(s < l - 1) }'
+
 no_leftovers "no corun process or worker is left"
 done_testing

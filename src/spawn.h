@@ -1,0 +1,14 @@
+/*
+ * spawn.h: making a child process of an exec or sh job (spawn.c).
+ */
+#ifndef CORUN_SPAWN_H
+#define CORUN_SPAWN_H
+
+#include <sys/types.h>
+
+/* Spawn argv (its program searched in PATH) with /dev/null, out and err on
+ * 0, 1 and 2, in a new process group with default signals; 0 or an errno
+ * value. */
+int spawn_child(pid_t *pid, char *const argv[], int out, int err);
+
+#endif
