@@ -5,10 +5,25 @@
  * server is forked before the loop and before any thread exists (pool
  * workers are forked by it, never by this threaded process); then the loop
  * runs until every input is read and every job is final.
+ *
+ * Signals (corun(1), SIGNALS): the engine sets up what it relies on
+ * whatever it inherited. SIGCHLD (libev reaps children on it) and, when
+ * it handles signals, the ones it watches are unblocked in the thread
+ * that starts it, and its watchers replace an inherited SIG_IGN, except
+ * for SIGHUP, which nohup(1) ignores on purpose. SIGINT, SIGTERM and
+ * SIGHUP count up: the first stops the run with --grace (sched_stop), the
+ * second without (sched_hurry: every job is killed, every record still
+ * written), the third ends it at once (sched_abandon_run: what the reader
+ * takes without waiting is written, then the rest of a record partly
+ * written, and no more); later ones change nothing, and once the loop
+ * has ended they are ignored. SIGQUIT counts as the first two at once;
+ * SIGUSR1 prints a progress line on standard error. The exit status is
+ * the first signal's.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,19 +40,88 @@
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
+#include "util.h"
 
-static ev_signal corun_sigint, corun_sigterm;
+/* The signals the engine handles. */
+static const int corun_signos[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1};
+#define CORUN_NSIG (sizeof corun_signos / sizeof corun_signos[0])
+static ev_signal corun_sigw[CORUN_NSIG];
+/* Stop signals so far: 1 graceful, 2 hurried, 3 abandoned. */
+static int corun_stops;
 
-/* SIGINT or SIGTERM: the first stops the run gracefully, the second at
- * once (corun(1), SIGNALS). */
+/* SIGUSR1: where the run stands, one line on standard error. */
+static void
+corun_progress(void)
+{
+	stats_progress_clear();
+	warnx("%llu read, %zu not final (running: loop %zu, thread %zu, "
+	      "process %zu), %lu not ok",
+	      (unsigned long long)sched_read(), sched_inflight(),
+	      sched_running(EX_LOOP), sched_running(EX_THREAD),
+	      sched_running(EX_PROCESS), sched_notok());
+}
+
+/* Stop the engine's signal watchers: each signal gets its default action
+ * back (SIGHUP stays ignored under nohup: never watched). */
+static void
+corun_unwatch(void)
+{
+	for (size_t i = 0; i < CORUN_NSIG; i++)
+		if (ev_is_active(&corun_sigw[i]))
+			ev_signal_stop(sched_loop, &corun_sigw[i]);
+}
+
+/* A signal the engine handles (corun(1), SIGNALS): a stop signal stops
+ * the run with --grace, then without, then at once. */
 static void
 corun_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)loop, (void)revents;
-	if (sched_stop_signal() == 0)
+	if (w->signum == SIGUSR1) {
+		corun_progress();
+		return;
+	}
+	if (w->signum == SIGQUIT && corun_stops == 0)
+		corun_stops = 1;
+	if (corun_stops >= 3)
+		return;
+	switch (++corun_stops) {
+	case 1:
 		sched_stop(w->signum);
-	else
+		break;
+	case 2:
+		sched_hurry(w->signum);
+		break;
+	default:
 		sched_abandon_run();
+		break;
+	}
+}
+
+/* Unblock SIGCHLD and, when the engine handles signals, the ones it
+ * watches, and watch them; a parent's mask and SIG_IGN survive exec. */
+static void
+corun_signals_start(struct ev_loop *loop, int handle)
+{
+	sigset_t set;
+
+	corun_stops = 0;
+	memset(corun_sigw, 0, sizeof corun_sigw);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; handle && i < CORUN_NSIG; i++) {
+		struct sigaction sa;
+
+		if (corun_signos[i] == SIGHUP &&
+		    sigaction(SIGHUP, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(&set, corun_signos[i]);
+		ev_signal_init(&corun_sigw[i], corun_signal_cb,
+			       corun_signos[i]);
+		ev_signal_start(loop, &corun_sigw[i]);
+	}
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Start the engine for opts: the loop, the scheduler and the pools, which
@@ -70,12 +154,8 @@ engine_start(const struct corun_options *opts)
 		}
 		stats_init(loop, opts->stats, opts->progress);
 	}
-	if (opts->handle_signals && !opts->dry_run) {
-		ev_signal_init(&corun_sigint, corun_signal_cb, SIGINT);
-		ev_signal_init(&corun_sigterm, corun_signal_cb, SIGTERM);
-		ev_signal_start(loop, &corun_sigint);
-		ev_signal_start(loop, &corun_sigterm);
-	}
+	if (!opts->dry_run)
+		corun_signals_start(loop, opts->handle_signals);
 	return loop;
 }
 
@@ -89,16 +169,24 @@ engine_stop(const struct corun_options *opts)
 	}
 	/* Only now: a signal of a burst that comes while the last records
 	 * are written must not kill corun. Stopping the watchers puts SIG_DFL
-	 * back; once a signal has stopped the run, the exit status is the
-	 * first signal's, and later ones are ignored (corun(1), SIGNALS). */
-	if (ev_is_active(&corun_sigint)) {
-		ev_signal_stop(sched_loop, &corun_sigint);
-		ev_signal_stop(sched_loop, &corun_sigterm);
-		if (sched_stop_signal() != 0) {
-			signal(SIGINT, SIG_IGN);
-			signal(SIGTERM, SIG_IGN);
-		}
+	 * back; once a signal has stopped the run, later ones are ignored
+	 * until exit, so the exit status is the first signal's (corun(1),
+	 * SIGNALS). */
+	if (!opts->dry_run) {
+		corun_unwatch();
+		if (corun_stops > 0)
+			for (size_t i = 0; i < CORUN_NSIG; i++)
+				if (corun_signos[i] != SIGUSR1 &&
+				    corun_sigw[i].signum != 0)
+					signal(corun_signos[i], SIG_IGN);
 	}
+}
+
+/* After a third signal, only the record being written goes out. */
+static int
+engine_abandoned(void)
+{
+	return corun_stops >= 3;
 }
 
 /* Run the inputs; return the exit status. */
@@ -143,9 +231,13 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	 * unless a signal stopped the run. */
 	if (status < 128 && input_failed())
 		status = 2;
-	/* Drained unless a second signal or a lost reader ended the run. */
-	report_flush();
+	/* Drained unless a third signal or a lost reader ended the run;
+	 * after a third signal, the record being written is finished (the
+	 * reader must take it; signals are ignored by now) and no more. */
+	if (engine_abandoned())
+		report_cut();
 	report_close();
+	report_flush();
 	joblog_close();
 	/* A plan or job log that could not be written whole: exit status 1
 	 * (corun(1), EXIT STATUS); lost records already make it 1. */

@@ -135,11 +135,12 @@ loop_child_start(struct attempt *at)
 	forksrv_watch(child_pid(c));
 }
 
-/* Stop a child: SIGTERM, SIGKILL after --grace; done comes when reaped. */
+/* Stop a child: SIGTERM, SIGKILL after --grace (SIGKILL now when the run
+ * is hurried); done comes when it is reaped and its pipes are at EOF. */
 static void
 loop_child_stop(struct attempt *at)
 {
-	child_kill(at->xdata, sched_options()->grace);
+	child_kill(at->xdata, sched_hurried() ? 0 : sched_options()->grace);
 }
 
 /* How each kind runs: a blocking run function (thread and process kinds),

@@ -56,6 +56,9 @@ struct executor_ops {
 extern struct ev_loop *sched_loop;
 /* The options of the run. */
 const struct corun_options *sched_options(void);
+/* Is the run stopping without --grace (a second signal, SIGQUIT)? Then
+ * cancel() may come again for an attempt being stopped: stop it at once. */
+int sched_hurried(void);
 
 /* An attempt has really started (its executor slot is taken): start the
  * job's clock and its timeout. Every executor calls it once per attempt,

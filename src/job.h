@@ -54,7 +54,9 @@ enum run_state {
 	RUN_GOING,     /* jobs start as they have room */
 	RUN_STOPPING,  /* --fail-fast or a first signal: everything left is
 			* being cancelled, with --grace */
-	RUN_ABANDONED, /* a second signal or lost records: end now, every
+	RUN_HURRYING,  /* a second signal or SIGQUIT: as stopping, without
+			* --grace; every record is still written */
+	RUN_ABANDONED, /* a third signal or lost records: end now, every
 			* job not final is cancelled without waiting */
 };
 

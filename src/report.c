@@ -79,6 +79,7 @@ static int report_fd = -1;
 static int report_json;
 static int report_errno; /* 0, or the errno of the failed write */
 static int report_flags = -1; /* the fd's flags before O_NONBLOCK */
+static int report_whole = 1;  /* what is written ends with a whole record */
 
 /*
  * The UTF-8 sequence at p (n > 0 bytes left, p[0] >= 0x80): its length if
@@ -466,6 +467,7 @@ report_init(int fd, int json)
 	struct stat st;
 
 	buf_free(&report_out);
+	report_whole = 1;
 	report_fd = fd;
 	report_json = json;
 	report_errno = 0;
@@ -509,6 +511,31 @@ report_pending(void)
 	return report_out.len > 0;
 }
 
+/* Does a record start at offset off of the queue? Each record is one line
+ * (JSON), or a line and the lines of its output block (text), which start
+ * with a space; a record never does. */
+static int
+report_boundary(size_t off)
+{
+	return off == report_out.len || (report_out.data[off - 1] == '\n' &&
+					 report_out.data[off] != ' ');
+}
+
+/* Drop the queued records, except the rest of one partly written (a third
+ * signal: corun exits at a record boundary, corun(1), SIGNALS). */
+void
+report_cut(void)
+{
+	size_t end = 0;
+
+	if (!report_whole)
+		while (end < report_out.len && !report_boundary(++end))
+			;
+	report_out.len = end;
+	if (report_out.data != NULL)
+		report_out.data[end] = '\0';
+}
+
 /* Write what is queued, blocking until the reader takes it. Returns 0, or
  * -1 with errno, again on every call after the first failure. */
 int
@@ -527,6 +554,8 @@ report_flush(void)
 		else if (errno != EINTR)
 			report_errno = errno;
 	}
+	if (off > 0)
+		report_whole = report_boundary(off);
 	buf_consume(&report_out, off);
 	if (report_out.len == 0 &&
 	    (report_out.cap > REPORT_KEEP_CAP || report_errno != 0))

@@ -51,6 +51,8 @@ void report_close(void);
 void report_write(const struct record *);
 /* Are records queued and not yet written? */
 int report_pending(void);
+/* Drop every queued record but the rest of one partly written. */
+void report_cut(void);
 /* Write what is queued, or what the reader takes of it without blocking
  * (report_pending then says more waits). Returns 0, or -1 with errno
  * (EPIPE: the reader is gone). */

@@ -31,8 +31,11 @@
  * How a line becomes a job (ids, after=, --resume, the -n plan) and how a
  * final job leaves (the job log, its record, -k order) is job.c's part of
  * the scheduler; the two share job.h and nothing else sees a job. A run's
- * signals are the engine's (corun.c): it calls sched_stop for the first
- * and sched_abandon_run for the second.
+ * signals are the engine's (corun.c): it calls sched_stop for the first,
+ * sched_hurry for the second (or SIGQUIT) and sched_abandon_run for the
+ * third. A hurried run asks the executors to stop their attempts again,
+ * now without --grace (sched_hurried), and still waits for every attempt
+ * to end, so each record has what its job produced.
  *
  * Queues are per slot class (loop timers, child processes, thread pool,
  * process pool) and are drained in the loop's prepare phase, once per
@@ -541,8 +544,9 @@ sched_stop(int signo)
 	size_t n = 0;
 	uint64_t *seqs;
 
-	S.run = RUN_STOPPING;
-	if (signo != 0)
+	if (S.run == RUN_GOING)
+		S.run = RUN_STOPPING;
+	if (signo != 0 && S.signal == 0)
 		S.signal = signo;
 	if (S.source != NULL)
 		S.source->stop();
@@ -560,8 +564,42 @@ sched_stop(int signo)
 	free(seqs);
 }
 
+/* Stop the run without --grace (a second signal, or SIGQUIT: signo stops
+ * the run if nothing did yet): cancel every job left, and have each
+ * executor stop what still runs at once. The run still ends when every
+ * attempt has ended and every record is written. */
+void
+sched_hurry(int signo)
+{
+	size_t n = 0;
+	uint64_t *seqs;
+
+	if (S.run == RUN_ABANDONED)
+		return;
+	S.run = RUN_HURRYING;
+	sched_stop(signo);
+	/* Attempts already being stopped with --grace: once more, now. */
+	seqs = job_live_seqs(&n);
+	for (size_t i = 0; i < n; i++) {
+		struct job *job = job_get(seqs[i]);
+
+		if (job != NULL && job->state == JS_RUNNING &&
+		    job != S.canceller)
+			ops_of[job->ex]->cancel(&job->at);
+	}
+	free(seqs);
+}
+
+/* Is the run stopping without --grace? Executors then stop an attempt at
+ * once, even one they were asked to stop before. */
+int
+sched_hurried(void)
+{
+	return S.run >= RUN_HURRYING;
+}
+
 /* End the run at once: every job not final ends cancelled without
- * waiting for its executor (a second signal, lost records). */
+ * waiting for its executor (a third signal, lost records). */
 void
 sched_abandon_run(void)
 {
@@ -587,7 +625,7 @@ sched_settle_deferred(void)
 	}
 }
 
-/* End the run now, as for a second signal: the records cannot be written
+/* End the run now, as for a third signal: the records cannot be written
  * any more (the output module's lost callback). */
 static void
 sched_output_lost(void)
@@ -676,7 +714,7 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	job_init(opts);
 }
 
-/* After a second signal or a lost reader: every job that is not final
+/* After a third signal or a lost reader: every job that is not final
  * ends cancelled now, whatever its executor is doing. */
 static void
 sched_abandon(void)

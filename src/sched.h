@@ -73,7 +73,11 @@ void sched_cancel_all(void);
  * job that is not final, with --grace, and read no more; the exit status
  * becomes 128 + signo. */
 void sched_stop(int signo);
-/* End the run at once (a second signal): every job not final ends
+/* Stop the run without --grace (a second signal, or SIGQUIT, which is
+ * then signo): as sched_stop, and every running attempt is stopped at
+ * once; the run ends when each has ended and its record is written. */
+void sched_hurry(int signo);
+/* End the run at once (a third signal): every job not final ends
  * cancelled without waiting for its executor, and the loop stops. */
 void sched_abandon_run(void);
 /* The signal that stopped the run, or 0. */

@@ -1632,6 +1632,35 @@ START_TEST(abandoning_a_stopped_run_ends_it_at_once)
 }
 END_TEST
 
+START_TEST(hurrying_a_stopped_run_stops_attempts_again_and_waits)
+{
+	begin();
+	add("id=r sleep 1");
+	add("id=s sleep 1");
+	step();
+	sched_stop(SIGINT);
+	RUN_UNTIL(F[EX_LOOP].ncancel == 2);
+	ck_assert(!sched_hurried());
+	/* Both ignore their cancel; a second signal asks again, at once. */
+	sched_hurry(SIGTERM);
+	ck_assert(sched_hurried());
+	ck_assert_int_eq(F[EX_LOOP].ncancel, 4);
+	step();
+	/* It still waits for them: their records carry what they did. */
+	ck_assert_int_eq(nrecs(), 0);
+	finish_sig("r", ST_FAILED, "x", 9);
+	finish_sig("s", ST_FAILED, "x", 9);
+	ev_run(loop, 0);
+	HAS("r", "\"status\":\"cancelled\"");
+	HAS("r", "\"signal\":9,");
+	HAS("s", "\"signal\":9,");
+	/* The first signal's status. */
+	ck_assert_int_eq(sched_exit_status(), 130);
+	sched_shutdown();
+	one_each();
+}
+END_TEST
+
 START_TEST(resume_skips_jobs_logged_ok)
 {
 	char path[] = "/tmp/check_sched_joblog.XXXXXX";
@@ -1767,6 +1796,7 @@ sched_suite(void)
 	tcase_add_test(tc, a_group_slot_freed_inside_submit_is_used_at_once);
 	tcase_add_test(tc, stop_for_a_signal_cancels_and_writes_every_record);
 	tcase_add_test(tc, abandoning_a_stopped_run_ends_it_at_once);
+	tcase_add_test(tc, hurrying_a_stopped_run_stops_attempts_again_and_waits);
 	tcase_add_test(tc, resume_skips_jobs_logged_ok);
 	tcase_add_test(tc, shutdown_stops_every_executor);
 	tcase_add_test(tc, a_requeued_attempt_waits_and_is_not_a_retry);

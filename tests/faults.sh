@@ -224,29 +224,91 @@ bg_rc ep2 10 >/dev/null
 no_leftovers "reader gone early: no worker or child is left"
 
 # A reader that stops reading: the pipe is full and records wait in corun
-# (which writes standard output without blocking); a SIGTERM, then another
-# signal, must still stop it at once.
-"$PY" -c 'print("sh \x27yes abcdefgh | head -c 100000; : >ran.$$\x27\n" * 50, end="")' \
-	>st.jobs
-mkfifo st.fifo
-sh -c 'while [ ! -e release ]; do sleep 0.05; done' <st.fifo &
-bg_track $!
-bg_corun st /dev/null st.fifo st.err --grace 0.2 st.jobs
-# Three records of 100 kB are more than the pipe holds: wait for them.
-# shellcheck disable=SC2016
-within 5 sh -c '[ "$(ls ran.* 2>/dev/null | wc -l)" -ge 3 ]' ||
-	diag "the first jobs did not run"
+# (which writes standard output without blocking). Every record is 100 kB
+# of text (a line and 11,112 "  | " lines), more than a pipe holds, so one
+# is always partly written. Two signals kill every job at once, but corun
+# still writes every record; a third makes it exit at a record boundary:
+# it finishes the record it was writing (the reader must take it) and
+# drops the others.
+# The jobs ignore SIGTERM: only the second signal's SIGKILL stops them.
+ln -s "$(command -v sleep)" "$T/stsleep"
+ST="$T/stsleep" "$PY" -c 'import os
+print("sh \x27trap \"\" TERM; yes abcdefgh | head -c 100000; : >ran.$$; %s 30; :\x27\n"
+      % os.environ["ST"] * 50, end="")' >st.jobs
+
+# True when no job's sleep is left.
+st_killed() {
+	[ -z "$(procs_with "$T/stsleep")" ]
+}
+
+# Check the text records of FILE: N whole ones, every one of them whole
+# (a status line, then 11,112 output lines), and nothing after the last.
+st_whole() {
+	awk -v want="$2" '
+		/^  \| / { n++; next }
+		{ if (recs && n != 11112) bad++; recs++; n = 0 }
+		END {
+			if (recs && n != 11112) bad++
+			ok = want == "" || recs == want
+			printf "%s %d bad\n", ok ? "ok" : "got " recs, bad
+		}' "$1"
+}
+
+# Start corun NAME on st.jobs with a stalled reader of its output (which
+# copies to NAME.out once NAME.go exists); true once every job has run.
+st_start() {
+	rm -f ran.*
+	mkfifo "$1.fifo"
+	sh -c 'while [ ! -e "$1.go" ]; do sleep 0.05; done; exec cat >"$1.out"' \
+		sh "$1" <"$1.fifo" &
+	bg_track $!
+	bg_corun "$1" /dev/null "$1.fifo" "$1.err" -j50 --grace 30 \
+		--joblog "$1.log" st.jobs
+	# shellcheck disable=SC2016
+	within 20 sh -c '[ "$(ls ran.* 2>/dev/null | wc -l)" -ge 50 ]'
+}
+
+st_start st2
+ok $? "stalled reader: every job has printed its output"
 kill -TERM "$bg_pid"
 kill -INT "$bg_pid"
-within 2 test -s st.rc
+check "stalled reader, two signals: the jobs are killed at once (--grace 30)" \
+	within 5 st_killed
+check "stalled reader, two signals: corun waits for the reader" \
+	test ! -e st2.rc
+: >st2.go
+st_rc=$(bg_rc st2 20)
 # Sent back to back, both signals are pending at once and the kernel
 # delivers the lower-numbered first: either exit status is right.
-st_rc=$(cat st.rc 2>/dev/null)
-check "stalled reader: SIGTERM, SIGINT stop corun (exit 130 or 143, got $st_rc)" \
+check "stalled reader, two signals: exit status of the first (130 or 143, got $st_rc)" \
 	test "$st_rc" = 143 -o "$st_rc" = 130
-: >release
-bg_rc st 10 >/dev/null
-no_leftovers "stalled reader: no worker or child is left"
+within 5 test -s st2.out
+is "$(st_whole st2.out 50)" "ok 0 bad" \
+	"stalled reader, two signals: every record is written, whole"
+is "$(tail -n +2 st2.log | awk -F '\t' '$6 == "cancelled" && $11 == 9' |
+	wc -l | tr -d ' ')" 50 \
+	"stalled reader, two signals: the job log has every job, killed by SIGKILL"
+no_leftovers "stalled reader, two signals: no worker or child is left"
+
+st_start st3
+ok $? "stalled reader, three signals: every job has printed its output"
+kill -TERM "$bg_pid"
+kill -INT "$bg_pid"
+# The jobs end (the job log has them): their records wait, the first
+# partly written.
+check "stalled reader, three signals: the jobs end after two" \
+	within 10 has_lines st3.log 51
+kill -TERM "$bg_pid"
+check "stalled reader, three signals: corun waits to finish the record it was writing" \
+	test ! -e st3.rc
+: >st3.go
+st_rc=$(bg_rc st3 20)
+check "stalled reader, three signals: exit status of the first (got $st_rc)" \
+	test "$st_rc" = 143 -o "$st_rc" = 130
+within 5 test -s st3.out
+is "$(st_whole st3.out 1)" "ok 0 bad" \
+	"stalled reader, three signals: the record being written, whole, and no other"
+no_leftovers "stalled reader, three signals: no worker or child is left"
 
 # Output errors other than EPIPE are reported, and fail the run.
 printf 'id=a exec echo a\nid=b primes 10\n' >out.jobs

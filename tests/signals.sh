@@ -3,10 +3,17 @@
 # children, a pool thread, a process worker, loop timers): exit 130/143, a
 # cancelled record for every job, a quick exit, and nothing left behind;
 # SIGKILL after --grace for a child that ignores SIGTERM; a second signal
-# during the grace period ends the run at once.
+# during the grace period ends the run at once. A second signal kills
+# every job at once and still writes their output; SIGHUP stops the run
+# like SIGTERM unless ignored (nohup); SIGQUIT stops it without grace;
+# SIGUSR1 prints a progress line. An inherited signal mask or SIG_IGN does
+# not keep corun from reaping or from hearing signals.
 
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
+
+# shellcheck source=tests/data/faults-lib.sh
+. "$SRCDIR/tests/data/faults-lib.sh"
 
 # bg_wait, waiting out the moment when NAME.rc exists but is still empty
 # (lib.sh writes it with a plain redirection).
@@ -204,6 +211,107 @@ is "$(jpy two.json '" ".join(sorted({r["status"] for r in R}))')" cancelled \
 	"second signal: every record is cancelled"
 gone "$T/mktwo" "second signal: the children ignoring SIGTERM are gone"
 none_left desc.two "second signal: no fork server, worker or child is left"
+
+# Two SIGTERMs, as GNU timeout sends (to corun, then to its group): every
+# job is killed at once, and each record still has the output its job
+# printed.
+ln -s "$(command -v sleep)" "$T/mkto"
+i=0
+while [ $i -lt 60 ]; do
+	echo "id=t$i sh 'echo out$i; : >to.$i; $T/mkto 30'"
+	i=$((i + 1))
+done >to.jobs
+bg_corun to /dev/null to.json to.err --json -j60 --grace 30 to.jobs
+# shellcheck disable=SC2016
+check "timeout's two SIGTERMs: the 60 jobs have printed" \
+	within 20 sh -c '[ "$(ls | grep -c "^to\.[0-9]")" -ge 60 ]'
+kill -TERM "$bg_pid"
+kill -TERM "$bg_pid"
+is "$(bg_status to 20)" 143 "timeout's two SIGTERMs: exit status 143"
+is "$(jpy to.json 'len(R), sum(r["value"] == "out%s\n" % r["id"][1:]
+	and r["status"] == "cancelled" for r in R)')" "[60, 60]" \
+	"timeout's two SIGTERMs: 60 cancelled records, each with its job's output"
+gone "$T/mkto" "timeout's two SIGTERMs: no child is left"
+
+# SIGHUP (the terminal closed): a graceful stop like SIGTERM, status 129.
+ln -s "$(command -v sleep)" "$T/mkhup"
+printf "id=h exec %s 30\nid=l sleep 30\n" "$T/mkhup" >hup.jobs
+bg_corun hup /dev/null hup.json hup.err --json hup.jobs
+wait_proc "$T/mkhup 30"
+ok $? "SIGHUP: the child has started"
+kill -HUP "$bg_pid"
+is "$(bg_status hup 20)" 129 "SIGHUP: exit status 129"
+jrec hup.json h status='"cancelled"' signal=15 \
+	"SIGHUP: the child got SIGTERM, its record is written"
+jrec hup.json l status='"cancelled"' "SIGHUP: the sleep is cancelled"
+
+# SIGHUP ignored (nohup): it stays ignored; SIGUSR1 prints a progress line
+# (pending signals are handled in the order of their numbers: HUP first).
+bg_pre nohup /dev/null nohup.json nohup.err : \
+	"$PY $SD/sigstate.py ignore HUP --" --json hup.jobs
+wait_proc "$T/mkhup 30"
+ok $? "nohup: the child has started"
+kill -HUP "$bg_pid"
+kill -USR1 "$bg_pid"
+check "SIGUSR1: a progress line on standard error" \
+	within 5 grep -q "2 read, 2 not final (running: loop 2, thread 0, process 0), 0 not ok" nohup.err
+check "nohup: SIGHUP is ignored, corun goes on" test ! -e nohup.rc
+check "SIGUSR1: corun goes on" test ! -s nohup.json
+kill -TERM "$bg_pid"
+is "$(bg_status nohup 20)" 143 "nohup: SIGTERM still stops it (143)"
+is "$(jpy nohup.json 'len(R)')" 2 "nohup: every record is written"
+
+# SIGQUIT: a stop without --grace that still writes every record whole,
+# with what the jobs printed; exit status 131.
+ln -s "$(command -v sleep)" "$T/mkquit"
+cat >quit.jobs <<EOF
+id=i sh 'trap "" TERM; echo before; : >quit.ran; $T/mkquit 30; :'
+id=b block 30
+id=l sleep 30
+EOF
+bg_corun quit /dev/null quit.json quit.err --json --grace 30 -T1 quit.jobs
+check "SIGQUIT: the job has printed" within 10 test -e quit.ran
+sent=$(now)
+kill -QUIT "$bg_pid"
+is "$(bg_status quit 20)" 131 "SIGQUIT: exit status 131"
+lt "$(since "$sent")" 5 "SIGQUIT: corun does not wait for --grace (30 s)"
+jrec quit.json i status='"cancelled"' signal=9 value='"before\n"' \
+	"SIGQUIT: the child ignoring SIGTERM is killed, its output kept"
+is "$(jpy quit.json 'len(R), sorted({r["status"] for r in R})')" \
+	'[3, ["cancelled"]]' "SIGQUIT: every record is written"
+gone "$T/mkquit" "SIGQUIT: the child is gone"
+
+# A signal state inherited from the parent (it survives exec): SIGCHLD,
+# SIGINT, SIGTERM, SIGHUP and SIGQUIT blocked, or ignored. corun still
+# reaps its children and hears signals; the children get an empty mask
+# and default dispositions all the same.
+printf '%s\n' "id=a exec true" "id=b sh 'echo hi'" "id=c primes 10" \
+	"id=m exec grep -E ^Sig(Blk|Ign) /proc/self/status" >inh.jobs
+for how in block ignore; do
+	timeout -k 3 20 "$PY" "$SD/sigstate.py" $how CHLD,INT,TERM,HUP,QUIT \
+		-- "$CORUN_LINK" --json inh.jobs >inh.$how.json 2>inh.$how.err
+	is "$?" 0 "signals $how at start: corun finishes (exit status 0)"
+	is "$(jpy inh.$how.json 'sorted((r["id"], r["status"]) for r in R)')" \
+		'[["a", "ok"], ["b", "ok"], ["c", "ok"], ["m", "ok"]]' \
+		"signals $how at start: every job runs and ends ok"
+	# (glibc's posix_spawn ignores its own signals 32 and 33 in a child:
+	# the standard ones, 1 to 31, are the low 31 bits.)
+	is "$(jpy inh.$how.json '[int(v, 16) & 0x7fffffff for v in
+		[r["value"].split() for r in R if r["id"] == "m"][0][1::2]]')" \
+		'[0, 0]' \
+		"signals $how at start: a child has none blocked or ignored"
+	ln -s "$(command -v sleep)" "$T/mkinh$how"
+	printf "id=w exec %s 30\n" "$T/mkinh$how" >inh2.jobs
+	bg_pre inh$how /dev/null inh2.$how.json inh2.$how.err : \
+		"$PY $SD/sigstate.py $how CHLD,INT,TERM,HUP,QUIT --" --json inh2.jobs
+	wait_proc "$T/mkinh$how 30"
+	ok $? "signals $how at start: the child has started"
+	kill -TERM "$bg_pid"
+	is "$(bg_status inh$how 20)" 143 \
+		"signals $how at start: SIGTERM stops corun (143)"
+	jrec inh2.$how.json w status='"cancelled"' signal=15 \
+		"signals $how at start: the child got SIGTERM"
+done
 
 no_leftovers "no process left behind"
 done_testing
