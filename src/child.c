@@ -22,7 +22,10 @@
  * of at most CORUN_STDERR_CAP bytes that becomes a ring once full, so it
  * holds the last bytes written; it is put in order when the child ends.
  * Reads go through one static chunk, at most CHILD_READS of them per
- * callback, so a chatty child cannot starve the rest of the loop.
+ * callback, so a chatty child cannot starve the rest of the loop. While
+ * records wait for a slow reader beyond the bound (child_pause_reads, from
+ * the output module), no pipe is read: children block on full pipes and
+ * none finishes, so no record is added.
  *
  * Stopping: child_kill sends SIGTERM to the group and arms a timer that
  * sends SIGKILL after the grace period. Signals go to the group even after
@@ -85,6 +88,7 @@ struct child {
 
 static LIST_HEAD(, child) child_list = LIST_HEAD_INITIALIZER(child_list);
 static int child_live;
+static bool child_paused; /* child_pause_reads: pipes are not watched */
 static char child_chunk[IO_CHUNK];
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content. */
@@ -479,8 +483,10 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	ev_timer_init(&c->kill_w, child_kill_cb, 0, 0);
 	c->exit_w.data = c->out_w.data = c->err_w.data = c->kill_w.data = c;
 	ev_child_start(loop, &c->exit_w);
-	ev_io_start(loop, &c->out_w);
-	ev_io_start(loop, &c->err_w);
+	if (!child_paused) {
+		ev_io_start(loop, &c->out_w);
+		ev_io_start(loop, &c->err_w);
+	}
 
 	LIST_INSERT_HEAD(&child_list, c, link);
 	child_live++;
@@ -531,4 +537,28 @@ child_kill_all(void)
 
 	LIST_FOREACH(c, &child_list, link)
 		child_kill(c, 0);
+}
+
+/* Stop (pause 1) or resume (0) reading every child's pipes, now and for
+ * children spawned meanwhile. */
+void
+child_pause_reads(int pause)
+{
+	struct child *c;
+
+	if (child_paused == (pause != 0))
+		return;
+	child_paused = pause != 0;
+	LIST_FOREACH(c, &child_list, link) {
+		ev_io *ws[2] = {&c->out_w, &c->err_w};
+
+		for (int i = 0; i < 2; i++) {
+			if (ws[i]->fd == -1)
+				continue;
+			if (child_paused)
+				ev_io_stop(c->loop, ws[i]);
+			else
+				ev_io_start(c->loop, ws[i]);
+		}
+	}
 }

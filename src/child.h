@@ -36,5 +36,8 @@ pid_t child_pid(const struct child *);
 int child_count(void);
 /* SIGKILL every live child's group (last-resort cleanup at exit). */
 void child_kill_all(void);
+/* Stop (pause 1) or resume (0) reading the pipes of every child: the
+ * output module's backpressure on children. */
+void child_pause_reads(int pause);
 
 #endif

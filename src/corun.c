@@ -120,8 +120,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	if (opts->joblog != NULL && !opts->dry_run &&
 	    joblog_open(opts->joblog, opts->resume) == -1)
 		return 2;
-	/* A dry run prints its plan with stdio: standard output stays as it
-	 * is then (report_init makes a pipe non-blocking). */
+	/* A dry run prints its plan with stdio. */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = engine_start(opts);
 	if (loop == NULL) {
@@ -131,7 +130,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	if (!opts->dry_run)
-		output_watch(STDOUT_FILENO);
+		output_watch(STDOUT_FILENO, opts->output_buffer);
 	sched_set_source(&input_source);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
@@ -143,8 +142,10 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	 * unless a signal stopped the run. */
 	if (status < 128 && input_failed())
 		status = 2;
-	/* Drained unless a second signal or a lost reader ended the run. */
-	report_flush();
+	/* Wait for the writer, which has written everything unless a second
+	 * signal or a lost reader ended the run: then give up as soon as the
+	 * reader stops taking. */
+	report_drain(sched_stop_signal() != 0 || output_failed() ? 0.1 : -1);
 	report_close();
 	joblog_close();
 	fflush(stdout);
