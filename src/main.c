@@ -136,21 +136,22 @@ opt_size(const char *name, const char *arg)
 	static const char units[] = "KMG";
 	size_t len = strlen(arg);
 	const char *u = len > 0 ? strchr(units, arg[len - 1]) : NULL;
+	int shift = u != NULL ? 10 * (int)(u - units + 1) : 0;
 	char digits[32];
-	long long n;
+	long long n = -1;
 
 	if (u != NULL)
 		len--;
-	if (len == 0 || len >= sizeof digits)
-		n = -1;
-	else if (memcpy(digits, arg, len), digits[len] = '\0',
-		 corun_parse_count(digits, &n) == -1)
-		n = -1;
-	else if (u != NULL && n <= (1LL << 40) >> (10 * (u - units + 1)))
-		n <<= 10 * (u - units + 1);
-	else if (u != NULL)
-		n = -1;
-	if (n < 1 || n > 1LL << 40) {
+	if (len > 0 && len < sizeof digits) {
+		memcpy(digits, arg, len);
+		digits[len] = '\0';
+		if (corun_parse_count(digits, &n) == -1 ||
+		    n > (1LL << 40) >> shift)
+			n = -1;
+		else
+			n <<= shift;
+	}
+	if (n < 1) {
 		fprintf(stderr,
 			"corun: %s: bad size '%s' (bytes, or a number with K, M "
 			"or G, at most 1024G)\nTry 'corun --help' for more "

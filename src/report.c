@@ -480,18 +480,18 @@ static struct {
 	pthread_cond_t work; /* the writer waits: a chunk, or stop */
 	pthread_cond_t done; /* the loop waits at exit: a chunk written */
 	STAILQ_HEAD(, chunk) q;
-	size_t pending;	 /* bytes handed over and not yet written */
+	size_t pending;	  /* bytes handed over and not yet written */
 	uint64_t written; /* chunks written, to see progress */
-	int err;	 /* errno of the failed write, or 0 */
+	int err;	  /* errno of the failed write, or 0 */
 	bool stop;
-	bool started;	 /* loop thread only, like the two below */
+	bool started; /* loop thread only, like the two below */
 	pthread_t tid;
 	void (*wake)(void);
 } W = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-	.q = STAILQ_HEAD_INITIALIZER(W.q),
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .work = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .q = STAILQ_HEAD_INITIALIZER(W.q),
 };
 
 /* Write all of b to fd, blocking: 0, or the errno of the failure. If
@@ -558,11 +558,10 @@ report_writer(void *arg)
 			W.pending = 0;
 		}
 		pthread_cond_broadcast(&W.done);
-		if (W.wake != NULL) {
-			pthread_mutex_unlock(&W.mu);
+		/* Under the lock: once report_on_written(NULL) returns, no
+		 * wake is under way. */
+		if (W.wake != NULL)
 			W.wake();
-			pthread_mutex_lock(&W.mu);
-		}
 		if (err != 0)
 			break;
 	}
@@ -602,8 +601,9 @@ report_init(int fd, int json)
 	report_errno = 0;
 }
 
-/* Call wake (from the writer thread) whenever records were written or a
- * write failed. */
+/* Call wake (from the writer thread, which holds W.mu then: wake must not
+ * call back into this module) whenever records were written or a write
+ * failed; NULL: no more calls. */
 void
 report_on_written(void (*wake)(void))
 {
@@ -706,7 +706,8 @@ report_drain(double patience)
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += (time_t)patience;
-		ts.tv_nsec += (long)((patience - (double)(time_t)patience) * 1e9);
+		ts.tv_nsec +=
+		    (long)((patience - (double)(time_t)patience) * 1e9);
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;

@@ -48,7 +48,8 @@ void report_json_string(struct buf *out, const char *s, size_t len);
  * thread with blocking writes; fd's flags are never changed. */
 void report_init(int fd, int json);
 /* Call wake, from the writer thread, after records were written or a write
- * failed. */
+ * failed (wake must not call this module); NULL: no more calls once this
+ * returns. */
 void report_on_written(void (*wake)(void));
 /* Queue a record for writing. */
 void report_write(const struct record *);

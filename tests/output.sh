@@ -56,7 +56,7 @@ is "$(cat k.flags)" "blocking same" \
 no_leftovers "corun killed with SIGKILL: nothing is left"
 
 # ---------------------------------------------------------------------
-# 300 jobs of 1 MB of NUL bytes each (6 MB each in JSON), 100 at once,
+# 120 jobs of 1 MB of NUL bytes each (6 MB each in JSON), 100 at once,
 # behind a reader that does not read for 3 s: past --output-buffer (64 MiB
 # by default) output waits in the children's pipes, not in corun, which
 # holds the bound, one record and each running child's capture (1 MiB).
@@ -75,27 +75,27 @@ stalled_run() {
 	sr_reader=$!
 	bg_track $sr_reader
 	if [ $have_time = 1 ]; then
-		timeout -k 3 60 /usr/bin/time -f %M -o "$sr_name.rss" \
+		timeout -k 3 120 /usr/bin/time -f %M -o "$sr_name.rss" \
 			"$CORUN_LINK" "$@" nul.jobs >"$sr_name.fifo" \
 			2>"$sr_name.err" </dev/null
 	else
-		corun_within 60 "$@" nul.jobs >"$sr_name.fifo" \
+		corun_within 120 "$@" nul.jobs >"$sr_name.fifo" \
 			2>"$sr_name.err" </dev/null
 	fi
 	echo $? >"$sr_name.rc"
 	wait $sr_reader
 	diag "$sr_name: peak RSS $(tail -n 1 "$sr_name.rss" 2>/dev/null) KB"
 }
-"$PY" -c 'print("sh \x27head -c 1000000 /dev/zero\x27\n" * 300, end="")' \
+"$PY" -c 'print("sh \x27head -c 1000000 /dev/zero\x27\n" * 120, end="")' \
 	>nul.jobs
 stalled_run def --json -j100
-is "$(cat def.rc) $(tr -d ' ' <def.count)" "0 300" \
-	"300 records of 6 MB behind a stalled reader: exit 0, every record"
+is "$(cat def.rc) $(tr -d ' ' <def.count)" "0 120" \
+	"120 records of 6 MB behind a stalled reader: exit 0, every record"
 if [ $have_time = 1 ]; then
 	lt "$(tail -n 1 def.rss)" 262144 \
-		"300 records of 6 MB behind a stalled reader: corun stays under 256 MiB"
+		"120 records of 6 MB behind a stalled reader: corun stays under 256 MiB"
 else
-	skip "300 records of 6 MB behind a stalled reader: corun stays under 256 MiB" \
+	skip "120 records of 6 MB behind a stalled reader: corun stays under 256 MiB" \
 		"no GNU /usr/bin/time"
 fi
 head -n 60 nul.jobs >nul60.jobs
