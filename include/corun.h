@@ -36,6 +36,8 @@ struct corun_limit {
 #define CORUN_DEFAULT_BACKOFF "100ms:10s"
 #define CORUN_DEFAULT_GRACE "2s"
 #define CORUN_DEFAULT_WORKER_NICE 3
+/* Records waiting for the reader before corun holds back, in MiB. */
+#define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
 
 /*
  * A run's options. Fill one in with corun_options_init, then change the
@@ -67,6 +69,8 @@ struct corun_options {
 	size_t nlimits;
 	int handle_signals; /* SIGINT/SIGTERM stop the run (the command) */
 	int worker_nice;    /* --worker-nice: workers run this much nicer */
+	size_t output_buffer; /* --output-buffer: bytes of records waiting
+			       * for the reader before the run holds back */
 	/* New fields go here, at the end. */
 };
 

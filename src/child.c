@@ -45,7 +45,10 @@
  * job's output is dropped from then on (its pipes are still drained) and
  * the job fails with "out of memory"; corun and the other jobs go on.
  * Reads go through one static chunk, at most CHILD_READS of them per
- * callback, so a chatty child cannot starve the rest of the loop.
+ * callback, so a chatty child cannot starve the rest of the loop. While
+ * records wait for a slow reader beyond the bound (child_pause_reads, from
+ * the output module), no pipe is read: children block on full pipes and
+ * none finishes, so no record is added.
  *
  * Stopping: child_kill sends SIGTERM to the group and arms a timer that
  * sends SIGKILL after the grace period; both go to the group only while
@@ -105,6 +108,7 @@ struct child {
 	bool exited; /* its status is read (the zombie is still ours) */
 	bool reaped; /* the zombie is gone: its group is no longer ours */
 	bool cut;    /* the drain limit closed a pipe before EOF */
+	bool draining; /* inside child_drain_cb: do not finish yet */
 	int status;  /* wait status, once exited */
 	enum child_stop stop;
 	ev_tstamp drain_by; /* exited: end by then at the latest */
@@ -121,6 +125,7 @@ struct child {
 
 static LIST_HEAD(, child) child_list = LIST_HEAD_INITIALIZER(child_list);
 static int child_live;
+static bool child_paused; /* child_pause_reads: pipes are not watched */
 static char child_chunk[IO_CHUNK];
 static double child_drain = 2.0; /* seconds the pipes get after exit */
 static int (*child_killer)(pid_t, int) = kill;
@@ -325,7 +330,8 @@ child_finish(struct child *c)
 static void
 child_check_done(struct child *c)
 {
-	if (c->exited && c->out_w.fd == -1 && c->err_w.fd == -1)
+	if (c->exited && !c->draining && c->out_w.fd == -1 &&
+	    c->err_w.fd == -1)
 		child_finish(c);
 }
 
@@ -460,6 +466,9 @@ child_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	/* Reading may close a pipe; the child is finished (and freed) only
+	 * after the loop, once. */
+	c->draining = true;
 	for (int i = 0; i < 2; i++) {
 		if (pipes[i]->fd == -1)
 			continue;
@@ -469,6 +478,7 @@ child_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		child_pipe_close(c, pipes[i]);
 		c->cut = true;
 	}
+	c->draining = false;
 	child_check_done(c);
 }
 
@@ -584,8 +594,10 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 			      CHILD_POLL);
 		ev_timer_start(loop, &child_poll_w);
 	}
-	ev_io_start(loop, &c->out_w);
-	ev_io_start(loop, &c->err_w);
+	if (!child_paused) {
+		ev_io_start(loop, &c->out_w);
+		ev_io_start(loop, &c->err_w);
+	}
 
 	LIST_INSERT_HEAD(&child_list, c, link);
 	child_live++;
@@ -696,6 +708,30 @@ child_shutdown(void (*forget)(pid_t))
 			buf_free(&c->out);
 			buf_free(&c->err);
 			free(c);
+		}
+	}
+}
+
+/* Stop (pause 1) or resume (0) reading every child's pipes, now and for
+ * children spawned meanwhile. */
+void
+child_pause_reads(int pause)
+{
+	struct child *c;
+
+	if (child_paused == (pause != 0))
+		return;
+	child_paused = pause != 0;
+	LIST_FOREACH(c, &child_list, link) {
+		ev_io *ws[2] = {&c->out_w, &c->err_w};
+
+		for (int i = 0; i < 2; i++) {
+			if (ws[i]->fd == -1)
+				continue;
+			if (child_paused)
+				ev_io_stop(c->loop, ws[i]);
+			else
+				ev_io_start(c->loop, ws[i]);
 		}
 	}
 }

@@ -50,5 +50,8 @@ void child_set_drain(double secs);
 void child_own_reaping(void);
 /* Send signals with fn instead of kill(2), NULL for kill (tests). */
 void child_set_killer(int (*fn)(pid_t, int));
+/* Stop (pause 1) or resume (0) reading the pipes of every child: the
+ * output module's backpressure on children. */
+void child_pause_reads(int pause);
 
 #endif

@@ -208,8 +208,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	if (opts->joblog != NULL && !opts->dry_run &&
 	    joblog_open(opts->joblog, opts->resume) == -1)
 		return 2;
-	/* A dry run prints its plan with stdio: standard output stays as it
-	 * is then (report_init makes a pipe non-blocking). */
+	/* A dry run prints its plan with stdio. */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = engine_start(opts);
 	if (loop == NULL) {
@@ -219,7 +218,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	if (!opts->dry_run)
-		output_watch(STDOUT_FILENO);
+		output_watch(STDOUT_FILENO, opts->output_buffer);
 	sched_set_source(&input_source);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);
@@ -231,13 +230,15 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	 * unless a signal stopped the run. */
 	if (status < 128 && input_failed())
 		status = 2;
-	/* Drained unless a third signal or a lost reader ended the run;
-	 * after a third signal, the record being written is finished (the
-	 * reader must take it; signals are ignored by now) and no more. */
+	/* Wait for the writer: every record goes out (the reader is waited
+	 * for; signals cannot kill corun by now), unless the reader is gone
+	 * (give up as soon as it takes nothing) or a third signal ended the
+	 * run: then only the records being written are finished, so the
+	 * output ends at a record boundary (corun(1), SIGNALS). */
 	if (engine_abandoned())
 		report_cut();
+	report_drain(output_failed() ? 0.1 : -1);
 	report_close();
-	report_flush();
 	joblog_close();
 	/* A plan or job log that could not be written whole: exit status 1
 	 * (corun(1), EXIT STATUS); lost records already make it 1. */

@@ -46,6 +46,9 @@ static const char usage_text[] =
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
 "  -k, --keep-order      write records in input order\n"
+"      --output-buffer SIZE  records waiting for the reader before corun holds\n"
+"                        back: SIZE bytes, or with K, M or G (default: "
+    STR(CORUN_DEFAULT_OUTPUT_BUFFER_MB) "M)\n"
 "      --joblog FILE     append a line per final job to FILE\n"
 "      --resume          with --joblog: skip jobs already ok in FILE\n"
 "      --progress        progress line on stderr (a terminal only)\n"
@@ -71,6 +74,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_STATS,
 	OPT_WORKER_NICE,
+	OPT_OUTPUT_BUFFER,
 };
 
 static const struct option longopts[] = {
@@ -80,6 +84,7 @@ static const struct option longopts[] = {
 	{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"worker-nice", required_argument, NULL, OPT_WORKER_NICE},
+	{"output-buffer", required_argument, NULL, OPT_OUTPUT_BUFFER},
 	{"timeout", required_argument, NULL, 't'},
 	{"retries", required_argument, NULL, 'r'},
 	{"backoff", required_argument, NULL, OPT_BACKOFF},
@@ -121,6 +126,40 @@ opt_count(const char *name, const char *arg, long long min, long long max)
 		exit(2);
 	}
 	return (int)n;
+}
+
+/* A size option: digits with an optional K, M or G (KiB, MiB, GiB), from
+ * 1 byte to 1 TiB. */
+static size_t
+opt_size(const char *name, const char *arg)
+{
+	static const char units[] = "KMG";
+	size_t len = strlen(arg);
+	const char *u = len > 0 ? strchr(units, arg[len - 1]) : NULL;
+	int shift = u != NULL ? 10 * (int)(u - units + 1) : 0;
+	char digits[32];
+	long long n = -1;
+
+	if (u != NULL)
+		len--;
+	if (len > 0 && len < sizeof digits) {
+		memcpy(digits, arg, len);
+		digits[len] = '\0';
+		if (corun_parse_count(digits, &n) == -1 ||
+		    n > (1LL << 40) >> shift)
+			n = -1;
+		else
+			n <<= shift;
+	}
+	if (n < 1) {
+		fprintf(stderr,
+			"corun: %s: bad size '%s' (bytes, or a number with K, M "
+			"or G, at most 1024G)\nTry 'corun --help' for more "
+			"information.\n",
+			name, arg);
+		exit(2);
+	}
+	return (size_t)n;
 }
 
 /* A duration option. */
@@ -250,6 +289,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_WORKER_NICE:
 			o.worker_nice = opt_count("--worker-nice", optarg, 0, 19);
+			break;
+		case OPT_OUTPUT_BUFFER:
+			o.output_buffer = opt_size("--output-buffer", optarg);
 			break;
 		case 't':
 			o.timeout = opt_duration("--timeout", optarg);

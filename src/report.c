@@ -10,36 +10,46 @@
  * Both scanners copy runs of plain bytes with one buf_add, since a busy run
  * formats hundreds of thousands of records a second.
  *
- * The writer keeps one output buffer, touched only by the loop thread.
- * report_write appends a whole record (with its output block in text mode)
- * so records never interleave; the scheduler calls report_flush once per
- * loop iteration, and report_write flushes at once past 64 KiB. When
- * standard output is a pipe or a socket it is written without blocking:
- * what the reader has not taken stays queued (report_pending), the
- * scheduler stops starting jobs and reading input until it drains (that is
- * the backpressure on a slow reader, and the buffer stays bounded by the
- * jobs in flight), and the loop keeps serving signals meanwhile. A file or
- * a terminal is written with blocking writes. Once a write fails (EPIPE:
- * the reader is gone; corun ignores SIGPIPE), every later record is dropped
- * and every later flush returns -1 with the same errno, like ferror() on a
- * stdio stream.
+ * The loop thread formats records into one buffer (report_write appends a
+ * whole record, with its output block in text mode, so records never
+ * interleave) and hands the buffer itself, not a copy, to a writer thread
+ * once per loop iteration (report_flush) or at once past 64 KiB. The
+ * writer does blocking writes, chunk after chunk in order, and calls the
+ * wake callback after each (the output module's ev_async): so the loop
+ * never blocks on a slow reader and standard output's flags are never
+ * touched (the file description may be shared with other processes). No
+ * byte is moved once formatted: a slow reader costs pipe speed, not a
+ * copy of what waits. report_backlog counts what is handed over and not
+ * yet written; the output module bounds it. Once a write fails (EPIPE:
+ * the reader is gone; corun ignores SIGPIPE), what is queued and every
+ * later record is dropped and every later flush returns -1 with the same
+ * errno, like ferror() on a stdio stream.
+ *
+ * Threads: the loop thread and the writer. W.mu guards the queue, the
+ * pending count and the writer's error; report_out and the rest are the
+ * loop thread's. The writer is started on the first bytes to write, after
+ * the fork server (ppool_forksrv); if it cannot start, the loop thread
+ * writes with blocking writes itself.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "pool_proc.h"
 #include "report.h"
 
-/* Flush at once when this much is queued. */
+/* Hand over to the writer at once when this much is queued. */
 #define REPORT_HIGH_WATER (64 * 1024)
-/* After a flush, give back a buffer that one huge record grew past this. */
-#define REPORT_KEEP_CAP (256 * 1024)
 
 /* Byte classes for the scanners. */
 enum {
@@ -78,8 +88,6 @@ static struct buf report_out = BUF_INIT;
 static int report_fd = -1;
 static int report_json;
 static int report_errno; /* 0, or the errno of the failed write */
-static int report_flags = -1; /* the fd's flags before O_NONBLOCK */
-static int report_whole = 1;  /* what is written ends with a whole record */
 
 /*
  * The UTF-8 sequence at p (n > 0 bytes left, p[0] >= 0x80): its length if
@@ -460,40 +468,152 @@ report_format(struct buf *out, const struct record *rec, int json)
 		format_text(out, rec);
 }
 
-/* Write records to fd, text or JSON; forget what an earlier run queued. */
+/* One buffer of whole records on its way to the writer. */
+struct chunk {
+	STAILQ_ENTRY(chunk) link;
+	struct buf b;
+};
+
+/* The writer thread and what the loop hands it: W.mu guards the rest. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* the writer waits: a chunk, or stop */
+	pthread_cond_t done; /* the loop waits at exit: a chunk written */
+	STAILQ_HEAD(, chunk) q;
+	size_t pending;	  /* bytes handed over and not yet written */
+	uint64_t written; /* chunks written, to see progress */
+	int err;	  /* errno of the failed write, or 0 */
+	bool stop;
+	bool started; /* loop thread only, like the two below */
+	pthread_t tid;
+	void (*wake)(void);
+} W = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .work = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .q = STAILQ_HEAD_INITIALIZER(W.q),
+};
+
+/* Write all of b to fd, blocking: 0, or the errno of the failure. If
+ * another process made the shared file description non-blocking, wait for
+ * room with poll instead. */
+static int
+report_write_all(int fd, const struct buf *b)
+{
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+
+		if (n >= 0) {
+			off += (size_t)n;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+			(void)poll(&p, 1, -1);
+		} else if (errno != EINTR) {
+			return errno;
+		}
+	}
+	return 0;
+}
+
+/* Free a chunk and its bytes. */
+static void
+chunk_free(struct chunk *c)
+{
+	buf_free(&c->b);
+	free(c);
+}
+
+/* The writer thread: write the chunks in order with blocking writes, tell
+ * the loop after each (W.wake); after a failure drop what is queued and
+ * end. */
+static void *
+report_writer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&W.mu);
+	for (;;) {
+		struct chunk *c;
+		int err;
+
+		while (STAILQ_EMPTY(&W.q) && !W.stop)
+			pthread_cond_wait(&W.work, &W.mu);
+		if ((c = STAILQ_FIRST(&W.q)) == NULL)
+			break;
+		pthread_mutex_unlock(&W.mu);
+		err = report_write_all(report_fd, &c->b);
+		pthread_mutex_lock(&W.mu);
+		STAILQ_REMOVE_HEAD(&W.q, link);
+		W.pending -= c->b.len;
+		W.written++;
+		chunk_free(c);
+		if (err != 0) {
+			W.err = err;
+			while ((c = STAILQ_FIRST(&W.q)) != NULL) {
+				STAILQ_REMOVE_HEAD(&W.q, link);
+				chunk_free(c);
+			}
+			W.pending = 0;
+		}
+		pthread_cond_broadcast(&W.done);
+		/* Under the lock: once report_on_written(NULL) returns, no
+		 * wake is under way. */
+		if (W.wake != NULL)
+			W.wake();
+		if (err != 0)
+			break;
+	}
+	pthread_mutex_unlock(&W.mu);
+	return NULL;
+}
+
+/* Start the writer thread, signals blocked in it: 0, or -1 (the loop then
+ * writes with blocking writes itself). */
+static int
+report_writer_start(void)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* Before any thread: see ppool_forksrv. */
+	ppool_forksrv();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&W.tid, NULL, report_writer, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	W.started = true;
+	return 0;
+}
+
+/* Write records to fd, text or JSON; forget what an earlier run queued.
+ * fd's flags are left as they are: it is written by a thread. */
 void
 report_init(int fd, int json)
 {
-	struct stat st;
-
+	report_close();
 	buf_free(&report_out);
-	report_whole = 1;
 	report_fd = fd;
 	report_json = json;
 	report_errno = 0;
-	report_flags = -1;
-	/* A pipe or socket is written without blocking, so the loop goes on
-	 * (and hears signals) while a slow reader catches up. A terminal or
-	 * file keeps its flags: they are shared with the shell. */
-	if (fd >= 0 && fstat(fd, &st) == 0 &&
-	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		report_flags = fcntl(fd, F_GETFL);
-		if (report_flags != -1)
-			fcntl(fd, F_SETFL, report_flags | O_NONBLOCK);
-	}
 }
 
-/* Give the output fd its flags back (at exit). */
+/* Call wake (from the writer thread, which holds W.mu then: wake must not
+ * call back into this module) whenever records were written or a write
+ * failed; NULL: no more calls. */
 void
-report_close(void)
+report_on_written(void (*wake)(void))
 {
-	if (report_flags != -1)
-		fcntl(report_fd, F_SETFL, report_flags);
-	report_flags = -1;
+	pthread_mutex_lock(&W.mu);
+	W.wake = wake;
+	pthread_mutex_unlock(&W.mu);
 }
 
-/* Queue a record; write at once past the high-water mark. Dropped after a
- * failed write. */
+/* Queue a record; hand it to the writer at once past the high-water mark.
+ * Dropped after a failed write. */
 void
 report_write(const struct record *rec)
 {
@@ -504,66 +624,147 @@ report_write(const struct record *rec)
 		report_flush();
 }
 
+/* Bytes of records queued and not yet written. */
+size_t
+report_backlog(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&W.mu);
+	n = W.pending;
+	pthread_mutex_unlock(&W.mu);
+	return n + report_out.len;
+}
+
 /* Are records queued and not yet written? */
 int
 report_pending(void)
 {
-	return report_out.len > 0;
+	return report_backlog() > 0;
 }
 
-/* Does a record start at offset off of the queue? Each record is one line
- * (JSON), or a line and the lines of its output block (text), which start
- * with a space; a record never does. */
+/* Take the writer's failure, if any: 0, or -1 with errno. */
 static int
-report_boundary(size_t off)
+report_failed(void)
 {
-	return off == report_out.len || (report_out.data[off - 1] == '\n' &&
-					 report_out.data[off] != ' ');
+	if (report_errno == 0) {
+		pthread_mutex_lock(&W.mu);
+		report_errno = W.err;
+		pthread_mutex_unlock(&W.mu);
+	}
+	if (report_errno == 0)
+		return 0;
+	buf_free(&report_out);
+	errno = report_errno;
+	return -1;
 }
 
-/* Drop the queued records, except the rest of one partly written (a third
- * signal: corun exits at a record boundary, corun(1), SIGNALS). */
+/* Drop every queued record but those being written: the chunk the writer
+ * has started (chunks hold whole records, so the output still ends at a
+ * record boundary). A third signal (corun(1), SIGNALS). */
 void
 report_cut(void)
 {
-	size_t end = 0;
+	struct chunk *first, *c;
 
-	if (!report_whole)
-		while (end < report_out.len && !report_boundary(++end))
-			;
-	report_out.len = end;
-	if (report_out.data != NULL)
-		report_out.data[end] = '\0';
+	buf_free(&report_out);
+	pthread_mutex_lock(&W.mu);
+	first = STAILQ_FIRST(&W.q);
+	while (first != NULL && (c = STAILQ_NEXT(first, link)) != NULL) {
+		STAILQ_REMOVE(&W.q, c, chunk, link);
+		W.pending -= c->b.len;
+		chunk_free(c);
+	}
+	pthread_mutex_unlock(&W.mu);
 }
 
-/* Write what is queued, blocking until the reader takes it. Returns 0, or
- * -1 with errno, again on every call after the first failure. */
+/* Hand what is queued to the writer thread (the buffer itself, no copy),
+ * or write it here if the thread cannot start. Returns 0, or -1 with
+ * errno, again on every call after the first failure. */
 int
 report_flush(void)
 {
-	size_t off = 0;
+	struct chunk *c;
 
-	while (report_errno == 0 && off < report_out.len) {
-		ssize_t n = write(report_fd, report_out.data + off,
-				  report_out.len - off);
-
-		if (n >= 0)
-			off += (size_t)n;
-		else if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break; /* the rest waits for the reader */
-		else if (errno != EINTR)
-			report_errno = errno;
-	}
-	if (off > 0)
-		report_whole = report_boundary(off);
-	buf_consume(&report_out, off);
-	if (report_out.len == 0 &&
-	    (report_out.cap > REPORT_KEEP_CAP || report_errno != 0))
-		buf_free(&report_out);
-	if (report_errno != 0) {
-		buf_free(&report_out);
-		errno = report_errno;
+	if (report_failed() == -1)
 		return -1;
+	if (report_out.len == 0)
+		return 0;
+	if (!W.started && report_writer_start() == -1) {
+		report_errno = report_write_all(report_fd, &report_out);
+		buf_reset(&report_out);
+		return report_failed();
 	}
+	c = xmalloc(sizeof *c);
+	c->b = report_out;
+	report_out = (struct buf)BUF_INIT;
+	pthread_mutex_lock(&W.mu);
+	W.pending += c->b.len;
+	STAILQ_INSERT_TAIL(&W.q, c, link);
+	pthread_cond_signal(&W.work);
+	pthread_mutex_unlock(&W.mu);
 	return 0;
+}
+
+/* Hand over what is queued and wait until it is written; with patience
+ * >= 0, give up once the reader has taken nothing for that many seconds.
+ * Returns 0, or -1 with errno (ETIMEDOUT: gave up). */
+int
+report_drain(double patience)
+{
+	if (report_flush() == -1)
+		return -1;
+	pthread_mutex_lock(&W.mu);
+	while (W.pending > 0 && W.err == 0) {
+		uint64_t seen = W.written;
+		struct timespec ts;
+
+		if (patience < 0) {
+			pthread_cond_wait(&W.done, &W.mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)patience;
+		ts.tv_nsec +=
+		    (long)((patience - (double)(time_t)patience) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (W.pending > 0 && W.err == 0 && W.written == seen)
+			if (pthread_cond_timedwait(&W.done, &W.mu, &ts) ==
+			    ETIMEDOUT)
+				break;
+		if (W.written == seen && W.pending > 0 && W.err == 0) {
+			pthread_mutex_unlock(&W.mu);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&W.mu);
+	return report_failed();
+}
+
+/* End the writer thread if it has nothing left to write (one blocked on a
+ * stalled reader is left to the process's exit). */
+void
+report_close(void)
+{
+	bool idle;
+
+	if (!W.started)
+		return;
+	pthread_mutex_lock(&W.mu);
+	idle = STAILQ_EMPTY(&W.q);
+	if (idle) {
+		W.stop = true;
+		pthread_cond_signal(&W.work);
+	}
+	pthread_mutex_unlock(&W.mu);
+	if (idle) {
+		pthread_join(W.tid, NULL);
+		W.started = false;
+		W.stop = false;
+		W.err = 0;
+	}
 }

@@ -2,9 +2,10 @@
  * report.h: result records (corun(1), OUTPUT), text or JSON Lines.
  *
  * report_format is pure (tested on its own); report_write appends a record
- * to the output buffer, which is flushed once per loop iteration (before the
- * loop blocks) so a reader of a pipe sees each record as soon as its job
- * ends, without a write per record when many end at once.
+ * to the output buffer, which is handed to the writer thread once per loop
+ * iteration (before the loop blocks) so a reader of a pipe sees each record
+ * as soon as its job ends, without a write per record when many end at
+ * once.
  *
  * Beyond the fields every record has, a JSON record of an http job that
  * got a response carries "http_status":N (the final status, after any -L
@@ -15,6 +16,7 @@
 #ifndef CORUN_REPORT_H
 #define CORUN_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "future.h"
@@ -42,20 +44,31 @@ void report_format(struct buf *out, const struct record *, int json);
  * U+FFFD, control characters are escaped. */
 void report_json_string(struct buf *out, const char *s, size_t len);
 
-/* Write records to fd (standard output), text or JSON; a pipe or socket
- * is made non-blocking until report_close. */
+/* Write records to fd (standard output), text or JSON, by a writer
+ * thread with blocking writes; fd's flags are never changed. */
 void report_init(int fd, int json);
-/* Give fd its flags back. */
-void report_close(void);
+/* Call wake, from the writer thread, after records were written or a write
+ * failed (wake must not call this module); NULL: no more calls once this
+ * returns. */
+void report_on_written(void (*wake)(void));
 /* Queue a record for writing. */
 void report_write(const struct record *);
+/* Bytes of records queued and not yet written. */
+size_t report_backlog(void);
 /* Are records queued and not yet written? */
 int report_pending(void);
-/* Drop every queued record but the rest of one partly written. */
+/* Drop every queued record but those being written (a third signal: the
+ * output ends at a record boundary). */
 void report_cut(void);
-/* Write what is queued, or what the reader takes of it without blocking
- * (report_pending then says more waits). Returns 0, or -1 with errno
- * (EPIPE: the reader is gone). */
+/* Hand what is queued to the writer; report_pending then says whether it
+ * has been written. Returns 0, or -1 with errno (EPIPE: the reader is
+ * gone). */
 int report_flush(void);
+/* Hand over what is queued and wait until it is written; patience >= 0:
+ * give up (-1, ETIMEDOUT) when the reader takes nothing for that many
+ * seconds. Returns 0, or -1 with errno. */
+int report_drain(double patience);
+/* End the writer thread when it is idle (at exit). */
+void report_close(void);
 
 #endif

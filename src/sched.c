@@ -646,9 +646,9 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	int held;
 
 	(void)w, (void)revents;
-	/* Records the reader has not taken yet: start nothing, read nothing,
-	 * until it catches up (backpressure; the loop still serves signals
-	 * meanwhile, and the drain watcher wakes it when there is room). */
+	/* Records the reader has not taken beyond the bound: start nothing,
+	 * read nothing, until it catches up (backpressure; the loop still
+	 * serves signals meanwhile, and the writer wakes it). */
 	if (output_flush() == -1)
 		return;
 	held = output_held();
@@ -676,9 +676,8 @@ sched_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		sched_pause_input(1);
 	if (output_flush() == -1)
 		return;
-	output_wait();
 	if (sched_inflight() == 0 && (S.source == NULL || S.source->done()) &&
-	    !output_held())
+	    !output_pending())
 		ev_break(loop, EVBREAK_ALL);
 }
 

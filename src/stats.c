@@ -27,6 +27,7 @@
 #endif
 
 #include "input.h"
+#include "output.h"
 #include "pool_proc.h"
 #include "sched.h"
 #include "stats.h"
@@ -235,6 +236,9 @@ stats_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int n;
 
 	(void)loop, (void)w, (void)revents;
+	/* Records on their way to a terminal, maybe this one: not now. */
+	if (output_pending())
+		return;
 	if (input_done()) {
 		unsigned long long total = sched_read();
 		n = snprintf(line, sizeof line, "%llu/%llu", T.done, total);

@@ -615,6 +615,28 @@ START_TEST(test_escaped_pipe_holder_is_cut_after_the_drain)
 }
 END_TEST
 
+START_TEST(test_drain_reads_both_pipes_to_eof_while_reads_are_paused)
+{
+	struct outcome o;
+
+	/* Reads paused (output backpressure): the child exits with bytes in
+	 * both pipes, and the drain limit reads them both to EOF in one go.
+	 * The child is finished once, after both (valgrind, ASan: no use of
+	 * a freed child). */
+	child_set_drain(0.2);
+	child_pause_reads(1);
+	spawn_sh("echo out; echo err >&2", &o);
+	run_children();
+	child_pause_reads(0);
+	child_set_drain(2);
+	ck_assert_int_eq(o.calls, 1);
+	ck_assert_int_eq(o.res.status, ST_OK);
+	ck_assert_str_eq(o.res.value.data, "out\n");
+	ck_assert_str_eq(o.res.errout.data, "err\n");
+	result_free(&o.res);
+}
+END_TEST
+
 START_TEST(test_child_sees_only_fds_0_1_2)
 {
 	struct outcome busy, o;
@@ -858,6 +880,7 @@ child_suite(void)
 	tcase_add_test(tc, test_shutdown_kills_and_reaps_every_child);
 	tcase_add_test(tc, test_no_signal_after_the_reap);
 	tcase_add_test(tc, test_escaped_pipe_holder_is_cut_after_the_drain);
+	tcase_add_test(tc, test_drain_reads_both_pipes_to_eof_while_reads_are_paused);
 	tcase_add_test(tc, test_chatty_child_does_not_starve_the_loop);
 	suite_add_tcase(s, tc);
 	return s;
