@@ -66,6 +66,13 @@ bound() {
 # if set, is taken as it is).
 CORUN_LIMIT=${CORUN_LIMIT:-$(scaled 20)}
 
+# 1 when corun is built with a sanitizer (ASan, TSan): its shadow memory
+# makes peak-RSS bounds meaningless, so those checks are skipped.
+SANITIZED=0
+if nm "$CORUN" 2>/dev/null | grep -Eq ' (__asan_init|__tsan_init)$'; then
+	SANITIZED=1
+fi
+
 # Print a TAP diagnostic line for each line of the arguments.
 diag() {
 	printf '%s\n' "$*" | sed 's/^/# /'
