@@ -37,6 +37,8 @@ struct attempt {
 	enum executor ex;	     /* the executor it runs on */
 	double timeout;		     /* seconds for this attempt; < 0: none */
 	int number;		     /* 1 for the first attempt */
+	uint64_t seq;		     /* the job's sequence number, from 1 */
+	unsigned slot;		     /* its job slot, 1..-j, or 0: none */
 	void *xdata;		     /* the executor's state for the attempt */
 };
 

@@ -338,6 +338,7 @@ job_new(struct job_spec *spec, const char *file, unsigned line)
 
 	job->spec = spec;
 	job->seq = ++J.seq;
+	job->at.seq = job->seq;
 	job->file = file;
 	job->line = line;
 	job->state = JS_QUEUED;

@@ -256,10 +256,99 @@ std_fds(void)
 	}
 }
 
+/*
+ * The long options corun had before new ones began to share their
+ * prefixes. Scripts may abbreviate them (getopt_long takes any unique
+ * prefix): each prefix that was unique among these keeps meaning the same
+ * option whatever options come later (--res stays --resume):
+ * abbrev_expand spells it out. tests/cli.sh holds the same list.
+ */
+static const char *const abbrev_kept[] = {
+	"procs", "threads", "jobs", "max-inflight", "limit", "worker-nice",
+	"output-buffer", "timeout", "retries", "backoff", "grace", "keep-order",
+	"fail-fast", "json", "joblog", "resume", "progress", "stats", "dry-run",
+	"help", "version",
+};
+
+/* The entry of longopts named name (len bytes of it), or NULL. */
+static const struct option *
+longopt_find(const char *name, size_t len)
+{
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+/* The kept option a prefix of len bytes abbreviates, if it was unique
+ * among abbrev_kept and no longer is among longopts; else NULL. */
+static const struct option *
+abbrev_old(const char *p, size_t len)
+{
+	const char *hit = NULL;
+	int now = 0;
+
+	for (size_t i = 0; i < sizeof abbrev_kept / sizeof *abbrev_kept; i++)
+		if (strncmp(abbrev_kept[i], p, len) == 0) {
+			if (hit != NULL)
+				return NULL; /* ambiguous before */
+			hit = abbrev_kept[i];
+		}
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		now += strncmp(o->name, p, len) == 0;
+	return hit != NULL && now > 1 ? longopt_find(hit, strlen(hit)) : NULL;
+}
+
+/*
+ * Spell out the old abbreviations (abbrev_kept) in argv before getopt_long
+ * sees them, so that each names what it named before and messages show
+ * the whole name. Option values are skipped; "--" and an argument list
+ * (":::...") end the options. The new strings live for the whole run.
+ */
+static void
+abbrev_expand(int argc, char *argv[], const char *shortopts)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *sc;
+		const struct option *o;
+		size_t len;
+
+		if (strcmp(a, "--") == 0 || strncmp(a, ":::", 3) == 0)
+			return;
+		if (a[0] != '-' || a[1] == '\0')
+			continue;
+		if (a[1] != '-') { /* a cluster of short options */
+			for (a++; *a != '\0'; a++)
+				if ((sc = strchr(shortopts, *a)) != NULL &&
+				    sc[1] == ':') {
+					i += a[1] == '\0';
+					break;
+				}
+			continue;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+		if ((o = longopt_find(a, len)) == NULL &&
+		    (o = abbrev_old(a, len)) != NULL) {
+			size_t n = strlen(o->name), rest = strlen(a + len);
+			char *full = main_alloc(NULL, 2 + n + rest + 1);
+
+			memcpy(full, "--", 2);
+			memcpy(full + 2, o->name, n);
+			memcpy(full + 2 + n, a + len, rest + 1);
+			argv[i] = full;
+		}
+		if (o != NULL && o->has_arg == required_argument && eq == NULL)
+			i++;
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
+	static const char shortopts[] = "P:T:j:t:r:knhV";
 	char **inputs;
 	size_t ninputs = 0, nstdin = 0;
 	int c;
@@ -268,7 +357,8 @@ main(int argc, char *argv[])
 	ev_set_syserr_cb(main_syserr);
 	corun_options_init(&o);
 	o.handle_signals = 1;
-	while ((c = getopt_long(argc, argv, "P:T:j:t:r:knhV", longopts,
+	abbrev_expand(argc, argv, shortopts);
+	while ((c = getopt_long(argc, argv, shortopts, longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'P':

@@ -41,6 +41,12 @@ struct job_spec {
 	int on;                  /* on= as enum executor; -1: unset */
 	int argc;                /* arguments after the kind */
 	char *const *argv;       /* argc entries, then NULL */
+	/* Command mode (corun -c): the inputs that filled the template,
+	 * nargs of them, and the text --tag puts before each output line
+	 * (NULL: the id). NULL and 0 for a job line. */
+	const char *const *args;
+	int nargs;
+	const char *tag;
 };
 
 enum parse_rc {

@@ -150,5 +150,30 @@ is "$(nlines nl.plan)" 2 "-n: an argument holding a newline stays on one line"
 is "$(sed -n 1p nl.plan)" '1 loop exec printf "a\nb\x07"' \
 	"-n: control characters are escaped in double quotes"
 
+# Abbreviations: every prefix that was unique among corun's long options
+# before command mode still names the same option (the list in main.c).
+kept="procs: threads: jobs: max-inflight: limit: worker-nice: output-buffer:
+timeout: retries: backoff: grace: keep-order fail-fast json joblog: resume
+progress stats dry-run help version"
+bad=
+for o in $kept; do
+	name=${o%:}
+	n=1
+	while [ "$n" -lt "${#name}" ]; do
+		p=$(printf %s "$name" | cut -c1-"$n")
+		n=$((n + 1))
+		[ "$(printf '%s\n' $kept | grep -c "^$p")" = 1 ] || continue
+		if [ "$o" = "$name" ]; then
+			corun "--$p=x" >abbr.out 2>&1 </dev/null
+			want="'--$name' doesn't allow an argument"
+		else
+			corun "--$p" >abbr.out 2>&1 </dev/null
+			want="'--$name' requires an argument"
+		fi
+		grep -qF -- "$want" abbr.out || bad="$bad --$p"
+	done
+done
+is "$bad" "" "old abbreviations of long options keep their meaning"
+
 no_leftovers "no corun process is left"
 done_testing
