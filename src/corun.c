@@ -144,6 +144,7 @@ engine_start(const struct corun_options *opts)
 		return NULL;
 	}
 	sched_init(loop, opts);
+	ppool_forksrv_maybe(1);
 	if (!opts->dry_run) {
 		if (executors_init(loop, opts) == -1) {
 			int err = errno;
@@ -219,6 +220,9 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	}
 	if (!opts->dry_run)
 		output_watch(STDOUT_FILENO, opts->output_buffer);
+	/* No process-pool job or child to come: threads (the writer's, the
+	 * thread pool's) start without forking the server first. */
+	ppool_forksrv_maybe(input_may_need_forksrv());
 	sched_set_source(&input_source);
 	input_start(loop, inputs, ninputs);
 	ev_run(loop, 0);

@@ -224,8 +224,8 @@ thread_submit(struct attempt *at)
 {
 	const struct job_spec *spec = at->spec;
 
-	/* Before the pool's first thread: see ppool_forksrv. */
-	ppool_forksrv();
+	/* Before the pool's first thread: see ppool_before_thread. */
+	ppool_before_thread();
 	tpool_submit(at, runtime[spec->kind->id].run, spec->argc, spec->argv);
 }
 

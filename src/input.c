@@ -238,6 +238,7 @@ static struct {
 	struct deps deps;
 	uint64_t seq;
 	int seq_known;
+	int forksrv; /* a job needs the fork server, or stdin may hold one */
 } C;
 
 /* Check pass: a line that parsed must also have a unique id and name only
@@ -248,6 +249,10 @@ check_job(struct job_spec *spec, const char *file, unsigned line)
 	char why[PARSE_MAX_ID + 64] = "";
 
 	C.seq++;
+	if (spec->kind->spawns ||
+	    (spec->on >= 0 ? spec->on : (int)spec->kind->executor) ==
+		EX_PROCESS)
+		C.forksrv = 1;
 	/* After standard input, the numbers and ids before are unknown. */
 	if (C.seq_known)
 		deps_check_after(&C.deps, spec, C.seq, why, sizeof why);
@@ -340,6 +345,14 @@ input_check_file(const char *name, struct checked *k)
 	return in.errors;
 }
 
+/* May the jobs checked need the fork server (process-pool jobs, the watch
+ * over children)? Standard input may hold any job. */
+int
+input_may_need_forksrv(void)
+{
+	return C.forksrv;
+}
+
 /* Read and parse every named file whole; report each bad line, and each
  * file that is a directory or cannot be read. */
 int
@@ -352,12 +365,14 @@ input_check(char *const names[], size_t n)
 	nK = n;
 	memset(&C, 0, sizeof C);
 	C.seq_known = 1;
+	C.forksrv = n == 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], "-") == 0) {
 			/* Standard input is read once while the jobs run: its
 			 * ids are not known yet, and later numbers are
 			 * shifted. */
 			C.seq_known = 0;
+			C.forksrv = 1;
 			continue;
 		}
 		bad += (int)input_check_file(names[i], &K[i]);

@@ -19,6 +19,9 @@
  * or unreadable file to stderr. Returns their number (0: all good). "-" is
  * skipped. */
 int input_check(char *const names[], size_t n);
+/* After input_check: may the jobs need the fork server (process-pool
+ * jobs, children)? True when standard input is among the inputs. */
+int input_may_need_forksrv(void);
 /* Start reading the inputs in order on the loop: what input_check checked
  * of the same names (it must come first, unless the only name is "-"). */
 void input_start(struct ev_loop *, char *const names[], size_t n);

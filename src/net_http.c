@@ -391,7 +391,7 @@ net_http_start(struct attempt *at)
 	CURLMcode mc;
 
 	/* Before the resolver threads: see ppool_forksrv. */
-	ppool_forksrv();
+	ppool_before_thread();
 	sched_attempt_started(at);
 	if (net_check_http_args(spec->argc, spec->argv, &a, err, sizeof err) ==
 	    -1) {

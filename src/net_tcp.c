@@ -368,7 +368,7 @@ net_tcp_start(struct attempt *at)
 	int rc;
 
 	/* Before the resolver threads: see ppool_forksrv. */
-	ppool_forksrv();
+	ppool_before_thread();
 	sched_attempt_started(at);
 	c = xcalloc(1, sizeof *c);
 	c->at = at;

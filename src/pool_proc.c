@@ -554,6 +554,20 @@ ppool_forksrv(void)
 	return pslot_forksrv();
 }
 
+/* Whether the run may need the fork server. */
+void
+ppool_forksrv_maybe(int maybe)
+{
+	pslot_forksrv_maybe(maybe);
+}
+
+/* Before a thread: the fork server, if it may be needed. */
+int
+ppool_before_thread(void)
+{
+	return pslot_before_thread();
+}
+
 /* Room for one more task: fewer held than every window full. */
 int
 ppool_ready(void)

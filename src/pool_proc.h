@@ -28,6 +28,14 @@ typedef void (*ppool_done_fn)(void *ctx, struct result *res);
  * starts, and before anything that needs it. 0, or -1 with errno when it
  * cannot be started (process-pool jobs then fail with the reason). */
 int ppool_forksrv(void);
+/* Say whether this run may need the fork server at all (process-pool jobs,
+ * the watch over children); without it, threads start without one. A run
+ * that has not said may need it. */
+void ppool_forksrv_maybe(int maybe);
+/* A thread is about to start: fork the server first if the run may need
+ * it (ppool_forksrv); once a thread runs, no server is forked. 0, or -1
+ * with errno. */
+int ppool_before_thread(void);
 
 /* Set the pool up (workers are forked at the first submit). */
 void ppool_init(struct ev_loop *, int nworkers, ppool_start_fn, ppool_done_fn);

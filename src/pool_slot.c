@@ -402,6 +402,29 @@ pslot_fs_exit_cb(struct ev_loop *loop, ev_io *w, int revents)
 	pslot_gone(msg);
 }
 
+/* The run said it needs no fork server (pslot_forksrv_maybe), and a
+ * thread may run now: forking one would break the rule above. */
+static bool fs_maybe = true, fs_unwanted;
+
+/* Whether the run may need the fork server. */
+void
+pslot_forksrv_maybe(int maybe)
+{
+	fs_maybe = maybe != 0;
+	fs_unwanted = false;
+}
+
+/* Before a thread starts: the server first if the run may need it; else
+ * none is forked from now on. */
+int
+pslot_before_thread(void)
+{
+	if (fs_maybe)
+		return pslot_forksrv();
+	fs_unwanted = forksrv_fd() < 0;
+	return 0;
+}
+
 /*
  * Make sure the fork server runs, and watch it. It must be forked before
  * any thread exists, so everything that starts threads (the thread pool,
@@ -414,8 +437,11 @@ pslot_forksrv(void)
 {
 	if (ps.down != NULL)
 		return -1;
+	if (forksrv_fd() >= 0 && (!ps.on || ps.fs_watched))
+		return 0; /* the common case: once per job */
 	child_own_reaping();
-	if (forksrv_fd() < 0 && forksrv_start() == -1) {
+	if (forksrv_fd() < 0 &&
+	    (fs_unwanted ? (errno = EDEADLK, -1) : forksrv_start()) == -1) {
 		int err = errno;
 		char msg[160];
 

@@ -127,6 +127,9 @@ struct pslot_ops {
 
 /* Make sure the fork server runs, and watch it once the slots are set up. */
 int pslot_forksrv(void);
+/* ppool_forksrv_maybe and ppool_before_thread (pool_proc.h). */
+void pslot_forksrv_maybe(int maybe);
+int pslot_before_thread(void);
 /* Set up n empty slots and return them (the slot module's, valid until
  * pslot_shutdown). */
 struct pworker *pslot_init(struct ev_loop *, int n, const struct pslot_ops *);

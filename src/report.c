@@ -578,7 +578,7 @@ report_writer_start(void)
 	int rc;
 
 	/* Before any thread: see ppool_forksrv. */
-	ppool_forksrv();
+	ppool_before_thread();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&W.tid, NULL, report_writer, NULL);

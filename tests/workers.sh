@@ -128,5 +128,21 @@ check "every short job ends well before the long one ($hol_ends)" \
 	awk -v l="${hol_ends% *}" -v s="${hol_ends#* }" \
 	'BEGIN { exit !(s < l - 1) }'
 
+# A job file with no process-pool job and no child needs no fork server:
+# the writer's thread and the thread pool's start without one (the server
+# would have to come before the first record, written by that thread).
+printf 'sleep 0\nread /etc/hostname\nsleep 30\n' >nofs.jobs
+bg_corun nofs /dev/null nofs.out nofs.err nofs.jobs
+i=0
+while [ "$(nlines nofs.out)" -lt 2 ] && [ $i -lt "$(ticks 10)" ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+is "$(nlines nofs.out)" 2 "no fork server: the first records are written"
+is "$(ps -o pid= --ppid "$bg_pid" | grep -c .)" 0 \
+	"loop and thread jobs from a file: no fork server is forked"
+kill -TERM "$bg_pid"
+is "$(bg_wait nofs 10)" 143 "no fork server: SIGTERM ends the run"
+
 no_leftovers "no corun process or worker is left"
 done_testing
