@@ -33,17 +33,18 @@
  *   exits 0 at end of file on its job pipe. A run function that crashes
  *   just kills the worker; corun fails the job and asks for another.
  *
- * - the watchdog, should the server die first (kill -9): corun forks it
- *   then (forksrv_takeover) to take over the server's watch, whatever
- *   threads run by then. Forking a threaded process is safe for a child
- *   that calls only async-signal-safe functions until it exits, and the
- *   watchdog does just that: default signals, its own process group,
- *   /dev/null on 0-2, no other fd but the read end of a pipe whose write
- *   end only corun holds; at end of file on it (corun exited, however it
- *   died) it kills the groups left in the watch table, which it shares
- *   with corun (the mapping is inherited, so it sees every group corun
- *   watches from then on), and exits. Process-pool jobs fail from then
- *   on (pool_slot.c): only a fork server may fork workers.
+ * - the watchdog, for the server killed first (kill -9): corun forks it
+ *   right after the server, before any thread exists, and it only waits
+ *   (process name corun-watchdog; default signals, its own process group,
+ *   /dev/null on 0-2). It reads two pipes: one whose write end only
+ *   corun holds, and one whose write end only the server holds, where the
+ *   server writes a byte once it has done its end-of-run work. When corun
+ *   is gone (end of file, however it died) and the server has ended, it
+ *   kills the groups left in the watch table if the server ended without
+ *   that byte, and exits. It shares the table with corun (the mapping is
+ *   inherited, so it sees every group corun watches). Process-pool jobs
+ *   fail once the server is gone (pool_slot.c): only a fork server may
+ *   fork workers.
  *
  * Pid reuse: a group is signalled only while provably corun's. The server
  * kills a worker's group only before reaping the worker. corun keeps its
@@ -69,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -86,13 +88,14 @@
 #include "util.h"
 
 #define SERVER_FD 3	     /* where the server keeps its socket */
+#define SERVER_DONE_FD 4     /* the server's end of the watchdog's pipe */
 #define SERVER_MAX_FDS 65536 /* fds closed one by one without close_range */
 
 /* Corun's side: the socket and the server's pid. */
 static int fs_fd = -1;
 static pid_t fs_pid;
 static int fs_reaped;
-/* Corun's side: the watchdog, if the server died first. */
+/* Corun's side: the watchdog, forked with the server. */
 static pid_t fs_dog;
 static int fs_dogfd = -1; /* the pipe's write end: EOF when corun exits */
 
@@ -124,23 +127,47 @@ struct wk {
 	size_t argvcap;
 };
 
-static void forksrv_main(int sock) CORUN_ATTR_NORETURN;
-static void forksrv_dog(int fd) CORUN_ATTR_NORETURN;
+static void forksrv_main(int sock, int done) CORUN_ATTR_NORETURN;
+static void forksrv_dog(int corunfd, int serverfd) CORUN_ATTR_NORETURN;
 static void forksrv_worker(int jobfd, int resfd) CORUN_ATTR_NORETURN;
+
+/* Fork the watchdog beside the server (no thread runs yet either); it
+ * reads serverfd, the server's pipe. Without it (out of processes) the
+ * watch goes with the server. */
+static void
+forksrv_dog_start(int serverfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0)
+		forksrv_dog(p[0], serverfd);
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return;
+	}
+	setpgid(pid, pid);
+	fs_dog = pid;
+	fs_dogfd = p[1];
+}
 
 /* Fork the fork server (corun, at start-up, before any thread exists):
  * 0, or -1 with errno (nothing is left started then). */
 int
 forksrv_start(void)
 {
-	int sv[2], err;
+	int sv[2], done[2] = {-1, -1}, err;
 	pid_t pid;
 
 	if (fs_fd >= 0)
 		fatalx("fork server started twice");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	if (fd_nonblock(sv[0]) < 0)
+	if (fd_nonblock(sv[0]) < 0 || pipe2(done, O_CLOEXEC) < 0)
 		goto fail;
 	if (fs_watch == NULL) {
 		void *p = mmap(NULL, FS_WATCH_SLOTS * sizeof *fs_watch,
@@ -157,19 +184,27 @@ forksrv_start(void)
 		goto fail;
 	if (pid == 0) {
 		close(sv[0]);
-		forksrv_main(sv[1]);
+		close(done[0]);
+		forksrv_main(sv[1], done[1]);
 	}
 	close(sv[1]);
+	close(done[1]);
 	/* The server does it too; whichever runs first wins the race. */
 	setpgid(pid, pid);
 	fs_fd = sv[0];
 	fs_pid = pid;
 	fs_reaped = 0;
+	forksrv_dog_start(done[0]);
+	close(done[0]);
 	return 0;
 fail:
 	err = errno;
 	close(sv[0]);
 	close(sv[1]);
+	if (done[0] >= 0) {
+		close(done[0]);
+		close(done[1]);
+	}
 	errno = err;
 	return -1;
 }
@@ -339,37 +374,6 @@ forksrv_stop(void)
 	fs_dog = 0;
 }
 
-/* The server is gone: fork the watchdog to keep its watch over the groups
- * in the table (any time, threads or not). 0, or -1 with errno. */
-int
-forksrv_takeover(void)
-{
-	int p[2], err;
-	pid_t pid;
-
-	if (fs_dog > 0)
-		return 0;
-	if (fs_watch == NULL) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0)
-		forksrv_dog(p[0]);
-	err = errno;
-	close(p[0]);
-	if (pid < 0) {
-		close(p[1]);
-		errno = err;
-		return -1;
-	}
-	setpgid(pid, pid);
-	fs_dog = pid;
-	fs_dogfd = p[1];
-	return 0;
-}
 
 /* Server: a pipe pair, close-on-exec. */
 static int
@@ -434,6 +438,9 @@ forksrv_quit(void)
 			continue;
 		break;
 	}
+	/* The watchdog: the watch is kept, it need not take over. */
+	while (write(SERVER_DONE_FD, "d", 1) < 0 && errno == EINTR)
+		;
 	_exit(0);
 }
 
@@ -518,6 +525,7 @@ forksrv_spawn(int sock, int sigfd, int incr)
 	if (pid == 0) {
 		close(sock);
 		close(sigfd);
+		close(SERVER_DONE_FD);
 		close(jp[1]);
 		close(rp[0]);
 		setpgid(0, 0);
@@ -544,27 +552,30 @@ forksrv_spawn(int sock, int sigfd, int incr)
 	close(rp[0]);
 }
 
-/* Server: close every fd but 0-2 and sock; returns where sock is now. */
-static int
-forksrv_close_all(int sock)
+/* Server and watchdog: close every fd but 0-2, a and b (b may be -1),
+ * moving a to SERVER_FD and b to SERVER_FD + 1. */
+static void
+forksrv_close_all(int a, int b)
 {
-	if (sock != SERVER_FD) {
-		if (dup2(sock, SERVER_FD) < 0)
-			_exit(2);
-		close(sock);
-		sock = SERVER_FD;
-	}
+	int hi = SERVER_FD + 2;
+
+	/* Copies above both places first: a and b may be 3 or 4. */
+	if ((a = fcntl(a, F_DUPFD, hi)) < 0 ||
+	    (b >= 0 && (b = fcntl(b, F_DUPFD, hi)) < 0))
+		_exit(2);
+	if (dup2(a, SERVER_FD) < 0 || (b >= 0 && dup2(b, SERVER_FD + 1) < 0))
+		_exit(2);
+	hi = b >= 0 ? SERVER_FD + 2 : SERVER_FD + 1;
 #ifdef HAVE_CLOSE_RANGE
-	if (close_range(SERVER_FD + 1, ~0U, 0) == 0)
-		return sock;
+	if (close_range((unsigned)hi, ~0U, 0) == 0)
+		return;
 #endif
 	long max = sysconf(_SC_OPEN_MAX);
 
 	if (max < 0 || max > SERVER_MAX_FDS)
 		max = SERVER_MAX_FDS;
-	for (int fd = SERVER_FD + 1; fd < max; fd++)
+	for (int fd = hi; fd < max; fd++)
 		close(fd);
-	return sock;
 }
 
 /* Server: default signals, SIGCHLD on a signalfd, fds 0-2 sane. */
@@ -601,13 +612,14 @@ forksrv_setup(void)
 
 /* Server: serve corun until its end of the socket closes. */
 static void
-forksrv_main(int sock)
+forksrv_main(int sock, int done)
 {
 	struct pollfd pfd[2];
 	int sigfd;
 
 	setpgid(0, 0);
-	sock = forksrv_close_all(sock);
+	forksrv_close_all(sock, done);
+	sock = SERVER_FD;
 	sigfd = forksrv_setup();
 	pfd[0].fd = sock;
 	pfd[0].events = POLLIN;
@@ -644,14 +656,17 @@ forksrv_main(int sock)
 	}
 }
 
-/* Watchdog (forked from a maybe threaded corun: async-signal-safe calls
- * only): wait for end of file on fd, kill the watched groups, exit. */
+/* Watchdog: wait until corun is gone (end of file on corunfd) and the
+ * server has ended; if the server died without doing its end-of-run work
+ * (no byte on serverfd before its end of file), kill the watched groups
+ * in its stead. Exit. */
 static void
-forksrv_dog(int fd)
+forksrv_dog(int corunfd, int serverfd)
 {
 	struct sigaction sa;
+	struct pollfd pfd[2];
 	sigset_t none;
-	int nul;
+	int nul, corun_gone = 0, server = 0; /* 1 done its work, 2 died */
 	char c;
 
 	memset(&sa, 0, sizeof sa);
@@ -662,7 +677,8 @@ forksrv_dog(int fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
-	forksrv_close_all(fd);
+	prctl(PR_SET_NAME, "corun-watchdog");
+	forksrv_close_all(corunfd, serverfd);
 	nul = open("/dev/null", O_RDWR);
 	if (nul >= 0) {
 		dup2(nul, 0);
@@ -671,9 +687,36 @@ forksrv_dog(int fd)
 		if (nul > 2)
 			close(nul);
 	}
-	while (read(SERVER_FD, &c, 1) != 0 && errno == EINTR)
-		;
-	forksrv_kill_watched();
+	pfd[0].fd = SERVER_FD;
+	pfd[1].fd = SERVER_FD + 1;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!corun_gone || server == 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(2);
+		}
+		if (pfd[0].revents != 0) {
+			ssize_t r = read(SERVER_FD, &c, 1);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				corun_gone = 1;
+				pfd[0].fd = -1;
+			}
+		}
+		if (pfd[1].revents != 0) {
+			ssize_t r = read(SERVER_FD + 1, &c, 1);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			server = r == 1 ? 1 : 2;
+			pfd[1].fd = -1;
+		}
+	}
+	if (server == 2)
+		forksrv_kill_watched();
 	_exit(0);
 }
 

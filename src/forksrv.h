@@ -48,9 +48,6 @@ int forksrv_send(const struct fs_msg *);
 int forksrv_recv(struct fs_msg *, int fds[2]);
 /* Note that the server has been reaped (by the loop's child watcher). */
 void forksrv_reaped(void);
-/* The server died: fork a watchdog that kills the groups still watched
- * once corun exits (safe with threads running). 0, or -1 with errno. */
-int forksrv_takeover(void);
 /* Close the socket, so the server kills its workers and exits, then reap
  * it unless forksrv_reaped said so; the same for the watchdog. Waits;
  * safe to call twice. */

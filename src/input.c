@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct sink {
 struct input {
 	const char *name;   /* as given on the command line; "-": stdin */
 	int fd;
+	int sock;           /* a socket: read with recv(MSG_DONTWAIT) */
 	unsigned line;      /* physical lines consumed */
 	unsigned start;     /* first line of the logical line being read */
 	int discard;        /* skipping the rest of an over-long line */
@@ -85,7 +87,6 @@ static struct {
 	int done;
 	int busy;           /* inside input_pump: close later */
 	int stopped;        /* input_stop was called */
-	int stdin_flags;    /* to restore, or -1 */
 	unsigned failed;    /* inputs that could not be opened or read */
 	ev_io io;
 } I;
@@ -218,7 +219,9 @@ input_read(struct input *in)
 		want = (size_t)in->left;
 	buf_reserve(&in->buf, want);
 	do
-		n = read(in->fd, in->buf.data + in->buf.len, want);
+		n = in->sock ? recv(in->fd, in->buf.data + in->buf.len, want,
+				    MSG_DONTWAIT)
+			     : read(in->fd, in->buf.data + in->buf.len, want);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		in->buf.len += (size_t)n;
@@ -392,13 +395,8 @@ static void
 input_close(void)
 {
 	ev_io_stop(I.loop, &I.io);
-	if (I.in.fd == STDIN_FILENO) {
-		if (I.stdin_flags != -1)
-			fcntl(STDIN_FILENO, F_SETFL, I.stdin_flags);
-		I.stdin_flags = -1;
-	} else if (I.in.fd != -1) {
+	if (I.in.fd != STDIN_FILENO && I.in.fd != -1)
 		close(I.in.fd);
-	}
 	input_release(&I.in);
 	I.open = 0;
 }
@@ -411,23 +409,28 @@ input_next(void)
 	while (I.next < I.n) {
 		size_t i = I.next++;
 		const char *name = I.names[i];
-		int fd;
+		int fd, sock = 0;
 
 		if (strcmp(name, "-") == 0) {
 			struct stat st;
 
+			/* Standard input's flags are shared with other
+			 * processes: never changed. A pipe is read without
+			 * blocking through a file description of corun's own
+			 * (opened anew through /proc; without /proc, each
+			 * read follows the loop's word that bytes wait); a
+			 * socket with MSG_DONTWAIT; a terminal or a file as
+			 * it is. */
 			fd = STDIN_FILENO;
-			I.stdin_flags = -1;
-			/* Pipes and sockets are read without blocking; a
-			 * terminal or file keeps its flags (they are shared
-			 * with other processes). */
-			if (fstat(fd, &st) == 0 &&
-			    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-				I.stdin_flags = fcntl(fd, F_GETFL);
-				if (I.stdin_flags != -1)
-					fcntl(fd, F_SETFL,
-					      I.stdin_flags | O_NONBLOCK);
-			}
+			if (fstat(fd, &st) == -1)
+				st.st_mode = 0;
+			if (S_ISSOCK(st.st_mode))
+				sock = 1;
+			else if (S_ISFIFO(st.st_mode) &&
+				 (fd = open("/proc/self/fd/0",
+					    O_RDONLY | O_NONBLOCK |
+						O_CLOEXEC)) == -1)
+				fd = STDIN_FILENO;
 		} else if (!K[i].regular) {
 			/* Read once by the check: run its copy. */
 			input_open(&I.in, name, -1);
@@ -454,8 +457,9 @@ input_next(void)
 			}
 		}
 		input_open(&I.in, name, fd);
+		I.in.sock = sock;
 		/* Only what was checked: not what was appended since. */
-		if (fd != STDIN_FILENO)
+		if (strcmp(name, "-") != 0)
 			I.in.left = K[i].len;
 		I.open = 1;
 		ev_io_init(&I.io, input_read_cb, fd, EV_READ);
@@ -517,7 +521,6 @@ input_start(struct ev_loop *loop, char *const names[], size_t n)
 	I.loop = loop;
 	I.names = names;
 	I.n = n;
-	I.stdin_flags = -1;
 	if (input_next() == 0)
 		input_pump();
 }

@@ -21,8 +21,8 @@
  * full. If the server cannot fork, the slot goes back to W_EMPTY; with no
  * worker left or coming the pool fails what waits (ops->starved). If the
  * server dies, every worker is killed and every task fails, now and at
- * every later submit (ops->down; pslot_down says why), and a watchdog
- * takes over the server's watch over children (forksrv_takeover). The
+ * every later submit (ops->down; pslot_down says why), and the watchdog
+ * forked with the server keeps its watch over children (forksrv.c). The
  * server's exit is seen on its pidfd, and it is reaped here: nothing else
  * reaps corun's children (child.c).
  *
@@ -332,8 +332,6 @@ pslot_gone(const char *why)
 	ps.down = xstrdup(why);
 	ps.npend = 0;
 	pslot_unwatch_forksrv();
-	/* The watch over children must not go with the server. */
-	forksrv_takeover();
 	ptask_list_init(&all);
 	for (int i = 0; i < ps.n; i++) {
 		struct pworker *w = &ps.w[i];

@@ -544,10 +544,12 @@ inspect_cb(struct ev_loop *l, ev_timer *t, int revents)
 	ck_assert_str_eq(status_blk, "0000000000000000");
 	ck_assert_str_eq(status_ign, "0000000000000000");
 
+	/* The server: 0-2, its socket, the watchdog's pipe, its signalfd. */
 	read_fds(fs);
-	ck_assert_int_eq(nfdlinks, 5);
+	ck_assert_int_eq(nfdlinks, 6);
 	ck_assert(strncmp(fdlinks[3], "socket:", 7) == 0);
-	ck_assert(strstr(fdlinks[4], "signalfd") != NULL);
+	ck_assert(strncmp(fdlinks[4], "pipe:", 5) == 0);
+	ck_assert(strstr(fdlinks[5], "signalfd") != NULL);
 	ck_assert_int_eq(getpgid(fs), fs);
 	read_sigs(fs);
 	ck_assert_str_eq(status_ign, "0000000000000000");
@@ -573,7 +575,7 @@ START_TEST(test_ppool_worker_holds_only_its_pipes)
 	victim = add("spin", "30s");
 	start_hook = inspect_on_start;
 	run();
-	ck_assert_int_eq(nfdlinks, 5);
+	ck_assert_int_eq(nfdlinks, 6); /* the server was inspected last */
 	teardown_checked(&victim_pid, 1);
 }
 END_TEST

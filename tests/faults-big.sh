@@ -37,15 +37,15 @@ is "$(cat kill.log.done)" "20 20" \
 	"the storm: 20 workers and 20 children killed"
 
 # True when corun's pool is whole and idle: the fork server and its two
-# workers, no child, no zombie.
+# workers, the watchdog, no child, no zombie.
 pool_whole() {
 	tree_of "$bg_pid" >tree.txt
-	[ "$(awk '$3 !~ /^Z/' tree.txt | wc -l)" -eq 3 ] &&
+	[ "$(awk '$3 !~ /^Z/' tree.txt | wc -l)" -eq 4 ] &&
 		[ "$(awk '$3 ~ /^Z/' tree.txt | wc -l)" -eq 0 ]
 }
 
 check "the storm: all 3400 records are out" within 20 has_lines storm.json 3400
-if ! check "after the storm: the fork server and 2 workers, no zombie" \
+if ! check "after the storm: the fork server, 2 workers, the watchdog, no zombie" \
 	within 5 pool_whole; then
 	diag "$(cat tree.txt)"
 fi
@@ -84,8 +84,9 @@ mkfifo fs.fifo
 bg_track $!
 bg_corun fs fs.fifo fs.json fs.err --json -k -P2 -j3 -T2 -r 2 --backoff 1ms
 check "fork server: the first batch is done" within 10 has_lines fs.json 80
-fsrv=$(ps -o pid=,args= --ppid "$bg_pid" |
-	awk -v m="$T/corun-itest" 'index($0, m) { print $1 }')
+fsrv=$(ps -o pid=,comm=,args= --ppid "$bg_pid" |
+	awk -v m="$T/corun-itest" '$2 != "corun-watchdog" && index($0, m) {
+		print $1 }')
 check "fork server: found (a child of corun)" test -n "$fsrv"
 [ -n "$fsrv" ] && kill -9 "$fsrv"
 check "fork server: it is dead" within 5 dead "$fsrv"

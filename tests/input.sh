@@ -276,5 +276,35 @@ is "$?" 2 "'-' twice is a usage error (exit status 2)"
 check "'-' twice: a message on stderr" test -s twice.err
 is "$(cat twice.out)" "" "'-' twice: nothing on stdout"
 
+# Standard input's flags are shared with every process that holds it:
+# corun reads a pipe and a socket without blocking and never changes them,
+# while it runs or when SIGKILL ends it.
+for how in pipe socket; do
+	"$PY" - "$CORUN_LINK" "$how" <<'EOF' >"sh$how.flags" 2>"sh$how.err"
+import fcntl, os, socket, subprocess, sys
+if sys.argv[2] == "pipe":
+    r, w = os.pipe()
+    send = lambda b: os.write(w, b)
+else:
+    a, b = socket.socketpair()
+    r = b.fileno()
+    send = a.sendall
+before = fcntl.fcntl(r, fcntl.F_GETFL)
+out_r, out_w = os.pipe()
+p = subprocess.Popen([sys.argv[1]], stdin=r, stdout=out_w)
+os.close(out_w)
+send(b"exec echo first\n")
+os.read(out_r, 1)  # its record came: corun reads and runs
+during = fcntl.fcntl(r, fcntl.F_GETFL)
+p.kill()
+p.wait()
+after = fcntl.fcntl(r, fcntl.F_GETFL)
+print("same" if during == before else "changed",
+      "same" if after == before else "changed")
+EOF
+	is "$(cat "sh$how.flags")" "same same" \
+		"standard input a shared $how: its flags never change"
+done
+
 no_leftovers "no corun process is left"
 done_testing
