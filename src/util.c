@@ -181,17 +181,28 @@ errfmt(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The capacity b grows to for n more bytes plus the terminating NUL
+ * (doubling from 64), or 0 when it has room already. */
+static size_t
+buf_grown(const struct buf *b, size_t n)
+{
+	size_t want = b->len + n + 1, cap = b->cap ? b->cap : 64;
+
+	if (want <= b->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	return cap;
+}
+
 /* Make room for n more bytes plus the terminating NUL. */
 void
 buf_reserve(struct buf *b, size_t n)
 {
-	size_t want = b->len + n + 1;
+	size_t cap = buf_grown(b, n);
 
-	if (want <= b->cap)
+	if (cap == 0)
 		return;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < want)
-		cap *= 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 }
@@ -224,14 +235,11 @@ mem_can_grow(size_t n)
 int
 buf_try_reserve(struct buf *b, size_t n)
 {
-	size_t want = b->len + n + 1;
+	size_t cap = buf_grown(b, n);
 	char *p;
 
-	if (want <= b->cap)
+	if (cap == 0)
 		return 0;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < want)
-		cap *= 2;
 	if (!mem_can_grow(cap) || (p = realloc(b->data, cap)) == NULL)
 		return -1;
 	b->data = p;
