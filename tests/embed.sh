@@ -17,12 +17,7 @@ is "$(cat embed.err)" "" "embed: nothing on stderr"
 
 # Install into a scratch root and build against it.
 root=$T/root
-if make -s -C "$BUILDDIR" install DESTDIR="$root" >install.log 2>&1; then
-	ok 0 "make install DESTDIR=... works"
-else
-	ok 1 "make install DESTDIR=... works"
-	diag "$(tail -20 install.log)"
-fi
+install_into "$root"
 pc=$(find "$root" -name corun.pc | head -1)
 is "$(basename "${pc:-none}")" corun.pc "corun.pc is installed"
 flags=$(PKG_CONFIG_PATH=$(dirname "${pc:-/nonexistent}") \

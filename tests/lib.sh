@@ -268,6 +268,16 @@ wall() {
 	return $w_rc
 }
 
+# make install into the scratch root DIR: one test result.
+install_into() {
+	if make -s -C "$BUILDDIR" install DESTDIR="$1" >install.log 2>&1; then
+		ok 0 "make install DESTDIR=... works"
+	else
+		ok 1 "make install DESTDIR=... works"
+		diag "$(tail -20 install.log)"
+	fi
+}
+
 # Wait up to SECS (scaled) seconds for FILE to exist; false if it never did.
 wait_for() {
 	wf_i=0

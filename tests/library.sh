@@ -53,12 +53,7 @@ is "$(cat exported.txt)" "$(cat api.txt)" \
 
 # Install into a scratch root; look at every library that lands there.
 root=$T/root
-if make -s -C "$BUILDDIR" install DESTDIR="$root" >install.log 2>&1; then
-	ok 0 "make install DESTDIR=... works"
-else
-	ok 1 "make install DESTDIR=... works"
-	diag "$(tail -20 install.log)"
-fi
+install_into "$root"
 find "$root" \( -name '*.a' -o -name '*.so' -o -name '*.so.*' \) -type f |
 	sort >libs.txt
 like "$(cat libs.txt)" 'libcorun\.so' "a shared libcorun is installed"
