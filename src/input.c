@@ -555,4 +555,5 @@ const struct sched_source input_source = {
 	input_pause,
 	input_stop,
 	input_done,
+	NULL,
 };

@@ -473,7 +473,8 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	struct job *job;
 	const char *id;
 
-	if (spec->kind->file_relative)
+	/* A template's paths are the command line's: relative to here. */
+	if (spec->kind->file_relative && spec->args == NULL)
 		spec = job_file_relative(spec, file);
 	job = job_new(spec, file, line);
 	job->final = final;

@@ -31,6 +31,11 @@ struct sched_source {
 	void (*pause)(int paused);
 	void (*stop)(void);
 	int (*done)(void);
+	/* Optional (NULL: none): the job of spec once its attempt has job
+	 * slot slot (command mode's {%}); takes spec over, returns the spec
+	 * to run (maybe spec itself). */
+	struct job_spec *(*slotted)(struct job_spec *, uint64_t seq,
+				    unsigned slot);
 };
 
 /* Set the scheduler up on a loop; opts must outlive the run. */
