@@ -25,6 +25,9 @@
  *  - in an option (timeout={1}) or the tag string, values are joined by
  *    blanks as they are.
  *
+ * {N} past the last value is nothing (not even an empty argument, when it
+ * is a whole argument), as in parallel.
+ *
  * When the first word that is not an option is not a kind (or holds a
  * replacement string), "exec" is put before it. A template without any
  * replacement string gets " {}": a new last argument, or, for a shell
@@ -378,6 +381,11 @@ template_fill(struct buf *out, const struct template *tp,
 {
 	int ntok = 1;
 
+	/* A value past the last one is nothing: a token of it alone is no
+	 * argument at all, as a word of parallel's command line. */
+	if (t->n == 1 && tp->p[t->first].type == P_NTH &&
+	    tp->p[t->first].n > nvalues && t->ctx == C_ARG)
+		return 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct piece *pc = &tp->p[t->first + i];
 
@@ -397,9 +405,9 @@ template_fill(struct buf *out, const struct template *tp,
 			}
 			break;
 		case P_NTH:
-			template_put(out, tp, t->ctx,
-				     pc->n <= nvalues ? values[pc->n - 1] : "",
-				     pc->x);
+			if (pc->n <= nvalues)
+				template_put(out, tp, t->ctx,
+					     values[pc->n - 1], pc->x);
 			break;
 		case P_SEQ:
 			buf_printf(out, "%llu", (unsigned long long)seq);
