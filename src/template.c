@@ -218,7 +218,7 @@ template_new(const char *text, const char *tagstring, int flags, char *err,
 	struct buf toks = BUF_INIT;
 	const struct kind *k = NULL;
 	const char *tok;
-	int ntok = 0, i, any = 0;
+	int ntok = 0, i, any = 0, kidx;
 	enum lex_end end;
 
 	tp->raw_sh = (flags & TEMPLATE_RAW_SH) != 0;
@@ -246,6 +246,7 @@ template_new(const char *text, const char *tagstring, int flags, char *err,
 		k = kind_find(tok);
 	if (k == NULL)
 		k = kind_find("exec");
+	kidx = tp->nt;
 	template_token(tp, template_addtok(tp), k->name, C_RAW);
 	if (i < ntok && strcmp(tok, k->name) == 0) {
 		i++;
@@ -255,7 +256,7 @@ template_new(const char *text, const char *tagstring, int flags, char *err,
 		any |= template_token(tp, template_addtok(tp), tok,
 				      k->shell ? C_SCRIPT : C_ARG);
 	if (!any && !(flags & TEMPLATE_NO_APPEND)) {
-		if (k->shell && tp->nt > 1 &&
+		if (k->shell && tp->nt - 1 > kidx &&
 		    tp->t[tp->nt - 1].first + tp->t[tp->nt - 1].n == tp->np) {
 			/* The end of the script: its last token. */
 			struct tok *last = &tp->t[tp->nt - 1];

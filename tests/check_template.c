@@ -125,6 +125,9 @@ START_TEST(sh_values_are_quoted_in_the_script)
 	s = fill("sh", NULL, TEMPLATE_RAW_SH, v, 1, 0);
 	check_argv(s, "sh", "echo hi; exit 3", NULL);
 	free(s);
+	s = fill("timeout=1s sh", NULL, TEMPLATE_RAW_SH, v, 1, 0);
+	check_argv(s, "sh", "echo hi; exit 3", NULL);
+	free(s);
 }
 END_TEST
 

@@ -148,6 +148,18 @@ EOF
 	gnu -k echo ::: a '' b >want
 	cvals got -c echo ::: a '' b
 	same got want "an empty input is an empty argument, as parallel"
+
+	printf '1\n2\n' >f1
+	printf 'x\ny\n' >f2
+	gnu -k echo :::: f1 f2 ::: z >want
+	cvals got -c echo :::: f1 f2 ::: z
+	same got want ":::: with two files: two sources, multiplied"
+	gnu -k -a f1 echo ::: a b >want
+	cvals got -a f1 -c echo ::: a b
+	same got want "-a FILE is a source before the argument lists"
+	gnu -k -n2 echo ::: a b c ::: 1 >want
+	cvals got --max-args 2 -c echo ::: a b c ::: 1
+	same got want "--max-args gathers combinations of several sources"
 else
 	skip "comparisons with GNU parallel" "parallel is not installed"
 fi
@@ -173,6 +185,12 @@ rc=$?
 is "$rc" 0 "sh with {} > {}.gz on hostile names: every job ok"
 check "the .gz files hold the originals" sh -c '
 	for f in gz/*.txt; do gzip -dc "$f.gz" | cmp -s - "$f" || exit 1; done'
+
+# --sh with -c: options for every command line.
+printf 'sleep 5\necho fast\n' >slow
+corun --json -k -c 'timeout=0.3s sh' --sh <slow >slow.json 2>&1
+is "$(jpy slow.json '",".join(r["status"] for r in R)')" "timeout,ok" \
+	"--sh with -c 'timeout=0.3s sh': each line gets the options"
 
 # Implied exec: any kind may come first, or a program.
 cvals got -c 'timeout=5s retries=1 echo x' ::: a
