@@ -263,6 +263,23 @@ wait_for stream.rc 10
 is "$(cat stream.rc 2>/dev/null)" 0 "the streamed run ends when its input does"
 check "every streamed input ran" test -e second.mark
 
+# Memory stays bounded: 300k inputs need no more than 20k do.
+if [ "$SANITIZED" = 0 ] && /usr/bin/time -f %M true >/dev/null 2>&1; then
+	for n in 20000 300000; do
+		yes 0 | head -n "$n" >"in.$n"
+		timeout -k 3 "$CORUN_LIMIT" /usr/bin/time -f %M -o "rss.$n" \
+			"$CORUN_LINK" -c sleep <"in.$n" >"out.$n" 2>&1
+		is "$?:$(grep -c '^ok ' "out.$n")" "0:$n" "$n inputs: all ran"
+	done
+	small=$(tail -n 1 rss.20000)
+	big=$(tail -n 1 rss.300000)
+	check "300k inputs: peak RSS ($big KiB) within 1.5x of 20k's ($small KiB)" \
+		num_lt "$big" "$(awk -v s="$small" 'BEGIN { print s * 1.5 }')"
+else
+	skip "300k inputs in bounded memory" \
+		"no GNU /usr/bin/time, or a sanitizer build"
+fi
+
 # Bad inputs are error records, the rest runs.
 printf 'a\nb\0c\nd\n' >nul.in
 corun --json -k -c echo <nul.in >nul.json 2>&1
