@@ -24,9 +24,10 @@ struct corun_options;
 struct executor_ops;
 struct attempt;
 
-/* Where jobs come from (input.c): the scheduler asks it to pause while
- * too many jobs are in flight, to stop when the run is stopping, and
- * whether everything has been read. Without a source, nothing more comes. */
+/* Where jobs come from (input.c, or arglist.c in command mode): the
+ * scheduler asks it to pause while too many jobs are in flight, to stop
+ * when the run is stopping, and whether everything has been read. Without
+ * a source, nothing more comes. */
 struct sched_source {
 	void (*pause)(int paused);
 	void (*stop)(void);
