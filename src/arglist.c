@@ -42,10 +42,10 @@
 
 /* One source: its inputs, when read whole. */
 struct source {
-	const char *name;    /* in records: FILE, "-" or ":::" */
+	const char *name; /* in records: FILE, "-" or ":::" */
 	char **v;
 	size_t n;
-	int linked;          /* paired with the source before */
+	int linked; /* paired with the source before */
 };
 
 /* Values for one job, owned. */
@@ -61,29 +61,29 @@ static struct {
 	struct template *tpl;
 	regex_t colsep;
 	int has_colsep;
-	char sep;            /* the byte that ends an input */
+	char sep; /* the byte that ends an input */
 	struct source *src;
 	size_t nsrc;
-	size_t ndim;         /* dimensions: a source and those paired to it */
-	size_t *dfirst;      /* a dimension's first source */
-	size_t *dcount;      /* its sources */
-	size_t *dlen;        /* its inputs (the shortest source's) */
-	size_t *odo;         /* the input of each dimension but the first */
+	size_t ndim;	/* dimensions: a source and those paired to it */
+	size_t *dfirst; /* a dimension's first source */
+	size_t *dcount; /* its sources */
+	size_t *dlen;	/* its inputs (the shortest source's) */
+	size_t *odo;	/* the input of each dimension but the first */
 	/* The first source, when it is a file or standard input. */
 	int stream;
 	int fd;
 	int eof;
-	int discard;         /* skipping an over-long input */
-	int stdin_flags;     /* to restore, or -1 */
+	int discard;	 /* skipping an over-long input */
+	int stdin_flags; /* to restore, or -1 */
 	struct buf buf;
-	size_t off;          /* bytes of buf already split off */
+	size_t off; /* bytes of buf already split off */
 	ev_io io;
-	size_t row;          /* inputs of the first dimension so far */
-	char *cur;           /* the current input of the first source */
-	int have_row;        /* cur is set and its combinations not done */
-	struct vals group;   /* --max-args: the values gathered */
-	int grouped;         /* inputs in group */
-	size_t grouprow;     /* the row of the group's first input */
+	size_t row;	   /* inputs of the first dimension so far */
+	char *cur;	   /* the current input of the first source */
+	int have_row;	   /* cur is set and its combinations not done */
+	struct vals group; /* --max-args: the values gathered */
+	int grouped;	   /* inputs in group */
+	size_t grouprow;   /* the row of the group's first input */
 	uint64_t seq;
 	int paused;
 	int busy;
@@ -166,9 +166,9 @@ arglist_combination(void)
 			if (d == 0 && k == 0)
 				arglist_columns(&A.group, A.cur);
 			else
-				arglist_columns(&A.group,
-						s->v[d == 0 ? A.row - 1
-							    : A.odo[d]]);
+				arglist_columns(
+				    &A.group,
+				    s->v[d == 0 ? A.row - 1 : A.odo[d]]);
 		}
 	if (++A.grouped >= (A.opts->max_args > 0 ? A.opts->max_args : 1))
 		arglist_emit();
@@ -210,9 +210,8 @@ arglist_next_input(void)
 	}
 	for (;;) {
 		p = A.buf.data + A.off;
-		end = A.off < A.buf.len
-			  ? memchr(p, A.sep, A.buf.len - A.off)
-			  : NULL;
+		end = A.off < A.buf.len ? memchr(p, A.sep, A.buf.len - A.off)
+					: NULL;
 		if (end == NULL) {
 			size_t left = A.buf.len - A.off;
 
@@ -390,7 +389,8 @@ arglist_open_stream(const char *file)
 		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 			A.stdin_flags = fcntl(A.fd, F_GETFL);
 			if (A.stdin_flags != -1)
-				fcntl(A.fd, F_SETFL, A.stdin_flags | O_NONBLOCK);
+				fcntl(A.fd, F_SETFL,
+				      A.stdin_flags | O_NONBLOCK);
 		}
 		return 0;
 	}
@@ -411,8 +411,8 @@ static int
 arglist_sources(const struct corun_options *o)
 {
 	static const struct corun_source stdin_source = {"-", NULL, 0, 0};
-	const struct corun_source *cs = o->nsources > 0 ? o->sources
-						       : &stdin_source;
+	const struct corun_source *cs =
+	    o->nsources > 0 ? o->sources : &stdin_source;
 	size_t n = o->nsources > 0 ? o->nsources : 1;
 
 	A.src = xcalloc(n, sizeof *A.src);
@@ -601,8 +601,8 @@ arglist_stop(void)
 
 /* The scheduler's view of the inputs. */
 const struct sched_source arglist_source = {
-	arglist_pause,
-	arglist_stop,
-	arglist_done,
-	arglist_slotted,
+    arglist_pause,
+    arglist_stop,
+    arglist_done,
+    arglist_slotted,
 };

@@ -54,25 +54,25 @@ enum ctx { C_RAW, C_ARG, C_SCRIPT };
 struct piece {
 	enum piece_type type;
 	enum xform x;
-	int n;          /* P_NTH: 1-based value number */
-	size_t off;     /* P_TEXT: its bytes in text */
+	int n;	    /* P_NTH: 1-based value number */
+	size_t off; /* P_TEXT: its bytes in text */
 	size_t len;
 };
 
 struct tok {
-	size_t first;   /* its pieces: p[first .. first + n) */
+	size_t first; /* its pieces: p[first .. first + n) */
 	size_t n;
 	enum ctx ctx;
 };
 
 struct template {
-	struct buf text;  /* the literal bytes of every piece */
+	struct buf text; /* the literal bytes of every piece */
 	struct piece *p;
 	size_t np;
-	size_t tokfirst;  /* the first piece of the token being cut */
-	struct tok *t;    /* the tokens of the job line */
+	size_t tokfirst; /* the first piece of the token being cut */
+	struct tok *t;	 /* the tokens of the job line */
 	int nt;
-	struct tok tag;   /* --tagstring's pieces */
+	struct tok tag; /* --tagstring's pieces */
 	int has_tag;
 	int uses_slot;
 	int raw_sh;
@@ -80,8 +80,8 @@ struct template {
 
 /* Add a piece to the template. */
 static void
-template_piece(struct template *tp, enum piece_type type, enum xform x,
-	       int n, const char *s, size_t len)
+template_piece(struct template *tp, enum piece_type type, enum xform x, int n,
+	       const char *s, size_t len)
 {
 	struct piece *pc;
 
@@ -114,8 +114,11 @@ template_match(const char *s, enum piece_type *type, enum xform *x, int *n)
 	static const struct {
 		const char *suffix;
 		enum xform x;
-	} xf[] = {{"}", X_NONE},      {".}", X_NOEXT}, {"/}", X_BASE},
-		  {"//}", X_DIR},     {"/.}", X_BASENOEXT}};
+	} xf[] = {{"}", X_NONE},
+		  {".}", X_NOEXT},
+		  {"/}", X_BASE},
+		  {"//}", X_DIR},
+		  {"/.}", X_BASENOEXT}};
 	size_t i = 1;
 	long num = 0;
 
@@ -228,8 +231,8 @@ template_new(const char *text, const char *tagstring, int flags, char *err,
 	}
 	end = lex_scan(text, strlen(text), &toks, &ntok);
 	if (end != LEX_END) {
-		errfmt(err, errlen, end == LEX_QUOTE
-					? "unterminated quote in template"
+		errfmt(err, errlen,
+		       end == LEX_QUOTE ? "unterminated quote in template"
 					: "template ends with a backslash");
 		goto fail;
 	}
@@ -376,9 +379,9 @@ template_put(struct buf *out, const struct template *tp, enum ctx ctx,
 /* Append a token filled with the values to out: one NUL-terminated token,
  * or several (C_ARG with several values). Returns how many. */
 static int
-template_fill(struct buf *out, const struct template *tp,
-	      const struct tok *t, const char *const *values, int nvalues,
-	      uint64_t seq, unsigned slot)
+template_fill(struct buf *out, const struct template *tp, const struct tok *t,
+	      const char *const *values, int nvalues, uint64_t seq,
+	      unsigned slot)
 {
 	int ntok = 1;
 
@@ -407,8 +410,8 @@ template_fill(struct buf *out, const struct template *tp,
 			break;
 		case P_NTH:
 			if (pc->n <= nvalues)
-				template_put(out, tp, t->ctx,
-					     values[pc->n - 1], pc->x);
+				template_put(out, tp, t->ctx, values[pc->n - 1],
+					     pc->x);
 			break;
 		case P_SEQ:
 			buf_printf(out, "%llu", (unsigned long long)seq);
@@ -428,8 +431,8 @@ template_fill(struct buf *out, const struct template *tp,
 /* Fill the template in; see template.h. *out belongs to the caller. */
 enum parse_rc
 template_expand(const struct template *tp, const char *const *values,
-		int nvalues, uint64_t seq, unsigned slot,
-		struct job_spec **out, char *err, size_t errlen)
+		int nvalues, uint64_t seq, unsigned slot, struct job_spec **out,
+		char *err, size_t errlen)
 {
 	struct buf toks = BUF_INIT, tag = BUF_INIT;
 	struct job_spec extra;

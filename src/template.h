@@ -12,12 +12,12 @@
 
 #include "parse.h"
 
-/* template_new's flags. */
-#define TEMPLATE_NO_APPEND 0x1 /* no implied " {}" when the template has
-				* no replacement string */
-#define TEMPLATE_RAW_SH 0x2    /* values go into an sh script as they
-				* are, unquoted (--sh: inputs are command
-				* lines) */
+/* template_new's flags. TEMPLATE_NO_APPEND: no implied " {}" when the
+ * template has no replacement string (--pipe). TEMPLATE_RAW_SH: values go
+ * into an sh script as they are, unquoted (--sh: inputs are command
+ * lines). */
+#define TEMPLATE_NO_APPEND 0x1
+#define TEMPLATE_RAW_SH 0x2
 
 struct template;
 

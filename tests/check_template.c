@@ -25,8 +25,8 @@ static struct job_spec *
 fill(const char *text, const char *tagstring, int flags,
      const char *const *values, int n, unsigned slot)
 {
-	struct template *tp = template_new(text, tagstring, flags, err,
-					   sizeof err);
+	struct template *tp =
+	    template_new(text, tagstring, flags, err, sizeof err);
 	struct job_spec *spec = NULL;
 
 	ck_assert_msg(tp != NULL, "template '%s': %s", text, err);
@@ -148,23 +148,23 @@ END_TEST
 
 /* What GNU parallel prints for {} {.} {/} {//} {/.} of each value. */
 static const char *const xforms[][6] = {
-	{"a/b.c", "a/b.c", "a/b", "b.c", "a", "b"},
-	{"a/b/", "a/b/", "a/b/", "", "a", ""},
-	{".bashrc", ".bashrc", "", ".bashrc", ".", ""},
-	{"x.tar.gz", "x.tar.gz", "x.tar", "x.tar.gz", ".", "x.tar"},
-	{"/abs", "/abs", "/abs", "abs", "/", "abs"},
-	{"/abs/f.x", "/abs/f.x", "/abs/f", "f.x", "/abs", "f"},
-	{"d.x/f", "d.x/f", "d.x/f", "f", "d.x", "f"},
-	{"sp ace.t", "sp ace.t", "sp ace", "sp ace.t", ".", "sp ace"},
-	{"./f.x", "./f.x", "./f", "f.x", ".", "f"},
-	{"../f", "../f", "../f", "f", "..", "f"},
-	{"", "", "", "", ".", ""},
-	{"a.b/c", "a.b/c", "a.b/c", "c", "a.b", "c"},
-	{"/", "/", "/", "", "/", ""},
-	{"a/.x", "a/.x", "a/", ".x", "a", ""},
-	{"..", "..", ".", "..", ".", "."},
-	{"a//b.c", "a//b.c", "a//b", "b.c", "a", "b"},
-	{"a.", "a.", "a", "a.", ".", "a"},
+    {"a/b.c", "a/b.c", "a/b", "b.c", "a", "b"},
+    {"a/b/", "a/b/", "a/b/", "", "a", ""},
+    {".bashrc", ".bashrc", "", ".bashrc", ".", ""},
+    {"x.tar.gz", "x.tar.gz", "x.tar", "x.tar.gz", ".", "x.tar"},
+    {"/abs", "/abs", "/abs", "abs", "/", "abs"},
+    {"/abs/f.x", "/abs/f.x", "/abs/f", "f.x", "/abs", "f"},
+    {"d.x/f", "d.x/f", "d.x/f", "f", "d.x", "f"},
+    {"sp ace.t", "sp ace.t", "sp ace", "sp ace.t", ".", "sp ace"},
+    {"./f.x", "./f.x", "./f", "f.x", ".", "f"},
+    {"../f", "../f", "../f", "f", "..", "f"},
+    {"", "", "", "", ".", ""},
+    {"a.b/c", "a.b/c", "a.b/c", "c", "a.b", "c"},
+    {"/", "/", "/", "", "/", ""},
+    {"a/.x", "a/.x", "a/", ".x", "a", ""},
+    {"..", "..", ".", "..", ".", "."},
+    {"a//b.c", "a//b.c", "a//b", "b.c", "a", "b"},
+    {"a.", "a.", "a", "a.", ".", "a"},
 };
 
 START_TEST(transformations_match_gnu_parallel)
@@ -177,8 +177,8 @@ START_TEST(transformations_match_gnu_parallel)
 	ck_assert_int_eq(s->argc, 6);
 	for (int k = 1; k <= 5; k++)
 		ck_assert_msg(strcmp(s->argv[k], xforms[_i][k]) == 0,
-			      "'%s' #%d: '%s', want '%s'", v[0], k,
-			      s->argv[k], xforms[_i][k]);
+			      "'%s' #%d: '%s', want '%s'", v[0], k, s->argv[k],
+			      xforms[_i][k]);
 	free(s);
 	/* The same through {1...}. */
 	s = fill("echo {1} {1.} {1/} {1//} {1/.}", NULL, 0, v, 1, 0);
@@ -227,7 +227,8 @@ END_TEST
 START_TEST(sequence_and_slot)
 {
 	const char *v[] = {"x"};
-	struct template *tp = template_new("echo {%}", NULL, 0, err, sizeof err);
+	struct template *tp =
+	    template_new("echo {%}", NULL, 0, err, sizeof err);
 	struct job_spec *s;
 
 	ck_assert(template_uses_slot(tp));
@@ -251,7 +252,8 @@ END_TEST
 START_TEST(values_in_options)
 {
 	const char *v[] = {"2s", "job-a"};
-	struct job_spec *s = fill("timeout={1} id={2} sleep 0", NULL, 0, v, 2, 0);
+	struct job_spec *s =
+	    fill("timeout={1} id={2} sleep 0", NULL, 0, v, 2, 0);
 
 	ck_assert(s->timeout == 2);
 	ck_assert_str_eq(s->id, "job-a");
@@ -278,7 +280,10 @@ END_TEST
 START_TEST(bad_templates)
 {
 	static const char *const bad[] = {
-	    "echo 'open", "timeout=5x echo", "nosuch=1 echo", "echo \\",
+	    "echo 'open",
+	    "timeout=5x echo",
+	    "nosuch=1 echo",
+	    "echo \\",
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
