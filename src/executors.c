@@ -365,5 +365,8 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 	ppool_set_nice(opts->worker_nice);
 	child_set_drain(opts->grace);
+	/* Every slot is free at the start of a run. */
+	slot_n = 0;
+	slot_top = 0;
 	return 0;
 }
