@@ -7,6 +7,9 @@
 # the same inputs, the same bytes. Until the raw output modes exist the
 # bytes are read from --json -k records (each job's value, in order).
 
+# Replacement strings ({} {.}...) and $ in single quotes are literal on
+# purpose throughout.
+# shellcheck disable=SC1083,SC2016
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
 
@@ -134,9 +137,9 @@ EOF
 	cvals got -c 'echo {#} {}' ::: a b c
 	same got want "{#} is the sequence number, as parallel"
 
-	printf 'a:b c:d' >colon
-	gnu -d : -k echo <colon >want
-	cvals_in colon got -d : -c echo
+	printf 'a:b c:d' >colon.in
+	gnu -d : -k echo <colon.in >want
+	cvals_in colon.in got -d : -c echo
 	same got want "-d: inputs end at the delimiter, as parallel"
 
 	printf 'echo one\necho two; echo three\nprintf "%%s\\n" "$((1 + 2))"\n' \
