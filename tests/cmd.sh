@@ -316,6 +316,7 @@ usage "-d with two bytes" -d ab -c echo ::: a
 usage "a bad --colsep" --colsep '(' -c echo ::: a
 usage ":::: of a missing file" -c echo :::: no-such-file
 usage ":::: without a file" -c echo ::::
+usage "a NUL byte in a source read whole" -c echo ::: a :::: nul.in
 # Arguments after ::: are never options.
 cvals got -c 'printf "%s\n"' ::: -n --json -c
 printf -- '-n\n--json\n-c\n' >want
