@@ -208,6 +208,8 @@ arglist_next_input(void)
 		A.cur = xstrdup(A.src[0].v[A.row]);
 		return 1;
 	}
+	if (A.buf.data == NULL) /* nothing read yet */
+		return A.eof ? -1 : 0;
 	for (;;) {
 		p = A.buf.data + A.off;
 		end = A.off < A.buf.len ? memchr(p, A.sep, A.buf.len - A.off)
