@@ -28,6 +28,17 @@ struct corun_limit {
 	int n;
 };
 
+/* One argument list of command mode (corun(1), COMMAND MODE): a file of
+ * inputs (:::: FILE, -a FILE; "-" is standard input) or the inputs
+ * themselves (::: ARG...). */
+struct corun_source {
+	const char *file; /* the file to read, or NULL: args */
+	char *const *args; /* the inputs of a ::: list, nargs of them */
+	size_t nargs;
+	int linked;       /* :::+ or ::::+: paired with the source before,
+			   * input by input, not multiplied */
+};
+
 /* The defaults of corun(1)'s options, which corun_options_init fills in
  * (with the number of online CPUs for procs and jobs, and no timeout). */
 #define CORUN_DEFAULT_THREADS 4
@@ -71,6 +82,18 @@ struct corun_options {
 	int worker_nice;    /* --worker-nice: workers run this much nicer */
 	size_t output_buffer; /* --output-buffer: bytes of records waiting
 			       * for the reader before the run holds back */
+	/* Command mode (corun(1), COMMAND MODE): a template run once per
+	 * input instead of job files (corun_run's inputs must be none). */
+	const char *command;  /* -c TEMPLATE, or NULL: job files */
+	const struct corun_source *sources; /* nsources argument lists, in
+					     * order; none: standard input */
+	size_t nsources;
+	int delimiter;        /* the byte that ends an input: '\n', '\0'
+			       * (-0) or -d's */
+	const char *colsep;   /* --colsep: a POSIX extended regex, or NULL */
+	int max_args;         /* --max-args: inputs per job (default 1) */
+	int shell_lines;      /* --sh: inputs go into sh scripts unquoted */
+	const char *tagstring; /* --tagstring, or NULL */
 	/* New fields go here, at the end. */
 };
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arglist.h"
 #include "corun.h"
 #include "engine.h"
 #include "executors.h"
@@ -204,11 +205,19 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	fd_cloexec_all();
-	if (input_check(inputs, ninputs) > 0)
+	if (opts->command != NULL && ninputs > 0) {
+		warnx("a job file and a template (-c) together");
+		return 2;
+	}
+	/* Command mode reads its argument lists instead of job files. */
+	if (opts->command != NULL ? arglist_init(opts) == -1
+				  : input_check(inputs, ninputs) > 0)
 		return 2;
 	if (opts->joblog != NULL && !opts->dry_run &&
-	    joblog_open(opts->joblog, opts->resume) == -1)
+	    joblog_open(opts->joblog, opts->resume) == -1) {
+		arglist_stop();
 		return 2;
+	}
 	/* A dry run prints its plan with stdio. */
 	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
 	loop = engine_start(opts);
@@ -216,23 +225,33 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		warnx("cannot start the event loop or the thread pool: %s", strerror(errno));
 		report_close();
 		joblog_close();
+		arglist_stop();
 		return 2;
 	}
 	if (!opts->dry_run)
 		output_watch(STDOUT_FILENO, opts->output_buffer);
 	/* No process-pool job or child to come: threads (the writer's, the
 	 * thread pool's) start without forking the server first. */
-	ppool_forksrv_maybe(input_may_need_forksrv());
-	sched_set_source(&input_source);
-	input_start(loop, inputs, ninputs);
+	ppool_forksrv_maybe(opts->command != NULL || input_may_need_forksrv());
+	if (opts->command != NULL) {
+		sched_set_source(&arglist_source);
+		arglist_start(loop);
+	} else {
+		sched_set_source(&input_source);
+		input_start(loop, inputs, ninputs);
+	}
 	ev_run(loop, 0);
 
-	input_stop();
+	if (opts->command != NULL)
+		arglist_stop();
+	else
+		input_stop();
 	engine_stop(opts);
 	status = sched_exit_status();
 	/* An input that could not be read while running: a usage error,
 	 * unless a signal stopped the run. */
-	if (status < 128 && input_failed())
+	if (status < 128 &&
+	    (opts->command != NULL ? arglist_failed() : input_failed()))
 		status = 2;
 	/* Wait for the writer: every record goes out (the reader is waited
 	 * for; signals cannot kill corun by now), unless the reader is gone

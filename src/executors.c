@@ -29,12 +29,69 @@
 #include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
+#include "spawn.h"
 #include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
 /* Children the system allowed when a spawn last ran out of fds or
  * processes; INT_MAX again once a child ends. */
 static int child_room = INT_MAX;
+/* Job slots (corun(1), {%} and CORUN_SLOT): each running child has the
+ * smallest free one of 1..-j. Free slots are those given back (a min-heap)
+ * and every one above slot_top. */
+static unsigned *slot_heap;
+static size_t slot_n, slot_cap;
+static unsigned slot_top;
+
+/* Take the smallest free job slot. */
+static unsigned
+slot_take(void)
+{
+	unsigned s;
+	size_t i = 0;
+
+	if (slot_n == 0)
+		return ++slot_top;
+	s = slot_heap[0];
+	slot_heap[0] = slot_heap[--slot_n];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		unsigned t;
+
+		if (c >= slot_n)
+			break;
+		if (c + 1 < slot_n && slot_heap[c + 1] < slot_heap[c])
+			c++;
+		if (slot_heap[i] <= slot_heap[c])
+			break;
+		t = slot_heap[i];
+		slot_heap[i] = slot_heap[c];
+		slot_heap[c] = t;
+		i = c;
+	}
+	return s;
+}
+
+/* Give a job slot back (0: none). */
+static void
+slot_give(unsigned s)
+{
+	size_t i = slot_n++;
+
+	if (s == 0) {
+		slot_n--;
+		return;
+	}
+	if (slot_n > slot_cap) {
+		slot_cap = slot_cap ? slot_cap * 2 : 16;
+		slot_heap = xrealloc(slot_heap, slot_cap * sizeof *slot_heap);
+	}
+	while (i > 0 && slot_heap[(i - 1) / 2] > s) {
+		slot_heap[i] = slot_heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	slot_heap[i] = s;
+}
 
 /* sleep's timer fired. */
 static void
@@ -86,6 +143,7 @@ loop_child_done(void *ctx, struct result *res)
 
 	forksrv_unwatch(child_pid(at->xdata));
 	children--;
+	slot_give(at->slot);
 	child_room = INT_MAX; /* what ran out may be there again */
 	sched_attempt_done(at, res);
 }
@@ -94,18 +152,24 @@ loop_child_done(void *ctx, struct result *res)
 static void
 loop_child_start(struct attempt *at)
 {
-	const struct job_spec *spec = at->spec;
+	const struct job_spec *spec;
 	char *shargv[] = {"/bin/sh", "-c", NULL, NULL};
-	char *const *argv = spec->argv;
+	char *const *argv;
 	char err[512];
 	struct child *c;
 
+	/* The fork server watches over children should corun be killed. */
+	ppool_forksrv();
+	/* Its job slot first: the spec may hold {%}. */
+	at->slot = slot_take();
+	sched_attempt_slotted(at);
+	spec = at->spec;
+	argv = spec->argv;
 	if (spec->kind->shell) {
 		shargv[2] = spec->argv[0];
 		argv = shargv;
 	}
-	/* The fork server watches over children should corun be killed. */
-	ppool_forksrv();
+	spawn_env(at->seq, at->slot, at->id);
 	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
 			sizeof err);
 	if (c == NULL && children > 0 &&
@@ -114,6 +178,7 @@ loop_child_start(struct attempt *at)
 		 * when it ends. Until then the job waits at the head of its
 		 * queue and no child starts. */
 		child_room = children;
+		slot_give(at->slot);
 		sched_attempt_requeue(at);
 		return;
 	}
@@ -125,6 +190,7 @@ loop_child_start(struct attempt *at)
 		res.status = ST_FAILED;
 		res.has_errout = 1;
 		result_error(&res, "%s", err);
+		slot_give(at->slot);
 		sched_attempt_done(at, &res);
 		return;
 	}
@@ -299,5 +365,8 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 	ppool_init(loop, opts->procs, exec_pool_started, exec_pool_done);
 	ppool_set_nice(opts->worker_nice);
 	child_set_drain(opts->grace);
+	/* Every slot is free at the start of a run. */
+	slot_n = 0;
+	slot_top = 0;
 	return 0;
 }

@@ -69,6 +69,9 @@ int sched_hurried(void);
 void sched_attempt_started(struct attempt *);
 /* The same, at a time in the past (a thread took a queued call then). */
 void sched_attempt_started_at(struct attempt *, double when);
+/* The executor gave the attempt a job slot (at->slot, before it starts
+ * it): the scheduler may change at->spec (command mode's {%}). */
+void sched_attempt_slotted(struct attempt *);
 /* Instead of starting it: the executor could not start the attempt for
  * want of something a running job gives back when it ends (fds,
  * processes). The job goes back to the head of its queue as if it had not

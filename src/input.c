@@ -573,4 +573,5 @@ const struct sched_source input_source = {
 	input_pause,
 	input_stop,
 	input_done,
+	NULL,
 };

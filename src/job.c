@@ -154,7 +154,11 @@ job_record(const struct job *job, struct record *rec)
 	rec->attempts = job->at.number;
 	rec->elapsed = future_elapsed(&job->fut);
 	rec->resumed = (job->flags & JOB_RESUMED) != 0;
+	rec->args = spec != NULL ? spec->args : NULL;
+	rec->nargs = spec != NULL ? spec->nargs : 0;
 }
+
+static const char *job_text(const struct job *, struct buf *);
 
 /* Write a final job's record and free it. */
 static void
@@ -164,8 +168,13 @@ job_write(struct job *job)
 	struct waiter *w;
 
 	if (job->final == NULL) {
+		struct buf text = BUF_INIT;
+
 		job_record(job, &rec);
+		if (rec.args != NULL)
+			rec.command = job_text(job, &text);
 		report_write(&rec);
+		buf_free(&text);
 	}
 	if (job->fut.res.status != ST_OK)
 		u64tab_put(&J.notok, job->seq,
@@ -473,7 +482,8 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	struct job *job;
 	const char *id;
 
-	if (spec->kind->file_relative)
+	/* A template's paths are the command line's: relative to here. */
+	if (spec->kind->file_relative && spec->args == NULL)
 		spec = job_file_relative(spec, file);
 	job = job_new(spec, file, line);
 	job->final = final;

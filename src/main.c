@@ -22,8 +22,26 @@
 
 static const char usage_text[] =
 "Usage: corun [OPTION]... [JOBFILE]...\n"
+"  or:  corun [OPTION]... -c TEMPLATE [::: ARG... | :::: FILE...]...\n"
 "Run the jobs of each JOBFILE (or of standard input, streamed, when there is\n"
 "none or it is -) concurrently, and write one result record per job.\n"
+"With -c, run TEMPLATE once per input: each line of standard input, or of\n"
+"the argument lists given after it.\n"
+"\n"
+"Command mode:\n"
+"  -c, --command TEMPLATE  a job line with replacement strings: {} {.} {/}\n"
+"                        {//} {/.} {#} {%} {N} {N.}...; exec is implied when\n"
+"                        its first word is not a kind, \" {}\" when it has none\n"
+"  ::: ARG...            inputs on the command line (several lists multiply)\n"
+"  :::: FILE...          inputs from files, one source each (- is stdin)\n"
+"  :::+, ::::+           pair the list with the one before instead\n"
+"  -a, --arg-file FILE   as :::: FILE\n"
+"  -0, --null            inputs end with NUL, not newline\n"
+"  -d, --delimiter C     inputs end with the byte C (\\n, \\t, \\0, \\xHH too)\n"
+"      --colsep REGEX    split each input into columns {1}..{N}\n"
+"      --max-args N      up to N inputs per job ({} is all of them)\n"
+"      --sh              inputs are shell command lines (sh -c each)\n"
+"      --tagstring STR   the tag of a job's output lines (STR expanded)\n"
 "\n"
 "Executors:\n"
 "  -P, --procs N         process-pool workers (default: online CPUs)\n"
@@ -75,6 +93,10 @@ enum {
 	OPT_STATS,
 	OPT_WORKER_NICE,
 	OPT_OUTPUT_BUFFER,
+	OPT_COLSEP,
+	OPT_MAX_ARGS,
+	OPT_SH,
+	OPT_TAGSTRING,
 };
 
 static const struct option longopts[] = {
@@ -99,6 +121,14 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, 'n'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
+	{"command", required_argument, NULL, 'c'},
+	{"arg-file", required_argument, NULL, 'a'},
+	{"null", no_argument, NULL, '0'},
+	{"delimiter", required_argument, NULL, 'd'},
+	{"colsep", required_argument, NULL, OPT_COLSEP},
+	{"max-args", required_argument, NULL, OPT_MAX_ARGS},
+	{"sh", no_argument, NULL, OPT_SH},
+	{"tagstring", required_argument, NULL, OPT_TAGSTRING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -226,6 +256,72 @@ limits_free(struct corun_options *o)
 	o->nlimits = 0;
 }
 
+/* -d's delimiter: one byte, or \n \t \r \0 \\ \xHH. */
+static int
+opt_delimiter(const char *arg)
+{
+	static const char esc[] = "n\nt\tr\r0\0\\\\";
+	unsigned hex;
+	char extra;
+
+	if (arg[0] != '\0' && arg[1] == '\0')
+		return (unsigned char)arg[0];
+	if (arg[0] == '\\' && arg[1] != '\0' && arg[2] == '\0')
+		for (size_t i = 0; i + 1 < sizeof esc; i += 2)
+			if (esc[i] == arg[1])
+				return (unsigned char)esc[i + 1];
+	if (strncmp(arg, "\\x", 2) == 0 && strlen(arg) == 4 &&
+	    sscanf(arg + 2, "%2x%c", &hex, &extra) == 1)
+		return (int)hex;
+	usage_error("--delimiter: expected one byte or \\n, \\t, \\r, \\0, "
+		    "\\\\ or \\xHH, got '%s'", arg);
+}
+
+/* The argument lists after the options (corun(1), COMMAND MODE): each
+ * ":::" starts a list of inputs, each file after "::::" is one; a "+"
+ * pairs the list with the one before. Appended to *src (main frees the
+ * array; the strings are argv's). */
+static void
+opt_sources(char *argv[], int argc, struct corun_source **src, size_t *n)
+{
+	for (int i = 0; i < argc;) {
+		int files = strncmp(argv[i], "::::", 4) == 0;
+		int linked = argv[i][files ? 4 : 3] == '+';
+		int first = ++i;
+
+		while (i < argc && strcmp(argv[i], ":::") != 0 &&
+		       strcmp(argv[i], ":::+") != 0 &&
+		       strcmp(argv[i], "::::") != 0 &&
+		       strcmp(argv[i], "::::+") != 0)
+			i++;
+		if (files && i == first)
+			usage_error("%s needs a file", argv[first - 1]);
+		for (int f = first; f < i || (!files && f == first); f++) {
+			struct corun_source *s;
+
+			*src = main_alloc(*src, (*n + 1) * sizeof **src);
+			s = &(*src)[(*n)++];
+			memset(s, 0, sizeof *s);
+			s->linked = linked;
+			if (files) {
+				s->file = argv[f];
+				continue;
+			}
+			s->args = argv + first;
+			s->nargs = (size_t)(i - first);
+			break;
+		}
+	}
+}
+
+/* Is a an argument list separator (:::, :::+, ::::, ::::+)? */
+static int
+is_list_sep(const char *a)
+{
+	return strcmp(a, ":::") == 0 || strcmp(a, ":::+") == 0 ||
+	       strcmp(a, "::::") == 0 || strcmp(a, "::::+") == 0;
+}
+
 /* libev could not get what it needs from the system (fds, memory): the
  * command ends with exit status 2 (the library leaves libev's callback,
  * which aborts, to the program: corun(3)). */
@@ -348,17 +444,23 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	static const char shortopts[] = "P:T:j:t:r:knhV";
+	static const char shortopts[] = "P:T:j:t:r:knhVc:a:0d:";
+	struct corun_source *src = NULL;
+	size_t nsrc = 0;
 	char **inputs;
 	size_t ninputs = 0, nstdin = 0;
-	int c;
+	int c, lists;
 
 	std_fds();
 	ev_set_syserr_cb(main_syserr);
 	corun_options_init(&o);
 	o.handle_signals = 1;
-	abbrev_expand(argc, argv, shortopts);
-	while ((c = getopt_long(argc, argv, shortopts, longopts,
+	/* Argument lists are never options: getopt_long sees only what comes
+	 * before the first. */
+	for (lists = 1; lists < argc && !is_list_sep(argv[lists]); lists++)
+		;
+	abbrev_expand(lists, argv, shortopts);
+	while ((c = getopt_long(lists, argv, shortopts, longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'P':
@@ -421,6 +523,32 @@ main(int argc, char *argv[])
 		case 'n':
 			o.dry_run = 1;
 			break;
+		case 'c':
+			o.command = optarg;
+			break;
+		case 'a':
+			src = main_alloc(src, (nsrc + 1) * sizeof *src);
+			memset(&src[nsrc], 0, sizeof *src);
+			src[nsrc++].file = optarg;
+			break;
+		case '0':
+			o.delimiter = '\0';
+			break;
+		case 'd':
+			o.delimiter = opt_delimiter(optarg);
+			break;
+		case OPT_COLSEP:
+			o.colsep = optarg;
+			break;
+		case OPT_MAX_ARGS:
+			o.max_args = opt_count("--max-args", optarg, 1, 1000000);
+			break;
+		case OPT_SH:
+			o.shell_lines = 1;
+			break;
+		case OPT_TAGSTRING:
+			o.tagstring = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -435,19 +563,32 @@ main(int argc, char *argv[])
 	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
+	/* --sh alone: the template is the sh kind, inputs its scripts. */
+	if (o.shell_lines && o.command == NULL)
+		o.command = "sh";
+	if (o.command == NULL && (lists < argc || nsrc > 0))
+		usage_error("'%s': argument lists need a template (-c)",
+			    lists < argc ? argv[lists] : "--arg-file");
+	if (o.command != NULL && optind < lists)
+		usage_error("'%s': a job file and a template (-c) together",
+			    argv[optind]);
+	opt_sources(argv + lists, argc - lists, &src, &nsrc);
+	o.sources = src;
+	o.nsources = nsrc;
 
-	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
-	for (int i = optind; i < argc; i++) {
+	inputs = main_alloc(NULL, ((size_t)(lists - optind) + 1) * sizeof *inputs);
+	for (int i = optind; i < lists; i++) {
 		if (strcmp(argv[i], "-") == 0)
 			nstdin++;
 		inputs[ninputs++] = argv[i];
 	}
 	if (nstdin > 1)
 		usage_error("%s: standard input can be read only once", "-");
-	if (ninputs == 0)
+	if (ninputs == 0 && o.command == NULL)
 		inputs[ninputs++] = "-";
 	c = corun_run(&o, inputs, ninputs);
 	free(inputs);
+	free(src);
 	limits_free(&o);
 	return c;
 }

@@ -422,8 +422,9 @@ parse_arity(const struct kind *k, int argc, char *err, size_t errlen)
  * to the caller.
  */
 static enum parse_rc
-parse_tokens(const char *toks, size_t toklen, int ntok, struct job_spec **out,
-	     char *err, size_t errlen)
+parse_tokens(const char *toks, size_t toklen, int ntok,
+	     const struct job_spec *extra, struct job_spec **out, char *err,
+	     size_t errlen)
 {
 	struct spec_draft l;
 	struct job_spec *s;
@@ -453,6 +454,11 @@ parse_tokens(const char *toks, size_t toklen, int ntok, struct job_spec **out,
 	if (parse_on(l.s.kind, l.s.on, err, errlen) < 0 ||
 	    parse_arity(l.s.kind, l.s.argc, err, errlen) < 0)
 		goto fail;
+	if (extra != NULL) {
+		l.s.args = extra->args;
+		l.s.nargs = extra->nargs;
+		l.s.tag = extra->tag;
+	}
 	s = spec_build(&l, toklen - (size_t)(tok - toks));
 	if (l.s.kind->check != NULL &&
 	    l.s.kind->check(s->argc, s->argv, err, errlen) != 0) {
@@ -492,8 +498,8 @@ parse_end(struct parser *p, struct job_spec **out, char *err, size_t errlen)
 	else if (p->ntok == 0)
 		rc = PARSE_NONE;
 	else
-		rc = parse_tokens(p->toks.data, p->toks.len, p->ntok, out, err,
-				  errlen);
+		rc = parse_tokens(p->toks.data, p->toks.len, p->ntok, NULL, out,
+				  err, errlen);
 	parse_reset(p);
 	return rc;
 }
@@ -586,4 +592,39 @@ parse_line(const char *line, struct job_spec **out, char *err, size_t errlen)
 		rc = parser_finish(&p, out, err, errlen);
 	parser_free(&p);
 	return rc;
+}
+
+/* Parse a logical line already cut into tokens, with extra's command-mode
+ * fields copied in; *out belongs to the caller. */
+enum parse_rc
+parse_tokens_extra(const char *toks, size_t toklen, int ntok,
+		   const struct job_spec *extra, struct job_spec **out,
+		   char *err, size_t errlen)
+{
+	*out = NULL;
+	if (ntok == 0) {
+		errfmt(err, errlen, "missing kind");
+		return PARSE_ERROR;
+	}
+	if (toklen > PARSE_MAX_LINE) {
+		errfmt(err, errlen, "line too long");
+		return PARSE_ERROR;
+	}
+	return parse_tokens(toks, toklen, ntok, extra, out, err, errlen);
+}
+
+/* Check one KEY=VALUE token on its own: 0, or -1 and a message. */
+int
+parse_option_check(const char *tok, char *err, size_t errlen)
+{
+	struct spec_draft l;
+	const char *eq = strchr(tok, '=');
+	unsigned seen = 0;
+
+	spec_draft_init(&l);
+	if (eq == NULL) {
+		errfmt(err, errlen, "'%s' is not an option", tok);
+		return -1;
+	}
+	return parse_option(&l, &seen, tok, eq, err, errlen);
 }

@@ -87,6 +87,17 @@ enum parse_rc parser_finish(struct parser *, struct job_spec **out, char *err,
 enum parse_rc parse_line(const char *line, struct job_spec **out, char *err,
 			 size_t errlen);
 
+/* A logical line already cut into ntok tokens (NUL-terminated, back to
+ * back, toklen bytes; command mode's template, lex.h), parsed as
+ * parser_feed would, with the args, nargs and tag of extra (or none:
+ * NULL) copied into the spec. *out is the caller's, as parser_feed's. */
+enum parse_rc parse_tokens_extra(const char *toks, size_t toklen, int ntok,
+				 const struct job_spec *extra,
+				 struct job_spec **out, char *err,
+				 size_t errlen);
+/* Check one KEY=VALUE option token on its own: 0, or -1 and a message. */
+int parse_option_check(const char *tok, char *err, size_t errlen);
+
 /* A job of a kind with arguments and no options (made by a program). */
 struct job_spec *parse_spec_new(const struct kind *, int argc,
 				char *const argv[]);

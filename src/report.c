@@ -344,6 +344,17 @@ format_json(struct buf *out, const struct record *rec)
 	add_u64(out, rec->line);
 	ADD_LIT(out, "\",\"kind\":");
 	add_json_cstr(out, rec->kind);
+	if (rec->args != NULL) {
+		ADD_LIT(out, ",\"args\":[");
+		for (int i = 0; i < rec->nargs; i++) {
+			if (i > 0)
+				buf_addc(out, ',');
+			report_json_string(out, rec->args[i],
+					   strlen(rec->args[i]));
+		}
+		ADD_LIT(out, "],\"command\":");
+		add_json_cstr(out, rec->command);
+	}
 	ADD_LIT(out, ",\"executor\":");
 	add_json_cstr(out, rec->executor);
 	ADD_LIT(out, ",\"status\":");
@@ -424,7 +435,9 @@ format_text(struct buf *out, const struct record *rec)
 	buf_addc(out, ' ');
 	add_seconds(out, rec->elapsed, 3);
 	buf_add(out, "s ", 2);
-	if (rec->kind != NULL)
+	if (rec->command != NULL)
+		text_add(out, rec->command, strlen(rec->command));
+	else if (rec->kind != NULL)
 		text_add(out, rec->kind, strlen(rec->kind));
 	else
 		buf_addc(out, '-');

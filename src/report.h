@@ -11,7 +11,9 @@
  * got a response carries "http_status":N (the final status, after any -L
  * redirects) right after "elapsed"; records of other jobs, and of http jobs
  * that got no status (connection refused, timed out before the response),
- * do not have the field.
+ * do not have the field. A record of command mode carries "args" (the
+ * inputs, a list of strings) and "command" (the job line it ran) right
+ * after "kind".
  */
 #ifndef CORUN_REPORT_H
 #define CORUN_REPORT_H
@@ -36,6 +38,12 @@ struct record {
 	int attempts;
 	double elapsed;
 	int resumed;             /* --resume found it ok in the job log */
+	/* Command mode (corun -c): the inputs that filled the template, and
+	 * the job as a job line (JSON "args" and "command"; a text record
+	 * shows the command in place of the kind). NULL otherwise. */
+	const char *const *args;
+	int nargs;
+	const char *command;
 };
 
 /* Append one record, with its trailing newline, to out. */

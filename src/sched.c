@@ -339,6 +339,20 @@ sched_attempt_started_at(struct attempt *at, double when)
 	}
 }
 
+/* The attempt got its job slot: the source may fill it into the job. */
+void
+sched_attempt_slotted(struct attempt *at)
+{
+	struct job *job = job_of(at);
+
+	if (S.source == NULL || S.source->slotted == NULL)
+		return;
+	job->spec = S.source->slotted(job->spec, job->seq, at->slot);
+	if (at->id != job->idbuf && job->spec->id != NULL)
+		at->id = job->spec->id;
+	at->spec = job->spec;
+}
+
 /* The executor could not start the attempt: undo the dispatch. */
 void
 sched_attempt_requeue(struct attempt *at)

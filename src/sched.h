@@ -24,13 +24,19 @@ struct corun_options;
 struct executor_ops;
 struct attempt;
 
-/* Where jobs come from (input.c): the scheduler asks it to pause while
- * too many jobs are in flight, to stop when the run is stopping, and
- * whether everything has been read. Without a source, nothing more comes. */
+/* Where jobs come from (input.c, or arglist.c in command mode): the
+ * scheduler asks it to pause while too many jobs are in flight, to stop
+ * when the run is stopping, and whether everything has been read. Without
+ * a source, nothing more comes. */
 struct sched_source {
 	void (*pause)(int paused);
 	void (*stop)(void);
 	int (*done)(void);
+	/* Optional (NULL: none): the job of spec once its attempt has job
+	 * slot slot (command mode's {%}); takes spec over, returns the spec
+	 * to run (maybe spec itself). */
+	struct job_spec *(*slotted)(struct job_spec *, uint64_t seq,
+				    unsigned slot);
 };
 
 /* Set the scheduler up on a loop; opts must outlive the run. */

@@ -6,7 +6,10 @@
  * the job's pipes on 1 and 2, every other fd closed, a process group of
  * its own, an empty signal mask and the signals corun ignores back to
  * their defaults. The program is looked up in PATH once per name and
- * remembered, as a shell's command hash does.
+ * remembered, as a shell's command hash does. A child of a job gets the
+ * job's CORUN_SEQ, CORUN_SLOT and CORUN_ID (spawn_env) on top of corun's
+ * environment, which is copied per spawn (pointers only) so that a
+ * program using libcorun may change its own between runs.
  *
  * Threads: loop thread only (the PATH cache and the signal set are
  * static). child.c watches what this starts.
@@ -15,6 +18,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -117,6 +121,60 @@ spawn_sigdefault(void)
 	return &set;
 }
 
+/* The job variables of the next spawn (spawn_env); set: not yet used. */
+static struct {
+	int set;
+	char seq[40];
+	char slot[32];
+	struct buf id;
+} spawn_job;
+
+/* Set the job variables of the next spawn. */
+void
+spawn_env(uint64_t seq, unsigned slot, const char *id)
+{
+	snprintf(spawn_job.seq, sizeof spawn_job.seq, "CORUN_SEQ=%llu",
+		 (unsigned long long)seq);
+	snprintf(spawn_job.slot, sizeof spawn_job.slot, "CORUN_SLOT=%u", slot);
+	buf_reset(&spawn_job.id);
+	buf_adds(&spawn_job.id, "CORUN_ID=");
+	buf_adds(&spawn_job.id, id != NULL ? id : "");
+	spawn_job.set = 1;
+}
+
+/* The environment of the next child: environ, with the job variables in
+ * place of inherited ones when spawn_env set them. The array is reused:
+ * valid until the next call. */
+static char *const *
+spawn_environ(void)
+{
+	static char **envp;
+	static size_t cap;
+	size_t n = 3;
+
+	if (!spawn_job.set)
+		return environ;
+	spawn_job.set = 0;
+	for (char **e = environ; *e != NULL; e++)
+		n++;
+	if (n + 1 > cap) {
+		cap = n + 1;
+		envp = xrealloc(envp, cap * sizeof *envp);
+	}
+	n = 0;
+	envp[n++] = spawn_job.seq;
+	envp[n++] = spawn_job.slot;
+	envp[n++] = spawn_job.id.data;
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "CORUN_", 6) != 0 ||
+		    (strncmp(*e + 6, "SEQ=", 4) != 0 &&
+		     strncmp(*e + 6, "SLOT=", 5) != 0 &&
+		     strncmp(*e + 6, "ID=", 3) != 0))
+			envp[n++] = *e;
+	envp[n] = NULL;
+	return envp;
+}
+
 /* Spawn argv (its program searched in PATH) with /dev/null, out and err on
  * 0, 1 and 2, in a new process group with default signals; 0 or an errno
  * value. */
@@ -128,6 +186,7 @@ spawn_child(pid_t *pid, char *const argv[], int out, int err)
 	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 		      POSIX_SPAWN_SETSIGDEF;
 	const char *file = spawn_which(argv[0]);
+	char *const *envp = spawn_environ();
 	sigset_t none;
 	int rc;
 
@@ -152,8 +211,8 @@ spawn_child(pid_t *pid, char *const argv[], int out, int err)
 	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
 	    (rc = posix_spawnattr_setsigdefault(&at, spawn_sigdefault())) == 0)
 		rc = file != NULL
-			 ? posix_spawn(pid, file, &fa, &at, argv, environ)
-			 : posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+			 ? posix_spawn(pid, file, &fa, &at, argv, envp)
+			 : posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;

@@ -3,9 +3,10 @@
  *
  * A spec is read by the scheduler, the executors and the records long after
  * its line is gone, so it owns every string it points to, all in the same
- * block as the struct: the after[] and argv[] pointer arrays, then the id,
- * the group, the after= list (its commas turned into NULs) and the kind word
- * with its arguments. One free() releases it. Pure: no I/O, no global state.
+ * block as the struct: the after[] and argv[] pointer arrays (and command
+ * mode's args[]), then the id, the group, the after= list (its commas
+ * turned into NULs), the kind word with its arguments, and command mode's
+ * inputs and tag. One free() releases it. Pure: no I/O, no global state.
  */
 #include "config.h"
 
@@ -35,9 +36,16 @@ spec_build(const struct spec_draft *l, size_t kseg)
 	size_t idlen = t->id != NULL ? strlen(t->id) + 1 : 0;
 	size_t glen = t->group != NULL ? strlen(t->group) + 1 : 0;
 	size_t alen = l->after != NULL ? strlen(l->after) + 1 : 0;
-	size_t nptr = (size_t)t->nafter + (size_t)t->argc + 1;
-	struct job_spec *s = xmalloc(sizeof *s + nptr * sizeof(char *) + idlen +
-				     glen + alen + kseg);
+	size_t tlen = t->tag != NULL ? strlen(t->tag) + 1 : 0;
+	size_t nptr = (size_t)t->nafter + (size_t)t->argc + 1 +
+		      (t->args != NULL ? (size_t)t->nargs : 0);
+	size_t vlen = 0;
+	struct job_spec *s;
+
+	for (int i = 0; t->args != NULL && i < t->nargs; i++)
+		vlen += strlen(t->args[i]) + 1;
+	s = xmalloc(sizeof *s + nptr * sizeof(char *) + idlen + glen + alen +
+		    kseg + tlen + vlen);
 	char **ptr = (char **)(void *)(s + 1);
 	char *str = (char *)(ptr + nptr);
 
@@ -74,5 +82,19 @@ spec_build(const struct spec_draft *l, size_t kseg)
 		}
 	}
 	ptr[t->argc] = NULL;
+	ptr += t->argc + 1;
+	str += kseg;
+	/* Command mode's inputs and tag (parse.h), after everything else. */
+	if (t->args != NULL) {
+		s->args = (const char *const *)ptr;
+		for (int i = 0; i < t->nargs; i++) {
+			size_t n = strlen(t->args[i]) + 1;
+
+			ptr[i] = memcpy(str, t->args[i], n);
+			str += n;
+		}
+	}
+	if (t->tag != NULL)
+		s->tag = memcpy(str, t->tag, tlen);
 	return s;
 }

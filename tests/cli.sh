@@ -15,10 +15,12 @@ done
 missing=
 for o in --procs --threads --jobs --max-inflight --limit --timeout \
 	--retries --backoff --keep-order --fail-fast --json --joblog --resume \
-	--progress --stats --grace --worker-nice --dry-run --help --version; do
+	--progress --stats --grace --worker-nice --dry-run --help --version \
+	--command --arg-file --null --delimiter --colsep --max-args --sh \
+	--tagstring; do
 	grep -qF -- "$o" help.out || missing="$missing $o"
 done
-for o in -P -T -j -t -r -k -n -h -V; do
+for o in -P -T -j -t -r -k -n -h -V -c -a -0 -d; do
 	grep -qE -- "(^|[^A-Za-z0-9-])$o([^A-Za-z0-9-]|\$)" help.out ||
 		missing="$missing $o"
 done

@@ -202,10 +202,13 @@ compare() {
 	}' "$tmp/cmp.doc" "$tmp/cmp.act"
 }
 
-# corun_args CMD: the arguments of the corun invocations in a command line.
+# corun_args CMD: the arguments of the corun invocations in a command line,
+# quoted words (a template) as Q, up to an argument list (:::, ::::).
 corun_args() {
-	printf '%s\n' "$1" | sed -e 's/#.*//' | tr '|;&<>' '[\n*]' |
-	    awk '$1 == "corun" { for (i = 2; i <= NF; i++) print $i }'
+	printf '%s\n' "$1" | sed -e "s/'[^']*'/Q/g" -e 's/"[^"]*"/Q/g' \
+	    -e 's/#.*//' | tr '|;&<>' '[\n*]' |
+	    awk '$1 == "corun" {
+		for (i = 2; i <= NF && $i !~ /^::::?\+?$/; i++) print $i }'
 }
 
 # unknown_option CMD: print the first option of corun in CMD that
