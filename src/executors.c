@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,12 +28,10 @@
 #include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
+#include "room.h"
 #include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
-/* Children the system allowed when a spawn last ran out of fds or
- * processes; INT_MAX again once a child ends. */
-static int child_room = INT_MAX;
 
 /* sleep's timer fired. */
 static void
@@ -86,7 +83,8 @@ loop_child_done(void *ctx, struct result *res)
 
 	forksrv_unwatch(child_pid(at->xdata));
 	children--;
-	child_room = INT_MAX; /* what ran out may be there again */
+	room_leave(); /* what ran out may be there again */
+	net_http_fds_freed();
 	sched_attempt_done(at, res);
 }
 
@@ -108,12 +106,12 @@ loop_child_start(struct attempt *at)
 	ppool_forksrv();
 	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
 			sizeof err);
-	if (c == NULL && children > 0 &&
-	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN)) {
-		/* Out of fds or processes: a running child gives some back
-		 * when it ends. Until then the job waits at the head of its
-		 * queue and no child starts. */
-		child_room = children;
+	if (c == NULL &&
+	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN) &&
+	    room_wait()) {
+		/* Out of fds or processes: a running child or network job
+		 * gives some back when it ends (room.c). Until then the job
+		 * waits at the head of its queue and none of them starts. */
 		sched_attempt_requeue(at);
 		return;
 	}
@@ -129,6 +127,7 @@ loop_child_start(struct attempt *at)
 		return;
 	}
 	children++;
+	room_enter();
 	at->xdata = c;
 	/* Should corun die without stopping it (kill -9), the fork server
 	 * kills its group. */
@@ -176,12 +175,18 @@ exec_run_fn(enum kind_id id)
 	return (unsigned)id < KIND_COUNT ? runtime[id].run : NULL;
 }
 
-/* Room for this loop job? Only child processes are limited (-j). */
+/* Room for this loop job? Child processes are limited by -j; they and
+ * network jobs wait while descriptors or processes ran out (room.c). */
 static int
 loop_ready(const struct attempt *at)
 {
-	return !at->spec->kind->spawns ||
-	       (children < sched_options()->jobs && children < child_room);
+	const struct kind *k = at->spec->kind;
+
+	if (k->spawns)
+		return children < sched_options()->jobs && room_ready();
+	if (k->id == KIND_HTTP || k->id == KIND_TCP)
+		return room_ready();
+	return 1;
 }
 
 /* Start a loop job. */

@@ -346,6 +346,9 @@ sched_attempt_requeue(struct attempt *at)
 	struct job *job = job_of(at);
 
 	SCHED_CHECK(job->state == JS_RUNNING);
+	/* A network job is put back after it started: its clock starts
+	 * again when it is dispatched again. */
+	ev_timer_stop(sched_loop, &job->timer);
 	at->number--;
 	job->flags |= JOB_REQUEUED;
 	if (job->group != NULL)
