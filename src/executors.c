@@ -8,8 +8,10 @@
  * hands calls to pool_thread.c, the process executor to pool_proc.c. The
  * adapters here turn their callbacks into the scheduler's
  * sched_attempt_started/sched_attempt_done, so every submit is answered by
- * exactly one sched_attempt_done. The runtime table binds each row of the
- * kind table (kinds.c) to its run function or its start/stop functions.
+ * exactly one sched_attempt_done. Children and network jobs that find no
+ * file descriptor wait for one through room.c. The runtime table binds each
+ * row of the kind table (kinds.c) to its run function or its start/stop
+ * functions.
  * Loop thread only (the run functions run in pool threads and workers).
  */
 #include "config.h"

@@ -237,17 +237,18 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /* Connections libcurl may hold open at once: half of what the descriptor
- * limit leaves once the rest of corun has its share (0: no limit); queued
- * transfers wait inside libcurl for a free connection. */
+ * limit leaves once the rest of corun has its share, HTTP_FD_RESERVE or
+ * half the limit if less (0: no limit); queued transfers wait inside
+ * libcurl for a free connection. corun(1) states it. */
 static long
 http_max_connections(void)
 {
-	long lim = room_fd_limit(), n;
+	long lim = room_fd_limit(), keep;
 
 	if (lim == 0)
 		return 0;
-	n = lim > 2 * HTTP_FD_RESERVE ? lim - HTTP_FD_RESERVE : HTTP_FD_RESERVE;
-	return n / 2;
+	keep = lim / 2 < HTTP_FD_RESERVE ? lim / 2 : HTTP_FD_RESERVE;
+	return (lim - keep) / 2 > 0 ? (lim - keep) / 2 : 1;
 }
 
 /* Set the connection cap to n (0: none), never above cap_max. Not from
@@ -458,8 +459,9 @@ http_finish(struct http_xfer *x, CURLcode code)
 			       strerror(x->nofd));
 		else
 			errfmt(msg, sizeof msg, "%s",
-			       x->errbuf[0] != '\0' ? x->errbuf
-						    : lcurl.easy_strerror(code));
+			       x->errbuf[0] != '\0'
+				   ? x->errbuf
+				   : lcurl.easy_strerror(code));
 		http_xfer_free(x);
 		if (room_wait()) {
 			/* Connections beyond those open now would find no

@@ -81,7 +81,8 @@ struct tcp_conn {
 	int fd;
 	int err;   /* errno of the last address tried */
 	double t0; /* time of the first connect(2) */
-	unsigned long shortages; /* room_shortages() as its lookup began */
+	/* room_shortages() as its name lookup began */
+	unsigned long shortages;
 };
 
 /* A name lookup for the resolver threads. */

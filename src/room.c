@@ -108,8 +108,8 @@ room_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur > LONG_MAX)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX)
 		return 0;
 	return (long)rl.rlim_cur;
 }
