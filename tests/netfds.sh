@@ -106,6 +106,21 @@ lowfd -20 burst -j 100 burst.jobs
 is "$(outcome burst)" "0 272 []" \
 	"ulimit -n 20: children after a burst of transfers all end ok"
 
+# Jobs that wait for a descriptor hold up no timer: children take the
+# descriptors, transfers wait behind them, a sleep given after the
+# transfers ends long before any child.
+{
+	echo "id=gate sleep 0.3"
+	lines 20 "id=qc%d exec sleep 3"
+	lines 20 "id=qh%d after=gate http $U/slow?s=0.1"
+	echo "id=nap after=gate sleep 0.1"
+} >queue.jobs
+lowfd queue -j 100 queue.jobs
+is "$(outcome queue)" "0 42 []" "ulimit -n 40: children, transfers and timers all end ok"
+is "$(jpy queue.json '[r["id"] for r in R].index("nap") <
+	min(i for i, r in enumerate(R) if r["id"].startswith("qc"))')" true \
+	"ulimit -n 40: a timer does not wait behind transfers that wait"
+
 # A job that waits for a descriptor keeps its timeout: a server that never
 # answers holds its transfers, and those that wait behind them time out.
 lines 60 "id=s%d timeout=1s http $U/slow?s=30" >slow.jobs
