@@ -47,11 +47,11 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <ev.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -38,12 +38,12 @@
  * to end, so each record has what its job produced.
  *
  * Queues are per slot class (loop timers, child processes, network jobs,
- * thread pool, process pool) and are drained in the loop's prepare phase, once per
- * iteration: an executor that frees room, or an attempt that ends inside
- * submit(), never recurses into the scheduler, and many starts are batched
- * into one pass. The same pass settles jobs skipped or cancelled in bulk,
- * goes round again while that queued more jobs (so the loop never blocks
- * with a job that could start), and has the output module flush the
+ * thread pool, process pool) and are drained in the loop's prepare phase,
+ * once per iteration: an executor that frees room, or an attempt that ends
+ * inside submit(), never recurses into the scheduler, and many starts are
+ * batched into one pass. The same pass settles jobs skipped or cancelled in
+ * bulk, goes round again while that queued more jobs (so the loop never
+ * blocks with a job that could start), and has the output module flush the
  * records written during the iteration, so a reader sees each one before
  * the loop blocks again.
  *

@@ -32,6 +32,7 @@ lowfd() {
 	lf_name=$1
 	shift
 	(
+		# shellcheck disable=SC3045 # dash's and bash's ulimit have -n
 		ulimit -n "$lf_limit" || exit 99
 		wall "$lf_name.wall" corun --json "$@" >"$lf_name.json" \
 			2>"$lf_name.err"
@@ -63,7 +64,8 @@ lowfd http http.jobs
 is "$(outcome http)" "0 200 []" \
 	"ulimit -n 40: 200 http requests all end ok"
 is "$(cat http.err)" "" "ulimit -n 40, http: nothing on stderr"
-lt "$(cat http.wall)" "$(scaled 20)" "ulimit -n 40: the 200 requests do not stall"
+lt "$(cat http.wall)" "$(scaled 20)" \
+	"ulimit -n 40: the 200 requests do not stall"
 
 # A host name: libcurl's resolver needs descriptors of its own.
 lines 200 "id=n%d http http://localhost:$PORT/status/200" >name.jobs
@@ -116,7 +118,8 @@ is "$(outcome burst)" "0 272 []" \
 	echo "id=nap after=gate sleep 0.1"
 } >queue.jobs
 lowfd queue -j 100 queue.jobs
-is "$(outcome queue)" "0 42 []" "ulimit -n 40: children, transfers and timers all end ok"
+is "$(outcome queue)" "0 42 []" \
+	"ulimit -n 40: children, transfers and timers all end ok"
 is "$(jpy queue.json '[r["id"] for r in R].index("nap") <
 	min(i for i, r in enumerate(R) if r["id"].startswith("qc"))')" true \
 	"ulimit -n 40: a timer does not wait behind transfers that wait"
