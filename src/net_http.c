@@ -534,7 +534,12 @@ net_http_start(struct attempt *at)
 		return;
 	}
 	if (H.multi == NULL && http_init(err, sizeof err) == -1) {
-		http_fail(at, err);
+		/* The multi handle's wakeup pair may have found no
+		 * descriptor: wait for one as a transfer does. */
+		if (room_fds_short() != 0 && room_wait())
+			sched_attempt_requeue(at);
+		else
+			http_fail(at, err);
 		return;
 	}
 	x = xcalloc(1, sizeof *x);
