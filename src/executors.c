@@ -8,14 +8,15 @@
  * hands calls to pool_thread.c, the process executor to pool_proc.c. The
  * adapters here turn their callbacks into the scheduler's
  * sched_attempt_started/sched_attempt_done, so every submit is answered by
- * exactly one sched_attempt_done. The runtime table binds each row of the
- * kind table (kinds.c) to its run function or its start/stop functions.
+ * exactly one sched_attempt_done. Children and network jobs that find no
+ * file descriptor wait for one through room.c. The runtime table binds each
+ * row of the kind table (kinds.c) to its run function or its start/stop
+ * functions.
  * Loop thread only (the run functions run in pool threads and workers).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,13 +30,11 @@
 #include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
+#include "room.h"
 #include "spawn.h"
 #include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
-/* Children the system allowed when a spawn last ran out of fds or
- * processes; INT_MAX again once a child ends. */
-static int child_room = INT_MAX;
 /* Job slots (corun(1), {%} and CORUN_SLOT): each running child has the
  * smallest free one of 1..-j. Free slots are those given back (a min-heap)
  * and every one above slot_top. */
@@ -144,7 +143,8 @@ loop_child_done(void *ctx, struct result *res)
 	forksrv_unwatch(child_pid(at->xdata));
 	children--;
 	slot_give(at->slot);
-	child_room = INT_MAX; /* what ran out may be there again */
+	room_leave(); /* what ran out may be there again */
+	net_http_fds_freed();
 	sched_attempt_done(at, res);
 }
 
@@ -172,12 +172,12 @@ loop_child_start(struct attempt *at)
 	spawn_env(at->seq, at->slot, at->id);
 	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
 			sizeof err);
-	if (c == NULL && children > 0 &&
-	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN)) {
-		/* Out of fds or processes: a running child gives some back
-		 * when it ends. Until then the job waits at the head of its
-		 * queue and no child starts. */
-		child_room = children;
+	if (c == NULL &&
+	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN) &&
+	    room_wait()) {
+		/* Out of fds or processes: a running child or network job
+		 * gives some back when it ends (room.c). Until then the job
+		 * waits at the head of its queue and none of them starts. */
 		slot_give(at->slot);
 		sched_attempt_requeue(at);
 		return;
@@ -195,6 +195,7 @@ loop_child_start(struct attempt *at)
 		return;
 	}
 	children++;
+	room_enter();
 	at->xdata = c;
 	/* Should corun die without stopping it (kill -9), the fork server
 	 * kills its group. */
@@ -242,12 +243,18 @@ exec_run_fn(enum kind_id id)
 	return (unsigned)id < KIND_COUNT ? runtime[id].run : NULL;
 }
 
-/* Room for this loop job? Only child processes are limited (-j). */
+/* Room for this loop job? Child processes are limited by -j; they and
+ * network jobs wait while descriptors or processes ran out (room.c). */
 static int
 loop_ready(const struct attempt *at)
 {
-	return !at->spec->kind->spawns ||
-	       (children < sched_options()->jobs && children < child_room);
+	const struct kind *k = at->spec->kind;
+
+	if (k->spawns)
+		return children < sched_options()->jobs && room_ready();
+	if (k->id == KIND_HTTP || k->id == KIND_TCP)
+		return room_ready();
+	return 1;
 }
 
 /* Start a loop job. */

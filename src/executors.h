@@ -75,7 +75,10 @@ void sched_attempt_slotted(struct attempt *);
 /* Instead of starting it: the executor could not start the attempt for
  * want of something a running job gives back when it ends (fds,
  * processes). The job goes back to the head of its queue as if it had not
- * been dispatched; the executor's ready() keeps it there until then. */
+ * been dispatched; the executor's ready() keeps it there until then. A
+ * loop kind may do so after sched_attempt_started (a transfer that found
+ * no descriptor): its timeout is stopped and starts again with the next
+ * dispatch. */
 void sched_attempt_requeue(struct attempt *);
 /* An attempt ended; res is moved from (left empty). */
 void sched_attempt_done(struct attempt *, struct result *res);

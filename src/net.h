@@ -17,6 +17,8 @@ struct attempt;
 void net_http_start(struct attempt *);
 /* Remove the attempt's transfer from the multi handle at once. */
 void net_http_stop(struct attempt *);
+/* Children gave descriptors back: http's connections may grow again. */
+void net_http_fds_freed(void);
 
 /* Resolve the host if needed, then connect without blocking. */
 void net_tcp_start(struct attempt *);

@@ -22,6 +22,21 @@
  * status 404") or a transport error (curl's message). Stopping a transfer
  * (timeout, cancel) removes it from the multi handle at once.
  *
+ * File descriptors. Every connection is a socket opened through
+ * http_opensocket, which counts them. libcurl holds at most a set number
+ * of connections (CURLMOPT_MAX_TOTAL_CONNECTIONS, from the limit on open
+ * files); transfers beyond them wait inside libcurl for a free one. A
+ * transfer is a user of the room that children and network jobs share
+ * (room.c) from its start to its end. When its socket cannot be opened
+ * for want of descriptors (EMFILE, ENFILE) before any request was sent,
+ * the transfer is dropped and its job waits at the head of its queue as a
+ * child does (sched_attempt_requeue) until a job ends; the connection cap
+ * drops to the connections open then, so the transfers that follow wait
+ * for a free connection instead of failing, and it comes back when a
+ * child ends (net_http_fds_freed). With nothing running, idle connections
+ * in the cache are closed to make room (http_reclaim); when there are
+ * none, the job fails with the error.
+ *
  * Threads: loop thread only; curl's resolver threads never call us.
  * Memory: a transfer owns its easy handle, header list and body buffer;
  * the body moves into the attempt's result. The header strings and the -d
@@ -30,13 +45,15 @@
 #include "config.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <ev.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "corun.h"
 #include "curl_lazy.h"
@@ -45,6 +62,7 @@
 #include "net_check.h"
 #include "parse.h"
 #include "pool_proc.h"
+#include "room.h"
 #include "util.h"
 
 /* Redirects followed with -L at most (curl(1)'s default). */
@@ -60,6 +78,9 @@ struct http_xfer {
 	struct curl_slist *headers;
 	struct buf body;
 	bool truncated;
+	bool entered; /* a user of the room (room.c) until it ends */
+	int nofd;     /* errno when its socket could not be opened, or 0 */
+	unsigned long shortages; /* room_shortages() as it started */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -71,8 +92,12 @@ struct http_sock {
 
 /* The multi handle and its watchers: loop thread only. */
 static struct {
+	bool global;	/* curl_global_init done */
 	CURLM *multi;	/* NULL until the first http job */
 	ev_timer timer; /* when libcurl next wants to be called */
+	long nsocks;	/* sockets open (connections) */
+	long cap;	/* the connection cap set; 0: none */
+	long cap_max;	/* the cap from the limit on open files; 0: none */
 	LIST_HEAD(, http_xfer) xfers;
 	LIST_HEAD(, http_sock) socks;
 } H;
@@ -168,13 +193,31 @@ http_timer_set(CURLM *multi, long timeout_ms, void *userp)
 }
 
 /* CURLOPT_OPENSOCKETFUNCTION: every socket close-on-exec, so children
- * spawned meanwhile do not inherit connections. */
+ * spawned meanwhile do not inherit connections; counted; a transfer that
+ * finds no descriptor is marked (clientp is its struct http_xfer). */
 static curl_socket_t
 http_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
-	(void)clientp, (void)purpose;
-	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
-		      addr->protocol);
+	struct http_xfer *x = clientp;
+	int s;
+
+	(void)purpose;
+	s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (s >= 0)
+		H.nsocks++;
+	else if (errno == EMFILE || errno == ENFILE)
+		x->nofd = errno;
+	return s >= 0 ? s : CURL_SOCKET_BAD;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: close a socket http_opensocket opened. A
+ * connection outlives the transfer that opened it: clientp is unused. */
+static int
+http_closesocket(void *clientp, curl_socket_t s)
+{
+	(void)clientp;
+	H.nsocks--;
+	return close(s);
 }
 
 /* CURLOPT_WRITEFUNCTION: keep the body up to the cap, drop the rest. */
@@ -194,19 +237,57 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /* Connections libcurl may hold open at once: half of what the descriptor
- * limit leaves once the rest of corun has its share; queued transfers
- * wait inside libcurl for a free connection. */
+ * limit leaves once the rest of corun has its share, HTTP_FD_RESERVE or
+ * half the limit if less (0: no limit); queued transfers wait inside
+ * libcurl for a free connection. corun(1) states it. */
 static long
 http_max_connections(void)
 {
-	struct rlimit rl;
-	rlim_t n;
+	long lim = room_fd_limit(), keep;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
-		return 0; /* no limit */
-	n = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? rl.rlim_cur - HTTP_FD_RESERVE
-					      : HTTP_FD_RESERVE;
-	return (long)(n / 2);
+	if (lim == 0)
+		return 0;
+	keep = lim / 2 < HTTP_FD_RESERVE ? lim / 2 : HTTP_FD_RESERVE;
+	return (lim - keep) / 2 > 0 ? (lim - keep) / 2 : 1;
+}
+
+/* Set the connection cap to n (0: none), never above cap_max. Not from
+ * inside a libcurl callback. */
+static void
+http_set_cap(long n)
+{
+	if (H.cap_max > 0 && (n == 0 || n > H.cap_max))
+		n = H.cap_max;
+	if (H.multi == NULL || n == H.cap)
+		return;
+	H.cap = n;
+	lcurl.multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+}
+
+/* Close the multi handle, its connections and its watchers. */
+static void
+http_multi_close(void)
+{
+	ev_timer_stop(sched_loop, &H.timer);
+	lcurl.multi_cleanup(H.multi);
+	H.multi = NULL;
+	while (!LIST_EMPTY(&H.socks))
+		http_sock_free(LIST_FIRST(&H.socks));
+	H.nsocks = 0; /* closed, whether or not through http_closesocket */
+}
+
+/* room.c's reclaim: with no transfer left, close the idle connections of
+ * the cache (the multi handle goes; the next http job makes a new one).
+ * Returns how many were closed. */
+static int
+http_reclaim(void)
+{
+	long n = H.nsocks;
+
+	if (H.multi == NULL || !LIST_EMPTY(&H.xfers) || n <= 0)
+		return 0;
+	http_multi_close();
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 /* Create the multi handle and its timer (first http job): 0, or -1 with a
@@ -219,14 +300,17 @@ http_init(char *err, size_t errlen)
 	/* Loaded by net_http_start before, normally. */
 	if (curl_lazy_load(err, errlen) == -1)
 		return -1;
-	rc = lcurl.global_init(CURL_GLOBAL_DEFAULT);
-	if (rc != CURLE_OK) {
-		errfmt(err, errlen, "libcurl: %s", lcurl.easy_strerror(rc));
-		return -1;
+	if (!H.global) {
+		rc = lcurl.global_init(CURL_GLOBAL_DEFAULT);
+		if (rc != CURLE_OK) {
+			errfmt(err, errlen, "libcurl: %s",
+			       lcurl.easy_strerror(rc));
+			return -1;
+		}
+		H.global = true;
 	}
 	H.multi = lcurl.multi_init();
 	if (H.multi == NULL) {
-		lcurl.global_cleanup();
 		errfmt(err, errlen, "libcurl: cannot create a multi handle");
 		return -1;
 	}
@@ -238,9 +322,11 @@ http_init(char *err, size_t errlen)
 		      "name hosts will stall the loop while they resolve");
 	lcurl.multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
 	lcurl.multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, http_timer_set);
-	lcurl.multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			  http_max_connections());
+	H.cap_max = http_max_connections();
+	H.cap = 0;
+	http_set_cap(0);
 	ev_init(&H.timer, http_timer_cb);
+	room_set_reclaim(http_reclaim);
 	return 0;
 }
 
@@ -276,6 +362,8 @@ http_setup(struct http_xfer *x, const struct http_args *a, int argc,
 	lcurl.easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
 	lcurl.easy_setopt(e, CURLOPT_WRITEDATA, x);
 	lcurl.easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
+	lcurl.easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	lcurl.easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, http_closesocket);
 	lcurl.easy_setopt(e, CURLOPT_USERAGENT,
 			 PACKAGE_NAME "/" PACKAGE_VERSION);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -318,10 +406,43 @@ http_xfer_free(struct http_xfer *x)
 	lcurl.slist_free_all(x->headers);
 	buf_free(&x->body);
 	LIST_REMOVE(x, link);
+	if (x->entered)
+		room_leave();
 	free(x);
 }
 
-/* A transfer is over (code from libcurl): end the job's attempt. */
+/* Did the transfer fail for want of a descriptor before it sent anything
+ * (so that trying it again later repeats nothing)? Its socket found none,
+ * or its name lookup failed while descriptors ran short (room.c). */
+static bool
+http_nofd(struct http_xfer *x, CURLcode code)
+{
+	long sent = 0;
+
+	if (code == CURLE_OK)
+		return false;
+	if (x->nofd == 0 &&
+	    (code != CURLE_COULDNT_RESOLVE_HOST ||
+	     (room_shortages() == x->shortages && room_fds_short() == 0)))
+		return false;
+	lcurl.easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+	return sent == 0;
+}
+
+/* End an attempt that could not start. */
+static void
+http_fail(struct attempt *at, const char *msg)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	result_error(&res, "%s", msg);
+	sched_attempt_done(at, &res);
+}
+
+/* A transfer is over (code from libcurl): end the job's attempt, or put
+ * it back in its queue when it found no descriptor. */
 static void
 http_finish(struct http_xfer *x, CURLcode code)
 {
@@ -329,6 +450,30 @@ http_finish(struct http_xfer *x, CURLcode code)
 	struct result res;
 	long status = 0;
 
+	if (http_nofd(x, code)) {
+		char msg[CURL_ERROR_SIZE + 64];
+
+		if (x->nofd != 0)
+			errfmt(msg, sizeof msg,
+			       "http: cannot open a connection: %s",
+			       strerror(x->nofd));
+		else
+			errfmt(msg, sizeof msg, "%s",
+			       x->errbuf[0] != '\0'
+				   ? x->errbuf
+				   : lcurl.easy_strerror(code));
+		http_xfer_free(x);
+		if (room_wait()) {
+			/* Connections beyond those open now would find no
+			 * descriptor either: the next transfers wait for one
+			 * of these inside libcurl. */
+			http_set_cap(H.nsocks > 0 ? H.nsocks : 1);
+			sched_attempt_requeue(at);
+		} else {
+			http_fail(at, msg);
+		}
+		return;
+	}
 	result_init(&res);
 	lcurl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	res.http_status = (int)status;
@@ -358,7 +503,9 @@ http_collect(void)
 	CURLMsg *m;
 	int left;
 
-	while ((m = lcurl.multi_info_read(H.multi, &left)) != NULL) {
+	/* A job's end may close the multi handle (room_wait, http_reclaim). */
+	while (H.multi != NULL &&
+	       (m = lcurl.multi_info_read(H.multi, &left)) != NULL) {
 		char *priv = NULL;
 
 		if (m->msg != CURLMSG_DONE)
@@ -366,18 +513,6 @@ http_collect(void)
 		lcurl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		http_finish((struct http_xfer *)priv, m->data.result);
 	}
-}
-
-/* End an attempt that could not start. */
-static void
-http_fail(struct attempt *at, const char *msg)
-{
-	struct result res;
-
-	result_init(&res);
-	res.status = ST_FAILED;
-	result_error(&res, "%s", msg);
-	sched_attempt_done(at, &res);
 }
 
 /* Start the job's transfer on the multi handle. */
@@ -399,11 +534,17 @@ net_http_start(struct attempt *at)
 		return;
 	}
 	if (H.multi == NULL && http_init(err, sizeof err) == -1) {
-		http_fail(at, err);
+		/* The multi handle's wakeup pair may have found no
+		 * descriptor: wait for one as a transfer does. */
+		if (room_fds_short() != 0 && room_wait())
+			sched_attempt_requeue(at);
+		else
+			http_fail(at, err);
 		return;
 	}
 	x = xcalloc(1, sizeof *x);
 	x->at = at;
+	x->shortages = room_shortages();
 	LIST_INSERT_HEAD(&H.xfers, x, link);
 	x->easy = lcurl.easy_init();
 	if (x->easy == NULL) {
@@ -418,7 +559,18 @@ net_http_start(struct attempt *at)
 		http_fail(at, lcurl.multi_strerror(mc));
 		return;
 	}
+	x->entered = true;
+	room_enter();
 	at->xdata = x;
+}
+
+/* A child gave descriptors back: one more connection may open, up to the
+ * cap from the limit on open files. */
+void
+net_http_fds_freed(void)
+{
+	if (H.multi != NULL && H.cap != H.cap_max)
+		http_set_cap(H.cap + 1);
 }
 
 /* Stop the job's transfer now: off the multi handle, attempt ended. */
@@ -433,15 +585,13 @@ net_http_stop(struct attempt *at)
 void
 net_shutdown(void)
 {
-	if (H.multi != NULL) {
-		while (!LIST_EMPTY(&H.xfers))
-			http_xfer_free(LIST_FIRST(&H.xfers));
-		ev_timer_stop(sched_loop, &H.timer);
-		lcurl.multi_cleanup(H.multi);
-		H.multi = NULL;
-		while (!LIST_EMPTY(&H.socks))
-			http_sock_free(LIST_FIRST(&H.socks));
+	while (!LIST_EMPTY(&H.xfers))
+		http_xfer_free(LIST_FIRST(&H.xfers));
+	if (H.multi != NULL)
+		http_multi_close();
+	if (H.global) {
 		lcurl.global_cleanup();
+		H.global = false;
 	}
 	net_tcp_shutdown();
 }

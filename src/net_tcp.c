@@ -10,6 +10,13 @@
  * does, the job fails with the last error: "tcp: HOST:PORT: Connection
  * refused".
  *
+ * Descriptors. A connection is a user of the room that children and
+ * network jobs share (room.c) from its start to its end. When its socket
+ * cannot be opened for want of descriptors (EMFILE, ENFILE), it is
+ * dropped and its job waits at the head of its queue, as a child does
+ * (sched_attempt_requeue), until a job ends; with nothing running that
+ * would give one back, the job fails with the error.
+ *
  * Name resolution. A numeric address is converted on the loop thread
  * (getaddrinfo with AI_NUMERICHOST never blocks). A name goes to the
  * resolver: up to TCP_RESOLVERS threads, started when the queue has more
@@ -55,6 +62,7 @@
 #include "net_check.h"
 #include "parse.h"
 #include "pool_proc.h"
+#include "room.h"
 #include "util.h"
 
 /* Resolver threads at most. */
@@ -73,6 +81,8 @@ struct tcp_conn {
 	int fd;
 	int err;   /* errno of the last address tried */
 	double t0; /* time of the first connect(2) */
+	/* room_shortages() as its name lookup began */
+	unsigned long shortages;
 };
 
 /* A name lookup for the resolver threads. */
@@ -82,6 +92,7 @@ struct tcp_lookup {
 	struct addrinfo *res;
 	int rc;	     /* getaddrinfo's return value */
 	int err;     /* errno for EAI_SYSTEM */
+	bool nofd;   /* it failed while no descriptor was left */
 	char *port;  /* points into host's allocation */
 	char host[]; /* host, NUL, port, NUL */
 };
@@ -126,7 +137,29 @@ tcp_conn_free(struct tcp_conn *c)
 	if (c->ais != NULL)
 		freeaddrinfo(c->ais);
 	LIST_REMOVE(c, link);
+	room_leave();
 	free(c);
+}
+
+/* No descriptor for the socket or the lookup: drop the connection and
+ * put the job back in its queue until a job ends, or fail it with msg if
+ * none runs. */
+static void
+tcp_nofd(struct tcp_conn *c, const char *msg)
+{
+	struct attempt *at = c->at;
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	result_error(&res, "tcp: %s: %s", at->spec->argv[0], msg);
+	tcp_conn_free(c);
+	if (room_wait()) {
+		result_free(&res);
+		sched_attempt_requeue(at);
+	} else {
+		sched_attempt_done(at, &res);
+	}
 }
 
 /* End the attempt: connected (err 0) or failed with err's message. */
@@ -164,6 +197,10 @@ tcp_connect_next(struct tcp_conn *c)
 		fd = socket(ai->ai_family,
 			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			    ai->ai_protocol);
+		if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			tcp_nofd(c, strerror(errno));
+			return;
+		}
 		if (fd == -1) {
 			c->err = errno;
 			continue;
@@ -232,7 +269,10 @@ tcp_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		STAILQ_REMOVE_HEAD(&done, link);
 		if (c != NULL) {
 			c->lookup = NULL;
-			if (l->rc != 0) {
+			if (l->rc != 0 &&
+			    (l->nofd || room_shortages() != c->shortages)) {
+				tcp_nofd(c, tcp_gai_error(l->rc, l->err));
+			} else if (l->rc != 0) {
 				tcp_finish(c, 0, tcp_gai_error(l->rc, l->err));
 			} else {
 				c->ais = c->ai = l->res;
@@ -278,6 +318,8 @@ tcp_resolver(void *arg)
 		pthread_mutex_unlock(&R.mu);
 		l->rc = getaddrinfo(l->host, l->port, &hints, &l->res);
 		l->err = errno;
+		/* It may have failed for want of a descriptor (room.c). */
+		l->nofd = l->rc != 0 && room_fds_short() != 0;
 		pthread_mutex_lock(&R.mu);
 		if (R.stopping) {
 			if (l->res != NULL)
@@ -334,6 +376,7 @@ tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
 	memcpy(l->port, port, plen + 1);
 	l->conn = c;
 	l->res = NULL;
+	l->nofd = false;
 	if (!R.started) {
 		ev_async_init(&R.async, tcp_async_cb);
 		ev_async_start(sched_loop, &R.async);
@@ -354,6 +397,7 @@ tcp_resolve(struct tcp_conn *c, const char *host, size_t hlen, const char *port)
 		pthread_cond_signal(&R.cond);
 	pthread_mutex_unlock(&R.mu);
 	c->lookup = l;
+	c->shortages = room_shortages();
 }
 
 /* Start the job: resolve (numeric addresses at once), then connect. */
@@ -374,6 +418,7 @@ net_tcp_start(struct attempt *at)
 	c->at = at;
 	c->fd = -1;
 	LIST_INSERT_HEAD(&R.conns, c, link);
+	room_enter();
 	/* Checked at parse time: only a kind row without the check fails. */
 	if (net_check_tcp_split(arg, &hoff, &hlen, &poff, err, sizeof err) == -1) {
 		tcp_finish(c, EINVAL, NULL);

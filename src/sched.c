@@ -37,13 +37,13 @@
  * now without --grace (sched_hurried), and still waits for every attempt
  * to end, so each record has what its job produced.
  *
- * Queues are per slot class (loop timers, child processes, thread pool,
- * process pool) and are drained in the loop's prepare phase, once per
- * iteration: an executor that frees room, or an attempt that ends inside
- * submit(), never recurses into the scheduler, and many starts are batched
- * into one pass. The same pass settles jobs skipped or cancelled in bulk,
- * goes round again while that queued more jobs (so the loop never blocks
- * with a job that could start), and has the output module flush the
+ * Queues are per slot class (loop timers, child processes, network jobs,
+ * thread pool, process pool) and are drained in the loop's prepare phase,
+ * once per iteration: an executor that frees room, or an attempt that ends
+ * inside submit(), never recurses into the scheduler, and many starts are
+ * batched into one pass. The same pass settles jobs skipped or cancelled in
+ * bulk, goes round again while that queued more jobs (so the loop never
+ * blocks with a job that could start), and has the output module flush the
  * records written during the iteration, so a reader sees each one before
  * the loop blocks again.
  *
@@ -80,9 +80,10 @@
 #define BACKOFF_MAX_DOUBLINGS 60
 #define BACKOFF_JITTER 0.2
 
-/* Slot classes: the loop executor has two, timers and child processes,
- * so a sleep never waits behind an exec held back by -j. */
-enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_COUNT };
+/* Slot classes: the loop executor has three, timers, child processes and
+ * network jobs, so a sleep never waits behind an exec held back by -j or a
+ * transfer waiting for a file descriptor. */
+enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_NET, Q_COUNT };
 
 TAILQ_HEAD(jobq, job);
 
@@ -136,8 +137,12 @@ sched_set_executor(enum executor ex, const struct executor_ops *ops)
 static int
 sched_class(const struct job *job)
 {
+	enum kind_id k = job->spec->kind->id;
+
+	if (job->ex == EX_LOOP && job->spec->kind->spawns)
+		return Q_CHILD;
 	if (job->ex == EX_LOOP)
-		return job->spec->kind->spawns ? Q_CHILD : Q_LOOP;
+		return k == KIND_HTTP || k == KIND_TCP ? Q_NET : Q_LOOP;
 	return job->ex == EX_THREAD ? Q_THREAD : Q_PROCESS;
 }
 
@@ -360,6 +365,9 @@ sched_attempt_requeue(struct attempt *at)
 	struct job *job = job_of(at);
 
 	SCHED_CHECK(job->state == JS_RUNNING);
+	/* A network job is put back after it started: its clock starts
+	 * again when it is dispatched again. */
+	ev_timer_stop(sched_loop, &job->timer);
 	at->number--;
 	job->flags |= JOB_REQUEUED;
 	if (job->group != NULL)
