@@ -84,6 +84,53 @@ struct job {
 	void *final_arg;
 };
 
+/* A queue of jobs (sched.c's: per slot class, per --limit group). */
+TAILQ_HEAD(jobq, job);
+
+struct queue {
+	struct jobq jobs;
+	size_t len;
+};
+
+/* Make a queue empty. */
+static inline void
+queue_init(struct queue *q)
+{
+	TAILQ_INIT(&q->jobs);
+	q->len = 0;
+}
+
+/* The first job of a queue, or NULL. */
+static inline struct job *
+queue_head(struct queue *q)
+{
+	return TAILQ_FIRST(&q->jobs);
+}
+
+/* Append a job to a queue. */
+static inline void
+queue_push(struct queue *q, struct job *job)
+{
+	TAILQ_INSERT_TAIL(&q->jobs, job, entry);
+	q->len++;
+}
+
+/* Put a job first in a queue. */
+static inline void
+queue_push_front(struct queue *q, struct job *job)
+{
+	TAILQ_INSERT_HEAD(&q->jobs, job, entry);
+	q->len++;
+}
+
+/* Take a job out of a queue. */
+static inline void
+queue_remove(struct queue *q, struct job *job)
+{
+	TAILQ_REMOVE(&q->jobs, job, entry);
+	q->len--;
+}
+
 /* The job an attempt belongs to. */
 static inline struct job *
 job_of(const struct attempt *at)

@@ -85,13 +85,6 @@
  * transfer waiting for a file descriptor. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_NET, Q_COUNT };
 
-TAILQ_HEAD(jobq, job);
-
-struct queue {
-	struct jobq jobs;
-	size_t len;
-};
-
 /* A --limit group: its jobs waiting for room, and how many run. */
 struct group {
 	const char *name;
@@ -144,45 +137,6 @@ sched_class(const struct job *job)
 	if (job->ex == EX_LOOP)
 		return k == KIND_HTTP || k == KIND_TCP ? Q_NET : Q_LOOP;
 	return job->ex == EX_THREAD ? Q_THREAD : Q_PROCESS;
-}
-
-/* Make a queue empty. */
-static void
-queue_init(struct queue *q)
-{
-	TAILQ_INIT(&q->jobs);
-	q->len = 0;
-}
-
-/* The first job of a queue, or NULL. */
-static struct job *
-queue_head(struct queue *q)
-{
-	return TAILQ_FIRST(&q->jobs);
-}
-
-/* Append a job to a queue. */
-static void
-queue_push(struct queue *q, struct job *job)
-{
-	TAILQ_INSERT_TAIL(&q->jobs, job, entry);
-	q->len++;
-}
-
-/* Put a job first in a queue. */
-static void
-queue_push_front(struct queue *q, struct job *job)
-{
-	TAILQ_INSERT_HEAD(&q->jobs, job, entry);
-	q->len++;
-}
-
-/* Take a job out of a queue. */
-static void
-queue_remove(struct queue *q, struct job *job)
-{
-	TAILQ_REMOVE(&q->jobs, job, entry);
-	q->len--;
 }
 
 /* The options of the run. */
