@@ -38,6 +38,8 @@ struct corun_limit {
 #define CORUN_DEFAULT_WORKER_NICE 3
 /* Records waiting for the reader before corun holds back, in MiB. */
 #define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
+/* --block: bytes of standard input per --pipe job, about. */
+#define CORUN_DEFAULT_BLOCK_MB 1
 
 /*
  * A run's options. Fill one in with corun_options_init, then change the
@@ -71,6 +73,16 @@ struct corun_options {
 	int worker_nice;    /* --worker-nice: workers run this much nicer */
 	size_t output_buffer; /* --output-buffer: bytes of records waiting
 			       * for the reader before the run holds back */
+	/* -c TEMPLATE (command mode; on this branch only a stand-in for
+	 * --pipe: TEMPLATE is one job line, see src/pipe_in.c), or NULL. */
+	const char *command;
+	/* --pipe (corun(1), "Standard input to jobs"): standard input cut
+	 * into blocks of about block bytes at record boundaries, one job
+	 * each; recend and recstart as GNU parallel's (NULL: recend "\n"
+	 * unless recstart is set, then ""). */
+	int pipe;
+	size_t block;
+	const char *recend, *recstart;
 	/* New fields go here, at the end. */
 };
 

@@ -36,6 +36,7 @@
 #include "joblog.h"
 #include "options.h"
 #include "output.h"
+#include "pipe_in.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
@@ -203,6 +204,19 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	fd_cloexec_all();
+	if (opts->pipe) {
+		/* --pipe: standard input is the jobs' input, -c their line;
+		 * -j blocks in flight at most (pipe_in.c). */
+		if (ninputs > 1 || (ninputs == 1 && strcmp(inputs[0], "-") != 0)) {
+			warnx("--pipe reads standard input: no job files");
+			return 2;
+		}
+		if (pipe_in_check(opts) == -1)
+			return 2;
+		if (opts->max_inflight > opts->jobs)
+			opts->max_inflight = opts->jobs;
+		ninputs = 0;
+	}
 	if (input_check(inputs, ninputs) > 0)
 		return 2;
 	if (opts->joblog != NULL && !opts->dry_run &&
@@ -219,16 +233,22 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	}
 	if (!opts->dry_run)
 		output_watch(STDOUT_FILENO, opts->output_buffer);
-	sched_set_source(&input_source);
-	input_start(loop, inputs, ninputs);
+	if (opts->pipe) {
+		sched_set_source(&pipe_in_source);
+		pipe_in_start(loop, opts);
+	} else {
+		sched_set_source(&input_source);
+		input_start(loop, inputs, ninputs);
+	}
 	ev_run(loop, 0);
 
 	input_stop();
+	pipe_in_stop();
 	engine_stop(opts);
 	status = sched_exit_status();
 	/* An input that could not be read while running: a usage error,
 	 * unless a signal stopped the run. */
-	if (status < 128 && input_failed())
+	if (status < 128 && (input_failed() || pipe_in_failed()))
 		status = 2;
 	/* Wait for the writer: every record goes out (the reader is waited
 	 * for; signals cannot kill corun by now), unless the reader is gone

@@ -106,8 +106,8 @@ loop_child_start(struct attempt *at)
 	}
 	/* The fork server watches over children should corun be killed. */
 	ppool_forksrv();
-	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
-			sizeof err);
+	c = child_spawn_in(sched_loop, argv, at->input, at->input_len,
+			   loop_child_done, at, err, sizeof err);
 	if (c == NULL && children > 0 &&
 	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN)) {
 		/* Out of fds or processes: a running child gives some back

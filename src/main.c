@@ -54,6 +54,16 @@ static const char usage_text[] =
 "      --progress        progress line on stderr (a terminal only)\n"
 "      --stats           summary on stderr at the end\n"
 "  -n, --dry-run         parse and print the plan; run nothing\n"
+"Standard input to jobs:\n"
+"  -c, --command LINE    the job line each --pipe block runs; its kind\n"
+"                        (exec or sh) may be left out: -c 'wc -l'\n"
+"      --pipe            cut standard input into blocks at record ends, each\n"
+"                        block one job's standard input (needs -c)\n"
+"      --block SIZE      bytes per block, about: SIZE bytes, or with K, M or G\n"
+"                        (default: " STR(CORUN_DEFAULT_BLOCK_MB) "M)\n"
+"      --recend STR      records end with STR (default: a newline, or none\n"
+"                        with --recstart)\n"
+"      --recstart STR    records start with STR (default: none)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
@@ -75,6 +85,10 @@ enum {
 	OPT_STATS,
 	OPT_WORKER_NICE,
 	OPT_OUTPUT_BUFFER,
+	OPT_PIPE,
+	OPT_BLOCK,
+	OPT_RECEND,
+	OPT_RECSTART,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +111,11 @@ static const struct option longopts[] = {
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"dry-run", no_argument, NULL, 'n'},
+	{"command", required_argument, NULL, 'c'},
+	{"pipe", no_argument, NULL, OPT_PIPE},
+	{"block", required_argument, NULL, OPT_BLOCK},
+	{"recend", required_argument, NULL, OPT_RECEND},
+	{"recstart", required_argument, NULL, OPT_RECSTART},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -348,7 +367,7 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	static const char shortopts[] = "P:T:j:t:r:knhV";
+	static const char shortopts[] = "P:T:j:t:r:knhVc:";
 	char **inputs;
 	size_t ninputs = 0, nstdin = 0;
 	int c;
@@ -421,6 +440,21 @@ main(int argc, char *argv[])
 		case 'n':
 			o.dry_run = 1;
 			break;
+		case 'c':
+			o.command = optarg;
+			break;
+		case OPT_PIPE:
+			o.pipe = 1;
+			break;
+		case OPT_BLOCK:
+			o.block = opt_size("--block", optarg);
+			break;
+		case OPT_RECEND:
+			o.recend = optarg;
+			break;
+		case OPT_RECSTART:
+			o.recstart = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -435,6 +469,17 @@ main(int argc, char *argv[])
 	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
+	/* STAND-IN until command mode is merged: -c only with --pipe. */
+	if (o.command != NULL && !o.pipe)
+		usage_error("%s needs --pipe in this build", "-c");
+	if (o.pipe && o.command == NULL)
+		usage_error("%s needs -c LINE", "--pipe");
+	if (o.pipe && optind < argc)
+		usage_error("--pipe reads standard input, not '%s'",
+			    argv[optind]);
+	if (!o.pipe && (o.recend != NULL || o.recstart != NULL))
+		usage_error("%s needs --pipe",
+			    o.recend != NULL ? "--recend" : "--recstart");
 
 	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < argc; i++) {

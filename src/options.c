@@ -42,6 +42,7 @@ options_defaults(struct corun_options *o)
 	(void)parse_duration(CORUN_DEFAULT_GRACE, &o->grace);
 	o->worker_nice = CORUN_DEFAULT_WORKER_NICE;
 	o->output_buffer = (size_t)CORUN_DEFAULT_OUTPUT_BUFFER_MB << 20;
+	o->block = (size_t)CORUN_DEFAULT_BLOCK_MB << 20;
 }
 
 /* Fill in the documented defaults of the first size bytes. */

@@ -10,5 +10,8 @@
  * 0, 1 and 2, in a new process group with default signals; 0 or an errno
  * value. */
 int spawn_child(pid_t *pid, char *const argv[], int out, int err);
+/* The same with in (-1: /dev/null) on 0: the read end of a --pipe job's
+ * input. */
+int spawn_child_in(pid_t *pid, char *const argv[], int in, int out, int err);
 
 #endif

@@ -1,0 +1,359 @@
+/*
+ * pipe_in.c: --pipe: standard input cut into blocks, each one job's
+ * standard input (corun(1), "Standard input to jobs").
+ *
+ * Standard input is read on the loop into one buffer. Once it holds
+ * --block bytes (or at end-of-file) a block is cut off at the last record
+ * boundary at or before that size, or, when a record is longer than the
+ * block, at the first boundary after it. A boundary is where --recend ends
+ * and --recstart begins (GNU parallel's rule: both must match when both
+ * are given; by default records end with "\n"; with only --recstart,
+ * recend is ""; with both empty a block is cut at exactly --block bytes).
+ * At end-of-file whatever is left is the last block, boundary or not.
+ * Each block becomes a job (sched_add_input) made from the -c job line;
+ * the job owns its block until it is freed, so every attempt (retries)
+ * gets the same bytes, and child.c's feed writes them to the child.
+ *
+ * Memory is bounded whatever the input's size: the engine caps
+ * --max-inflight at -j under --pipe, so the scheduler pauses this source
+ * while -j jobs (each holding its block) are not yet written; then nothing
+ * is read or cut until one of them is freed. So at most -j blocks and the
+ * one being read are in memory (a record longer than the block makes that
+ * block longer, as it must).
+ *
+ * Threads: loop thread only. Pipes and sockets on standard input are read
+ * without blocking (their flags put back at the end), as input.c does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "corun.h"
+#include "kinds.h"
+#include "parse.h"
+#include "pipe_in.h"
+#include "sched.h"
+#include "util.h"
+
+/* The most one read asks for: big enough for speed, small enough that the
+ * loop is not held up by one read of a big file. */
+#define PIPE_READ_MAX (1024 * 1024)
+
+static struct {
+	struct ev_loop *loop;
+	const struct corun_options *opts;
+	char *line;	    /* the job line each block runs */
+	char *sep;	    /* recend then recstart */
+	size_t seplen;
+	size_t endlen;	    /* the boundary is endlen bytes into sep */
+	size_t block;	    /* --block */
+	struct buf buf;	    /* read and not yet cut off */
+	size_t scan;	    /* where the search past block goes on */
+	int searched;	    /* nothing at or before block: search on */
+	unsigned blocks;    /* blocks handed out */
+	int eof, paused, stopped, done, busy, failed;
+	int stdin_flags;    /* to put back, or -1 */
+	ev_io io;
+} P;
+
+/*
+ * STAND-IN for command mode (issue 13), until it is merged: -c TEMPLATE
+ * is one job line of corun-jobs(5) with no replacement strings, "exec "
+ * put before its first word that is not KEY=VALUE when that word is not a
+ * kind. Returns the job line (malloc'ed; the caller frees it).
+ */
+static char *
+pipe_template_line(const char *template)
+{
+	const char *p = template;
+	struct buf b = BUF_INIT;
+
+	for (;;) {
+		size_t skip = strspn(p, " \t");
+		size_t n = strcspn(p + skip, " \t");
+		const char *w = p + skip;
+
+		if (n == 0 || memchr(w, '=', n) == NULL) {
+			char *word = xmalloc(n + 1);
+			int kind;
+
+			memcpy(word, w, n);
+			word[n] = '\0';
+			kind = kind_find(word) != NULL;
+			free(word);
+			buf_add(&b, template, (size_t)(w - template));
+			if (!kind)
+				buf_adds(&b, "exec ");
+			buf_adds(&b, w);
+			return buf_steal(&b);
+		}
+		p = w + n;
+	}
+}
+
+/* Check the job line of -c for --pipe: it parses, and its kind is exec
+ * or sh. 0, or -1 after a message. */
+int
+pipe_in_check(const struct corun_options *opts)
+{
+	struct job_spec *spec = NULL;
+	char err[512] = "";
+	char *line;
+	int rc = -1;
+
+	if (opts->command == NULL) {
+		warnx("--pipe needs -c TEMPLATE");
+		return -1;
+	}
+	line = pipe_template_line(opts->command);
+	if (parse_line(line, &spec, err, sizeof err) != PARSE_JOB)
+		warnx("-c: %s", spec == NULL && err[0] == '\0'
+				    ? "no command"
+				    : err);
+	else if (spec->kind->id != KIND_EXEC && spec->kind->id != KIND_SH)
+		warnx("--pipe: the job must be exec or sh, not %s",
+		      spec->kind->name);
+	else
+		rc = 0;
+	free(spec);
+	free(line);
+	return rc;
+}
+
+/* Is there a boundary at offset o of the buffer (sep starts there)? */
+static int
+pipe_sep_at(const char *b, size_t o)
+{
+	return b[o] == P.sep[0] && memcmp(b + o, P.sep, P.seplen) == 0 &&
+	       o + P.endlen > 0;
+}
+
+/* Where the next block ends in the buffer: its length, or 0 when more
+ * bytes are needed to tell. */
+static size_t
+pipe_cut(void)
+{
+	const char *b = P.buf.data;
+	size_t len = P.buf.len, o;
+
+	if (len == 0 || (len < P.block && !P.eof))
+		return 0;
+	if (P.eof && len <= P.block)
+		return len; /* the last block */
+	if (P.seplen == 0)
+		return P.block;
+	/* The last boundary at or before block: sep at o ends at or
+	 * before the buffer's end, its boundary at or before block. */
+	if (!P.searched && P.block >= P.endlen && len >= P.seplen) {
+		size_t hi = P.block - P.endlen;
+
+		if (hi > len - P.seplen)
+			hi = len - P.seplen;
+		for (o = hi + 1; o-- > 0;)
+			if (pipe_sep_at(b, o))
+				return o + P.endlen;
+	}
+	if (!P.searched) {
+		P.searched = 1;
+		P.scan = P.block >= P.endlen ? P.block - P.endlen + 1 : 0;
+	}
+	/* A record longer than the block: the first boundary after it. */
+	for (o = P.scan; o + P.seplen <= len; o++) {
+		const char *q = memchr(b + o, P.sep[0], len - P.seplen + 1 - o);
+
+		if (q == NULL) {
+			o = len - P.seplen + 1;
+			break;
+		}
+		o = (size_t)(q - b);
+		if (pipe_sep_at(b, o))
+			return o + P.endlen;
+	}
+	P.scan = o;
+	return P.eof ? len : 0;
+}
+
+/* Cut the first n bytes off the buffer and run them as a job. */
+static void
+pipe_emit(size_t n)
+{
+	struct buf block = P.buf, rest = BUF_INIT;
+	struct job_spec *spec = NULL;
+	char err[512];
+
+	if (n < P.buf.len) {
+		buf_reserve(&rest, P.block);
+		buf_add(&rest, P.buf.data + n, P.buf.len - n);
+		block.len = n;
+	}
+	P.buf = rest;
+	P.searched = 0;
+	P.scan = 0;
+	/* pipe_in_check parsed the same line. */
+	if (parse_line(P.line, &spec, err, sizeof err) != PARSE_JOB) {
+		sched_add_error(spec, "-", ++P.blocks, err);
+		buf_free(&block);
+		return;
+	}
+	sched_add_input(spec, "-", ++P.blocks, &block);
+}
+
+/* Put standard input's flags back and stop watching it. */
+static void
+pipe_close(void)
+{
+	ev_io_stop(P.loop, &P.io);
+	if (P.stdin_flags != -1)
+		fcntl(STDIN_FILENO, F_SETFL, P.stdin_flags);
+	P.stdin_flags = -1;
+}
+
+/* Cut every block the buffer holds while the scheduler has room; keep the
+ * watcher started exactly while more bytes are wanted. */
+static void
+pipe_pump(void)
+{
+	size_t n;
+
+	P.busy = 1;
+	while (!P.paused && !P.stopped && (n = pipe_cut()) > 0)
+		pipe_emit(n);
+	P.busy = 0;
+	if (P.stopped) {
+		pipe_in_stop();
+		return;
+	}
+	if (P.eof && P.buf.len == 0) {
+		P.done = 1;
+		pipe_close();
+		buf_free(&P.buf);
+		return;
+	}
+	if (!P.paused && !P.eof)
+		ev_io_start(P.loop, &P.io);
+	else
+		ev_io_stop(P.loop, &P.io);
+}
+
+/* Standard input is readable: read into the buffer, up to the block (or
+ * on, looking for the end of a long record), and cut. */
+static void
+pipe_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	size_t want = P.buf.len < P.block ? P.block - P.buf.len : PIPE_READ_MAX;
+	ssize_t n;
+
+	(void)loop, (void)revents;
+	if (want > PIPE_READ_MAX)
+		want = PIPE_READ_MAX;
+	buf_reserve(&P.buf, want);
+	do
+		n = read(w->fd, P.buf.data + P.buf.len, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n < 0) {
+		warnx("standard input: %s", strerror(errno));
+		P.failed = 1;
+	}
+	if (n > 0)
+		P.buf.len += (size_t)n;
+	else
+		P.eof = 1;
+	pipe_pump();
+}
+
+/* Start reading standard input into blocks. */
+void
+pipe_in_start(struct ev_loop *loop, const struct corun_options *opts)
+{
+	const char *end = opts->recend, *start = opts->recstart;
+	struct buf sep = BUF_INIT;
+	struct stat st;
+
+	free(P.line);
+	free(P.sep);
+	memset(&P, 0, sizeof P);
+	P.loop = loop;
+	P.opts = opts;
+	P.block = opts->block > 0 ? opts->block : 1;
+	P.line = pipe_template_line(opts->command);
+	if (end == NULL)
+		end = start == NULL ? "\n" : "";
+	if (start == NULL)
+		start = "";
+	buf_adds(&sep, end);
+	buf_adds(&sep, start);
+	buf_addc(&sep, '\0'); /* sep[0] exists when both are empty */
+	P.endlen = strlen(end);
+	P.seplen = sep.len - 1;
+	P.sep = buf_steal(&sep);
+	P.stdin_flags = -1;
+	/* Pipes and sockets are read without blocking; a terminal or file
+	 * keeps its flags (they are shared with other processes). */
+	if (fstat(STDIN_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		P.stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
+		if (P.stdin_flags != -1)
+			fcntl(STDIN_FILENO, F_SETFL, P.stdin_flags | O_NONBLOCK);
+	}
+	ev_io_init(&P.io, pipe_read_cb, STDIN_FILENO, EV_READ);
+	pipe_pump();
+}
+
+/* Pause or resume cutting and reading (the scheduler's in-flight
+ * limit). */
+static void
+pipe_in_pause(int paused)
+{
+	if (P.stopped || P.done)
+		return;
+	P.paused = paused;
+	if (paused)
+		ev_io_stop(P.loop, &P.io);
+	else if (!P.busy)
+		pipe_pump();
+}
+
+/* Could standard input not be read? */
+int
+pipe_in_failed(void)
+{
+	return P.failed;
+}
+
+/* Has all of standard input gone out in blocks (or reading stopped)? */
+static int
+pipe_in_done(void)
+{
+	return P.done;
+}
+
+/* Stop reading for good; called while a block is being handed out (the
+ * scheduler stops on --fail-fast), it stops after that block. */
+void
+pipe_in_stop(void)
+{
+	P.stopped = 1;
+	P.done = 1;
+	if (P.busy || P.loop == NULL)
+		return;
+	pipe_close();
+	buf_free(&P.buf);
+	free(P.line);
+	free(P.sep);
+	P.line = P.sep = NULL;
+}
+
+/* The scheduler's view of the blocks: where its jobs come from. */
+const struct sched_source pipe_in_source = {
+	pipe_in_pause,
+	pipe_in_stop,
+	pipe_in_done,
+};
