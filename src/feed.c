@@ -25,6 +25,14 @@
 #include "feed.h"
 #include "util.h"
 
+/* The most a feed's pipe is grown to (from the 64 KiB default): fewer
+ * wake-ups of the loop and the reader per block, while a user's pipes
+ * stay well within the system's soft limit for their total size
+ * (/proc/sys/fs/pipe-user-pages-soft, 64 MiB) even with many jobs. */
+#ifndef FEED_PIPE_MAX
+#define FEED_PIPE_MAX (256 * 1024)
+#endif
+
 struct feed {
 	struct ev_loop *loop;
 	ev_io w;	  /* the write end; fd -1 once closed */
@@ -113,6 +121,12 @@ feed_start(struct ev_loop *loop, int fd, const char *data, size_t len)
 	f->loop = loop;
 	f->data = data;
 	f->len = len;
+#ifdef F_SETPIPE_SZ
+	/* Best effort: a pipe that cannot grow works as it is. */
+	if (len > 64 * 1024)
+		(void)fcntl(fd, F_SETPIPE_SZ,
+			    (int)(len < FEED_PIPE_MAX ? len : FEED_PIPE_MAX));
+#endif
 	ev_io_init(&f->w, feed_write_cb, fd, EV_WRITE);
 	f->w.data = f;
 	ev_io_start(loop, &f->w);

@@ -17,9 +17,10 @@
  * Memory is bounded whatever the input's size: the engine caps
  * --max-inflight at -j under --pipe, so the scheduler pauses this source
  * while -j jobs (each holding its block) are not yet written; then nothing
- * is read or cut until one of them is freed. So at most -j blocks and the
- * one being read are in memory (a record longer than the block makes that
- * block longer, as it must).
+ * is cut until one of them is freed, and only the next block is read
+ * meanwhile (so that it is ready when a job ends). So at most -j blocks and
+ * the one being read are in memory (a record longer than the block makes
+ * that block longer, as it must).
  *
  * Threads: loop thread only. Pipes and sockets on standard input are read
  * without blocking (their flags put back at the end), as input.c does.
@@ -134,6 +135,14 @@ pipe_sep_at(const char *b, size_t o)
 	       o + P.endlen > 0;
 }
 
+/* The bytes to read before looking for the end of a block: the block and
+ * the --recstart after it. */
+static size_t
+pipe_want(void)
+{
+	return P.block + (P.seplen - P.endlen);
+}
+
 /* Where the next block ends in the buffer: its length, or 0 when more
  * bytes are needed to tell. */
 static size_t
@@ -142,7 +151,8 @@ pipe_cut(void)
 	const char *b = P.buf.data;
 	size_t len = P.buf.len, o;
 
-	if (len == 0 || (len < P.block && !P.eof))
+	/* A boundary at block needs the recstart bytes after it. */
+	if (len == 0 || (len < pipe_want() && !P.eof))
 		return 0;
 	if (P.eof && len <= P.block)
 		return len; /* the last block */
@@ -235,7 +245,9 @@ pipe_pump(void)
 		buf_free(&P.buf);
 		return;
 	}
-	if (!P.paused && !P.eof)
+	/* Paused, the next block is still read, so that it is ready to go
+	 * when a job ends: it is the one being read. */
+	if (!P.eof && (!P.paused || P.buf.len < pipe_want()))
 		ev_io_start(P.loop, &P.io);
 	else
 		ev_io_stop(P.loop, &P.io);
@@ -246,7 +258,8 @@ pipe_pump(void)
 static void
 pipe_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	size_t want = P.buf.len < P.block ? P.block - P.buf.len : PIPE_READ_MAX;
+	size_t want = P.buf.len < pipe_want() ? pipe_want() - P.buf.len
+					      : PIPE_READ_MAX;
 	ssize_t n;
 
 	(void)loop, (void)revents;
@@ -315,9 +328,7 @@ pipe_in_pause(int paused)
 	if (P.stopped || P.done)
 		return;
 	P.paused = paused;
-	if (paused)
-		ev_io_stop(P.loop, &P.io);
-	else if (!P.busy)
+	if (!P.busy)
 		pipe_pump();
 }
 
