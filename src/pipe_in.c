@@ -198,7 +198,8 @@ pipe_emit(size_t n)
 	char err[512];
 
 	if (n < P.buf.len) {
-		buf_reserve(&rest, P.block);
+		buf_reserve(&rest, P.block < PIPE_READ_MAX ? P.block
+							   : PIPE_READ_MAX);
 		buf_add(&rest, P.buf.data + n, P.buf.len - n);
 		block.len = n;
 	}

@@ -202,5 +202,22 @@ corun --pipe -c 'sh "readlink /proc/self/fd/0 | cut -d: -f1"' --json \
 is "$(jpy isp.out 'R[0]["value"]')" "pipe" \
 	"with --pipe it is a pipe"
 
+# SIGTERM stops reading: a producer that never ends does not hold corun.
+mkfifo sig.fifo
+{
+	seq 3
+	exec sleep 60
+} >sig.fifo &
+bg_track $!
+bg_corun sig sig.fifo sig.out sig.err --pipe --block 1 -c cat
+i=0
+while [ "$(nlines sig.out)" -lt 3 ] && [ $i -lt "$(ticks 10)" ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -TERM "$bg_pid"
+is "$(bg_wait sig 10) $(nlines sig.out)" "143 3" \
+	"SIGTERM while standard input stays open: exit status 143, every record"
+
 no_leftovers "no corun process is left"
 done_testing
