@@ -38,7 +38,7 @@ struct feed {
 	ev_io w;	  /* the write end; fd -1 once closed */
 	const char *data; /* the caller's bytes */
 	size_t len;
-	size_t off;	  /* bytes written so far */
+	size_t off; /* bytes written so far */
 };
 
 /* Close fd1 and fd2 (-1: none), set errno to e and return -1. */

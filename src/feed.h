@@ -18,8 +18,7 @@ int feed_pipe(int fds[2]);
 /* Write len bytes at data (the caller's: they must stay until feed_free)
  * into fd, which the feed takes over, as the reader takes them; close fd
  * once all is written or the reader takes no more. */
-struct feed *feed_start(struct ev_loop *, int fd, const char *data,
-			size_t len);
+struct feed *feed_start(struct ev_loop *, int fd, const char *data, size_t len);
 /* Stop writing, close the fd if still open, and free the feed (NULL: no
  * feed). */
 void feed_free(struct feed *);

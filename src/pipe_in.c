@@ -49,17 +49,17 @@
 static struct {
 	struct ev_loop *loop;
 	const struct corun_options *opts;
-	char *line;	    /* the job line each block runs */
-	char *sep;	    /* recend then recstart */
+	char *line; /* the job line each block runs */
+	char *sep;  /* recend then recstart */
 	size_t seplen;
-	size_t endlen;	    /* the boundary is endlen bytes into sep */
-	size_t block;	    /* --block */
-	struct buf buf;	    /* read and not yet cut off */
-	size_t scan;	    /* where the search past block goes on */
-	int searched;	    /* nothing at or before block: search on */
-	unsigned blocks;    /* blocks handed out */
+	size_t endlen;	 /* the boundary is endlen bytes into sep */
+	size_t block;	 /* --block */
+	struct buf buf;	 /* read and not yet cut off */
+	size_t scan;	 /* where the search past block goes on */
+	int searched;	 /* nothing at or before block: search on */
+	unsigned blocks; /* blocks handed out */
 	int eof, paused, stopped, done, busy, failed;
-	int stdin_flags;    /* to put back, or -1 */
+	int stdin_flags; /* to put back, or -1 */
 	ev_io io;
 } P;
 
@@ -114,9 +114,8 @@ pipe_in_check(const struct corun_options *opts)
 	}
 	line = pipe_template_line(opts->command);
 	if (parse_line(line, &spec, err, sizeof err) != PARSE_JOB)
-		warnx("-c: %s", spec == NULL && err[0] == '\0'
-				    ? "no command"
-				    : err);
+		warnx("-c: %s",
+		      spec == NULL && err[0] == '\0' ? "no command" : err);
 	else if (spec->kind->id != KIND_EXEC && spec->kind->id != KIND_SH)
 		warnx("--pipe: the job must be exec or sh, not %s",
 		      spec->kind->name);
@@ -198,8 +197,8 @@ pipe_emit(size_t n)
 	char err[512];
 
 	if (n < P.buf.len) {
-		buf_reserve(&rest, P.block < PIPE_READ_MAX ? P.block
-							   : PIPE_READ_MAX);
+		buf_reserve(&rest,
+			    P.block < PIPE_READ_MAX ? P.block : PIPE_READ_MAX);
 		buf_add(&rest, P.buf.data + n, P.buf.len - n);
 		block.len = n;
 	}
@@ -259,8 +258,8 @@ pipe_pump(void)
 static void
 pipe_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	size_t want = P.buf.len < pipe_want() ? pipe_want() - P.buf.len
-					      : PIPE_READ_MAX;
+	size_t want =
+	    P.buf.len < pipe_want() ? pipe_want() - P.buf.len : PIPE_READ_MAX;
 	ssize_t n;
 
 	(void)loop, (void)revents;
@@ -315,7 +314,8 @@ pipe_in_start(struct ev_loop *loop, const struct corun_options *opts)
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		P.stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
 		if (P.stdin_flags != -1)
-			fcntl(STDIN_FILENO, F_SETFL, P.stdin_flags | O_NONBLOCK);
+			fcntl(STDIN_FILENO, F_SETFL,
+			      P.stdin_flags | O_NONBLOCK);
 	}
 	ev_io_init(&P.io, pipe_read_cb, STDIN_FILENO, EV_READ);
 	pipe_pump();

@@ -112,6 +112,16 @@ for t in rend rstart both none; do
 	fi
 done
 
+# Binary data, NUL bytes included, with no record separator: blocks of
+# exactly --block bytes, each one's bytes intact (cksum of each block
+# against split -b's pieces).
+head -c 100000 /dev/urandom >bin
+corun --pipe -k --recend '' --block 10000 -c cksum --json <bin >bin.out
+split -b 10000 bin piece.
+for p in piece.*; do cksum <"$p"; done >bin.want
+is "$(values bin.out)" "$(cat bin.want)" \
+	"--recend '': binary blocks of --block bytes, byte for byte"
+
 # A record longer than the block is not split; a last line without a
 # newline is a block too; no input, no job.
 "$PY" -c 'print("x" * 5000); print("y")' >long
