@@ -119,6 +119,9 @@ pipe_in_check(const struct corun_options *opts)
 	else if (spec->kind->id != KIND_EXEC && spec->kind->id != KIND_SH)
 		warnx("--pipe: the job must be exec or sh, not %s",
 		      spec->kind->name);
+	else if (spec->id != NULL || spec->nafter > 0)
+		warnx("--pipe: every block runs the same line: no id= or "
+		      "after=");
 	else
 		rc = 0;
 	free(spec);

@@ -198,6 +198,7 @@ usage() {
 usage --pipe -c 'sleep 1'
 usage --pipe -c 'http http://127.0.0.1:1/'
 usage --pipe
+usage --pipe -c 'id=x wc -l'
 usage --pipe -c cat big
 usage --recend x
 usage --block 0 --pipe -c cat
