@@ -49,6 +49,8 @@ struct corun_source {
 #define CORUN_DEFAULT_WORKER_NICE 3
 /* Records waiting for the reader before corun holds back, in MiB. */
 #define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
+/* --block: bytes of standard input per --pipe job, about. */
+#define CORUN_DEFAULT_BLOCK_MB 1
 
 /*
  * A run's options. Fill one in with corun_options_init, then change the
@@ -94,6 +96,13 @@ struct corun_options {
 	int max_args;         /* --max-args: inputs per job (default 1) */
 	int shell_lines;      /* --sh: inputs go into sh scripts unquoted */
 	const char *tagstring; /* --tagstring, or NULL */
+	/* --pipe (corun(1), "Standard input to jobs"): standard input cut
+	 * into blocks of about block bytes at record boundaries, one job
+	 * each; recend and recstart as GNU parallel's (NULL: recend "\n"
+	 * unless recstart is set, then ""). */
+	int pipe;
+	size_t block;
+	const char *recend, *recstart;
 	/* New fields go here, at the end. */
 };
 

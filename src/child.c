@@ -36,6 +36,9 @@
  * the result (exit and signal are the child's own), calls done exactly
  * once, then reaps the zombie and frees everything.
  *
+ * With --pipe, standard input is a pipe instead, which a feed (feed.c)
+ * fills with the job's block; it is closed when the child finishes.
+ *
  * Output memory is bounded. Standard output is kept up to CORUN_OUTPUT_CAP
  * bytes; the rest is read and dropped (and counted), so the writer never
  * blocks on a full pipe or gets SIGPIPE. Standard error is kept in a buffer
@@ -80,6 +83,7 @@
 
 #include "corun.h"
 #include "child.h"
+#include "feed.h"
 #include "spawn.h"
 #include "table.h"
 #include "future.h"
@@ -102,6 +106,7 @@ struct child {
 	ev_io exit_w;	  /* the pidfd; fd -1 once the child exited */
 	ev_io out_w;	  /* standard output; fd -1 at EOF */
 	ev_io err_w;	  /* standard error; fd -1 at EOF */
+	struct feed *in;  /* --pipe: writes its standard input, or NULL */
 	ev_timer kill_w;  /* SIGKILL after the grace period */
 	ev_timer drain_w; /* the drain limit, once the child exited */
 
@@ -284,6 +289,7 @@ child_finish(struct child *c)
 {
 	struct result res;
 
+	feed_free(c->in);
 	ev_timer_stop(c->loop, &c->kill_w);
 	ev_timer_stop(c->loop, &c->drain_w);
 	LIST_REMOVE(c, link);
@@ -495,6 +501,15 @@ child_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	child_arm_drain(c);
 }
 
+/* Close both ends of a pipe (-1: none). */
+static void
+child_close_pair(const int fds[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
 /* Make a close-on-exec pipe whose read end is non-blocking; 0, or -1 with
  * errno set and nothing open. */
 static int
@@ -535,15 +550,32 @@ struct child *
 child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	    void *ctx, char *err, size_t errlen)
 {
-	int outp[2], errp[2];
+	return child_spawn_in(loop, argv, NULL, 0, done, ctx, err, errlen);
+}
+
+/* child_spawn with in's inlen bytes (kept by the caller until done; NULL:
+ * /dev/null) fed to the child's standard input. */
+struct child *
+child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
+	       size_t inlen, child_done_fn done, void *ctx, char *err,
+	       size_t errlen)
+{
+	int outp[2], errp[2], inp[2] = {-1, -1};
 	pid_t pid;
 	int rc, pidfd = -1;
 
 	child_own_reaping();
 
+	if (in != NULL && feed_pipe(inp) == -1) {
+		rc = errno;
+		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
+		errno = rc;
+		return NULL;
+	}
 	if (child_pipe(outp) == -1) {
 		rc = errno;
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
+		child_close_pair(inp);
 		errno = rc;
 		return NULL;
 	}
@@ -552,12 +584,15 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
 		close(outp[0]);
 		close(outp[1]);
+		child_close_pair(inp);
 		errno = rc;
 		return NULL;
 	}
-	rc = spawn_child(&pid, argv, outp[1], errp[1]);
+	rc = spawn_child_in(&pid, argv, inp[0], outp[1], errp[1]);
 	close(outp[1]);
 	close(errp[1]);
+	if (inp[0] != -1)
+		close(inp[0]);
 	/* Nobody reaps but us (child_own_reaping): the pid is still ours.
 	 * Without pidfds (ENOSYS) the child is polled instead. */
 	if (rc == 0 && (pidfd = pidfd_open(pid, 0)) == -1 && errno != ENOSYS) {
@@ -570,6 +605,8 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		errfmt(err, errlen, "exec: %s: %s", argv[0], strerror(rc));
 		close(outp[0]);
 		close(errp[0]);
+		if (inp[1] != -1)
+			close(inp[1]);
 		errno = rc;
 		return NULL;
 	}
@@ -599,6 +636,8 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		ev_io_start(loop, &c->err_w);
 	}
 
+	if (inp[1] != -1)
+		c->in = feed_start(loop, inp[1], in, inlen);
 	LIST_INSERT_HEAD(&child_list, c, link);
 	child_live++;
 	return c;
@@ -700,6 +739,7 @@ child_shutdown(void (*forget)(pid_t))
 				child_pipe_close(c, &c->out_w);
 			if (c->err_w.fd != -1)
 				child_pipe_close(c, &c->err_w);
+			feed_free(c->in);
 			ev_timer_stop(c->loop, &c->kill_w);
 			ev_timer_stop(c->loop, &c->drain_w);
 			LIST_REMOVE(c, link);

@@ -1,7 +1,8 @@
 /*
  * child.h: child processes for exec and sh, driven by the loop.
  *
- * posix_spawn in a new process group, standard input /dev/null,
+ * posix_spawn in a new process group, standard input /dev/null (or,
+ * with --pipe, a pipe the loop writes the job's block into),
  * standard output and error on non-blocking pipes watched by ev_io, exit
  * seen on its pidfd. The child stays unreaped until it is
  * done, so its process group id is never reused while corun may signal
@@ -29,6 +30,19 @@ typedef void (*child_done_fn)(void *ctx, struct result *res);
  * ENFILE when out of fds, EAGAIN when out of processes. */
 struct child *child_spawn(struct ev_loop *, char *const argv[],
 			  child_done_fn, void *ctx, char *err, size_t errlen);
+/* The same, with in's inlen bytes (NULL: /dev/null instead) written to
+ * the child's standard input as it reads them, then end-of-file (feed.c);
+ * in is the caller's and must stay until done is called. */
+struct child *child_spawn_in(struct ev_loop *, char *const argv[],
+			     const char *in, size_t inlen, child_done_fn,
+			     void *ctx, char *err, size_t errlen);
+/* The same, with in's inlen bytes (NULL: /dev/null instead) written to
+ * the child's standard input by the loop as it reads them, then EOF; in
+ * is the caller's and must stay until done is called. A child that does
+ * not read it all is no error. */
+struct child *child_spawn_in(struct ev_loop *, char *const argv[],
+			     const char *in, size_t inlen, child_done_fn,
+			     void *ctx, char *err, size_t errlen);
 /* Stop it: SIGTERM to its process group, SIGKILL after grace seconds
  * (at once when grace <= 0). done is still called once, at most a fraction
  * of a second after the SIGKILL whatever the child's descendants do. */

@@ -37,6 +37,7 @@
 #include "joblog.h"
 #include "options.h"
 #include "output.h"
+#include "pipe_in.h"
 #include "pool_proc.h"
 #include "report.h"
 #include "sched.h"
@@ -209,9 +210,19 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		warnx("a job file and a template (-c) together");
 		return 2;
 	}
-	/* Command mode reads its argument lists instead of job files. */
-	if (opts->command != NULL ? arglist_init(opts) == -1
-				  : input_check(inputs, ninputs) > 0)
+	if (opts->pipe) {
+		/* --pipe: standard input is the jobs' input, -c their
+		 * template; -j blocks in flight at most (pipe_in.c). */
+		if (pipe_in_check(opts) == -1)
+			return 2;
+		if (opts->max_inflight > opts->jobs)
+			opts->max_inflight = opts->jobs;
+	}
+	/* Command mode reads its argument lists instead of job files;
+	 * --pipe, standard input. */
+	if (opts->pipe ? 0
+	    : opts->command != NULL ? arglist_init(opts) == -1
+				    : input_check(inputs, ninputs) > 0)
 		return 2;
 	if (opts->joblog != NULL && !opts->dry_run &&
 	    joblog_open(opts->joblog, opts->resume) == -1) {
@@ -233,7 +244,10 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	/* No process-pool job or child to come: threads (the writer's, the
 	 * thread pool's) start without forking the server first. */
 	ppool_forksrv_maybe(opts->command != NULL || input_may_need_forksrv());
-	if (opts->command != NULL) {
+	if (opts->pipe) {
+		sched_set_source(&pipe_in_source);
+		pipe_in_start(loop, opts);
+	} else if (opts->command != NULL) {
 		sched_set_source(&arglist_source);
 		arglist_start(loop);
 	} else {
@@ -242,7 +256,9 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	}
 	ev_run(loop, 0);
 
-	if (opts->command != NULL)
+	if (opts->pipe)
+		pipe_in_stop();
+	else if (opts->command != NULL)
 		arglist_stop();
 	else
 		input_stop();
@@ -251,7 +267,9 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	/* An input that could not be read while running: a usage error,
 	 * unless a signal stopped the run. */
 	if (status < 128 &&
-	    (opts->command != NULL ? arglist_failed() : input_failed()))
+	    (opts->pipe		       ? pipe_in_failed()
+	     : opts->command != NULL ? arglist_failed()
+				     : input_failed()))
 		status = 2;
 	/* Wait for the writer: every record goes out (the reader is waited
 	 * for; signals cannot kill corun by now), unless the reader is gone

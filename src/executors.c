@@ -170,8 +170,8 @@ loop_child_start(struct attempt *at)
 		argv = shargv;
 	}
 	spawn_env(at->seq, at->slot, at->id);
-	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
-			sizeof err);
+	c = child_spawn_in(sched_loop, argv, at->input, at->input_len,
+			   loop_child_done, at, err, sizeof err);
 	if (c == NULL &&
 	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN) &&
 	    room_wait()) {

@@ -39,6 +39,8 @@ struct attempt {
 	int number;		     /* 1 for the first attempt */
 	uint64_t seq;		     /* the job's sequence number, from 1 */
 	unsigned slot;		     /* its job slot, 1..-j, or 0: none */
+	const char *input;	     /* --pipe: the job's standard input, */
+	size_t input_len;	     /* input_len bytes; NULL: /dev/null */
 	void *xdata;		     /* the executor's state for the attempt */
 };
 

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,11 +217,7 @@ input_read(struct input *in)
 	if (in->left > 0 && (unsigned long long)in->left < want)
 		want = (size_t)in->left;
 	buf_reserve(&in->buf, want);
-	do
-		n = in->sock ? recv(in->fd, in->buf.data + in->buf.len, want,
-				    MSG_DONTWAIT)
-			     : read(in->fd, in->buf.data + in->buf.len, want);
-	while (n < 0 && errno == EINTR);
+	n = stdin_read(in->fd, in->sock, in->buf.data + in->buf.len, want);
 	if (n > 0) {
 		in->buf.len += (size_t)n;
 		in->buf.data[in->buf.len] = '\0';
@@ -412,25 +407,9 @@ input_next(void)
 		int fd, sock = 0;
 
 		if (strcmp(name, "-") == 0) {
-			struct stat st;
-
-			/* Standard input's flags are shared with other
-			 * processes: never changed. A pipe is read without
-			 * blocking through a file description of corun's own
-			 * (opened anew through /proc; without /proc, each
-			 * read follows the loop's word that bytes wait); a
-			 * socket with MSG_DONTWAIT; a terminal or a file as
-			 * it is. */
-			fd = STDIN_FILENO;
-			if (fstat(fd, &st) == -1)
-				st.st_mode = 0;
-			if (S_ISSOCK(st.st_mode))
-				sock = 1;
-			else if (S_ISFIFO(st.st_mode) &&
-				 (fd = open("/proc/self/fd/0",
-					    O_RDONLY | O_NONBLOCK |
-						O_CLOEXEC)) == -1)
-				fd = STDIN_FILENO;
+			/* Its flags are shared with other processes: never
+			 * changed (stdin_reader). */
+			fd = stdin_reader(&sock);
 		} else if (!K[i].regular) {
 			/* Read once by the check: run its copy. */
 			input_open(&I.in, name, -1);

@@ -201,6 +201,7 @@ sched_job_free(struct job *job)
 {
 	future_free(&job->fut);
 	free(job->spec);
+	buf_free(&job->input);
 	free(job);
 }
 
@@ -472,12 +473,33 @@ sched_add(struct job_spec *spec, const char *file, unsigned line)
 	sched_submit(spec, file, line, NULL, NULL);
 }
 
+static struct job *job_submit(struct job_spec *, const char *, unsigned,
+			      sched_final_fn *, void *, struct buf *);
+
+/* A --pipe block: a job whose standard input is input's bytes (spec and
+ * input are taken over). */
+void
+sched_add_input(struct job_spec *spec, const char *file, unsigned line,
+		struct buf *input)
+{
+	job_submit(spec, file, line, NULL, NULL, input);
+}
+
 /* Make a job of spec (taken over) and queue it, or settle it at once when
  * it cannot run. With final, the job has no record: final is called when
  * it is final. Returns it, or NULL in a dry run (it is gone then). */
 struct job *
 sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	     sched_final_fn *final, void *arg)
+{
+	return job_submit(spec, file, line, final, arg, NULL);
+}
+
+/* sched_submit, with input (NULL: none) taken over as the job's standard
+ * input. */
+static struct job *
+job_submit(struct job_spec *spec, const char *file, unsigned line,
+	   sched_final_fn *final, void *arg, struct buf *input)
 {
 	struct job *job;
 	const char *id;
@@ -486,6 +508,12 @@ sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	if (spec->kind->file_relative && spec->args == NULL)
 		spec = job_file_relative(spec, file);
 	job = job_new(spec, file, line);
+	if (input != NULL) {
+		job->input = *input;
+		*input = (struct buf)BUF_INIT;
+		job->at.input = job->input.data;
+		job->at.input_len = job->input.len;
+	}
 	job->final = final;
 	job->final_arg = arg;
 	id = spec->id;

@@ -82,6 +82,7 @@ struct job {
 	char idbuf[24];	       /* at.id when the job has no id= */
 	sched_final_fn *final; /* libcorun: called instead of a record */
 	void *final_arg;
+	struct buf input;      /* --pipe: its standard input (at.input) */
 };
 
 /* A queue of jobs (sched.c's: per slot class, per --limit group). */

@@ -72,6 +72,16 @@ static const char usage_text[] =
 "      --progress        progress line on stderr (a terminal only)\n"
 "      --stats           summary on stderr at the end\n"
 "  -n, --dry-run         parse and print the plan; run nothing\n"
+"Standard input to jobs:\n"
+"  -c, --command LINE    the job line each --pipe block runs; its kind\n"
+"                        (exec or sh) may be left out: -c 'wc -l'\n"
+"      --pipe            cut standard input into blocks at record ends, each\n"
+"                        block one job's standard input (needs -c)\n"
+"      --block SIZE      bytes per block, about: SIZE bytes, or with K, M or G\n"
+"                        (default: " STR(CORUN_DEFAULT_BLOCK_MB) "M)\n"
+"      --recend STR      records end with STR (default: a newline, or none\n"
+"                        with --recstart)\n"
+"      --recstart STR    records start with STR (default: none)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
@@ -97,6 +107,10 @@ enum {
 	OPT_MAX_ARGS,
 	OPT_SH,
 	OPT_TAGSTRING,
+	OPT_PIPE,
+	OPT_BLOCK,
+	OPT_RECEND,
+	OPT_RECSTART,
 };
 
 static const struct option longopts[] = {
@@ -119,6 +133,10 @@ static const struct option longopts[] = {
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"dry-run", no_argument, NULL, 'n'},
+	{"pipe", no_argument, NULL, OPT_PIPE},
+	{"block", required_argument, NULL, OPT_BLOCK},
+	{"recend", required_argument, NULL, OPT_RECEND},
+	{"recstart", required_argument, NULL, OPT_RECSTART},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{"command", required_argument, NULL, 'c'},
@@ -549,6 +567,18 @@ main(int argc, char *argv[])
 		case OPT_TAGSTRING:
 			o.tagstring = optarg;
 			break;
+		case OPT_PIPE:
+			o.pipe = 1;
+			break;
+		case OPT_BLOCK:
+			o.block = opt_size("--block", optarg);
+			break;
+		case OPT_RECEND:
+			o.recend = optarg;
+			break;
+		case OPT_RECSTART:
+			o.recstart = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -575,6 +605,14 @@ main(int argc, char *argv[])
 	opt_sources(argv + lists, argc - lists, &src, &nsrc);
 	o.sources = src;
 	o.nsources = nsrc;
+	if (o.pipe && o.command == NULL)
+		usage_error("%s needs -c TEMPLATE", "--pipe");
+	if (o.pipe && nsrc > 0)
+		usage_error("%s reads standard input: no argument lists",
+			    "--pipe");
+	if (!o.pipe && (o.recend != NULL || o.recstart != NULL))
+		usage_error("%s needs --pipe",
+			    o.recend != NULL ? "--recend" : "--recstart");
 
 	inputs = main_alloc(NULL, ((size_t)(lists - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < lists; i++) {

@@ -44,6 +44,7 @@ options_defaults(struct corun_options *o)
 	o->output_buffer = (size_t)CORUN_DEFAULT_OUTPUT_BUFFER_MB << 20;
 	o->delimiter = '\n';
 	o->max_args = 1;
+	o->block = (size_t)CORUN_DEFAULT_BLOCK_MB << 20;
 }
 
 /* Fill in the documented defaults of the first size bytes. */

@@ -48,6 +48,11 @@ void sched_set_executor(enum executor, const struct executor_ops *);
 
 /* A job line was read; the scheduler takes spec over. */
 void sched_add(struct job_spec *, const char *file, unsigned line);
+/* A --pipe block was read: a job of spec (taken over) whose standard
+ * input is input's bytes (taken over: input is left empty), every
+ * attempt's. */
+void sched_add_input(struct job_spec *, const char *file, unsigned line,
+		     struct buf *input);
 /* A line did not parse: an error record (spec, partial or NULL, is taken
  * over). */
 void sched_add_error(struct job_spec *, const char *file, unsigned line,

@@ -2,8 +2,9 @@
  * spawn.c: how a child process of an exec or sh job is made.
  *
  * posix_spawn (a vfork-like clone in glibc: cheap in a big process) with
- * the child's fds and signals set up in the spawn itself: /dev/null on 0,
- * the job's pipes on 1 and 2, every other fd closed, a process group of
+ * the child's fds and signals set up in the spawn itself: /dev/null (or,
+ * with --pipe, the read end of its input pipe) on 0, the job's pipes on 1
+ * and 2, every other fd closed, a process group of
  * its own, an empty signal mask and the signals corun ignores back to
  * their defaults. The program is looked up in PATH once per name and
  * remembered, as a shell's command hash does. A child of a job gets the
@@ -175,11 +176,11 @@ spawn_environ(void)
 	return envp;
 }
 
-/* Spawn argv (its program searched in PATH) with /dev/null, out and err on
- * 0, 1 and 2, in a new process group with default signals; 0 or an errno
- * value. */
+/* Spawn argv (its program searched in PATH) with in (-1: /dev/null), out
+ * and err on 0, 1 and 2, in a new process group with default signals; 0 or
+ * an errno value. in, out and err are 3 or above, or the fds they go to. */
 int
-spawn_child(pid_t *pid, char *const argv[], int out, int err)
+spawn_child_in(pid_t *pid, char *const argv[], int in, int out, int err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -203,8 +204,9 @@ spawn_child(pid_t *pid, char *const argv[], int out, int err)
 	 * started with 0, 1 or 2 closed, and a write end is never fd 0. */
 	if ((rc = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
 	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
-	    (rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						   O_RDONLY, 0)) == 0 &&
+	    (rc = in >= 0 ? posix_spawn_file_actions_adddup2(&fa, in, 0)
+			  : posix_spawn_file_actions_addopen(
+				&fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
 	    (rc = spawn_closefrom(&fa)) == 0 &&
 	    (rc = posix_spawnattr_setflags(&at, flags)) == 0 &&
 	    (rc = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
@@ -216,4 +218,11 @@ spawn_child(pid_t *pid, char *const argv[], int out, int err)
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
+}
+
+/* Spawn argv with /dev/null, out and err on 0, 1 and 2 (spawn_child_in). */
+int
+spawn_child(pid_t *pid, char *const argv[], int out, int err)
+{
+	return spawn_child_in(pid, argv, -1, out, err);
 }

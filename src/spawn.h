@@ -15,5 +15,8 @@ int spawn_child(pid_t *pid, char *const argv[], int out, int err);
  * CORUN_SLOT and CORUN_ID (id is copied) in its environment, in place of
  * any it would inherit. */
 void spawn_env(uint64_t seq, unsigned slot, const char *id);
+/* The same with in (-1: /dev/null) on 0: the read end of a --pipe job's
+ * input. */
+int spawn_child_in(pid_t *pid, char *const argv[], int in, int out, int err);
 
 #endif

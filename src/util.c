@@ -21,6 +21,8 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "util.h"
@@ -352,6 +354,39 @@ fd_cloexec(int fd)
 	if (fl == -1)
 		return -1;
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* Standard input to read without touching its flags (util.h). */
+int
+stdin_reader(int *sock)
+{
+	struct stat st;
+	int fd;
+
+	*sock = 0;
+	if (fstat(STDIN_FILENO, &st) == -1)
+		return STDIN_FILENO;
+	if (S_ISSOCK(st.st_mode)) {
+		*sock = 1;
+		return STDIN_FILENO;
+	}
+	if (S_ISFIFO(st.st_mode) &&
+	    (fd = open("/proc/self/fd/0", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) !=
+		-1)
+		return fd;
+	return STDIN_FILENO;
+}
+
+/* One read from standard input as stdin_reader set it up. */
+ssize_t
+stdin_read(int fd, int sock, void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = sock ? recv(fd, p, n, MSG_DONTWAIT) : read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 /* Set O_NONBLOCK. */

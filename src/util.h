@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CORUN_ATTR_NORETURN __attribute__((noreturn))
 #define CORUN_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -74,6 +75,15 @@ char *buf_steal(struct buf *);
 /* fd flags; return 0 or -1 with errno set. */
 int fd_cloexec(int);
 int fd_nonblock(int);
+/* Standard input, to be read without blocking and without changing the
+ * flags of its file description, which other processes share: a pipe is
+ * opened anew through /proc/self/fd/0 (O_NONBLOCK, O_CLOEXEC; close it
+ * when done); a socket is fd 0, read with recv(MSG_DONTWAIT) (*sock set);
+ * anything else (a terminal, a file, a pipe without /proc) is fd 0 as it
+ * is, read when the loop says bytes wait. */
+int stdin_reader(int *sock);
+/* One read(2) from what stdin_reader gave (EINTR retried). */
+ssize_t stdin_read(int fd, int sock, void *p, size_t n);
 /* Mark every fd above 2 close-on-exec (start-up: inherited fds). */
 void fd_cloexec_all(void);
 /* write(2) all of it, retrying on EINTR and waiting out EAGAIN; 0 or -1

@@ -700,6 +700,63 @@ START_TEST(test_stdin_is_dev_null)
 }
 END_TEST
 
+/* Spawn sh -c script with len bytes of data on its standard input. */
+static void
+spawn_sh_in(const char *script, const char *data, size_t len,
+	    struct outcome *o)
+{
+	char *argv[] = {"sh", "-c", (char *)script, NULL};
+	char err[256] = "";
+
+	result_init(&o->res);
+	o->calls = 0;
+	ck_assert_msg(child_spawn_in(loop, argv, data, len, on_done, o, err,
+				     sizeof err) != NULL,
+		      "spawn failed: %s", err);
+	waiting++;
+}
+
+START_TEST(test_input_is_fed_whole_then_eof)
+{
+	/* Many times a pipe's size, under the output cap: cat gives it all
+	 * back, and ends, so end-of-file came after the last byte. */
+	size_t len = CORUN_OUTPUT_CAP - 4096;
+	char *data = xmalloc(len);
+	struct outcome o;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i % 251);
+	spawn_sh_in("cat", data, len, &o);
+	run_children();
+	ck_assert_int_eq(o.res.status, ST_OK);
+	ck_assert_uint_eq(o.res.value.len, len);
+	ck_assert(memcmp(o.res.value.data, data, len) == 0);
+	result_free(&o.res);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_input_not_read_is_no_error)
+{
+	size_t len = 1024 * 1024;
+	char *data = xcalloc(1, len);
+	struct outcome o, p;
+
+	/* One child reads nothing, one a byte: neither fails for it, and
+	 * the loop does not wait for the rest to be taken. */
+	signal(SIGPIPE, SIG_IGN); /* as the engine has it (engine_start) */
+	spawn_sh_in("exit 0", data, len, &o);
+	spawn_sh_in("head -c 1 >/dev/null; exit 4", data, len, &p);
+	run_children();
+	ck_assert_int_eq(o.res.status, ST_OK);
+	ck_assert_int_eq(p.res.status, ST_FAILED);
+	ck_assert_int_eq(p.res.exit, 4);
+	result_free(&o.res);
+	result_free(&p.res);
+	free(data);
+}
+END_TEST
+
 START_TEST(test_signals_start_with_defaults)
 {
 	struct outcome o;
@@ -875,6 +932,8 @@ child_suite(void)
 	tcase_add_test(tc, test_child_sees_only_fds_0_1_2);
 	tcase_add_test(tc, test_child_leads_its_own_process_group);
 	tcase_add_test(tc, test_stdin_is_dev_null);
+	tcase_add_test(tc, test_input_is_fed_whole_then_eof);
+	tcase_add_test(tc, test_input_not_read_is_no_error);
 	tcase_add_test(tc, test_signals_start_with_defaults);
 	tcase_add_test(tc, test_missing_program_fails_without_leaks);
 	tcase_add_test(tc, test_shutdown_kills_and_reaps_every_child);

@@ -1,0 +1,144 @@
+/*
+ * feed.c: bytes written into a pipe from the loop, as its reader takes
+ * them: a --pipe job's block into its child's standard input.
+ *
+ * The write end is non-blocking and watched by ev_io, so the loop never
+ * blocks on a child that reads slowly or not at all; each callback writes
+ * until the pipe is full. When every byte is written the pipe is closed,
+ * and the reader sees end-of-file. A reader that goes away before taking
+ * everything (a child that exits or closes its standard input early, as
+ * head(1) does) is not an error: the write fails with EPIPE (corun ignores
+ * SIGPIPE), and the pipe is closed; the job's status is the child's. The
+ * bytes are the caller's (the job keeps its block for retries): a feed
+ * only points into them.
+ *
+ * Threads: loop thread only. Memory: a feed is freed by feed_free, which
+ * its owner (child.c) calls when the child finishes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "feed.h"
+#include "util.h"
+
+/* The most a feed's pipe is grown to (from the 64 KiB default): fewer
+ * wake-ups of the loop and the reader per block, while a user's pipes
+ * stay well within the system's soft limit for their total size
+ * (/proc/sys/fs/pipe-user-pages-soft, 64 MiB) even with many jobs. */
+#ifndef FEED_PIPE_MAX
+#define FEED_PIPE_MAX (256 * 1024)
+#endif
+
+struct feed {
+	struct ev_loop *loop;
+	ev_io w;	  /* the write end; fd -1 once closed */
+	const char *data; /* the caller's bytes */
+	size_t len;
+	size_t off; /* bytes written so far */
+};
+
+/* Close fd1 and fd2 (-1: none), set errno to e and return -1. */
+static int
+feed_fail(int fd1, int fd2, int e)
+{
+	if (fd1 != -1)
+		close(fd1);
+	if (fd2 != -1)
+		close(fd2);
+	errno = e;
+	return -1;
+}
+
+/* Make a child's standard input pipe (feed.h). */
+int
+feed_pipe(int fds[2])
+{
+	int low;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -1;
+	if (fd_nonblock(fds[1]) == -1)
+		return feed_fail(fds[0], fds[1], errno);
+	if (fds[0] > 2)
+		return 0;
+	/* corun was started with 0, 1 or 2 closed: move the read end out
+	 * of the way of the write ends that go on 1 and 2. */
+	low = fds[0];
+	fds[0] = fcntl(low, F_DUPFD_CLOEXEC, 3);
+	if (fds[0] == -1)
+		return feed_fail(low, fds[1], errno);
+	close(low);
+	return 0;
+}
+
+/* Close the write end: the reader sees end-of-file. */
+static void
+feed_close(struct feed *f)
+{
+	if (f->w.fd == -1)
+		return;
+	ev_io_stop(f->loop, &f->w);
+	close(f->w.fd);
+	ev_io_set(&f->w, -1, 0);
+}
+
+/* The pipe has room: write what it takes; close it when all is written or
+ * the reader takes no more (EPIPE, any other error). */
+static void
+feed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct feed *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	while (f->off < f->len) {
+		ssize_t n = write(w->fd, f->data + f->off, f->len - f->off);
+
+		if (n > 0) {
+			f->off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		break;
+	}
+	feed_close(f);
+}
+
+/* Start writing data into fd (taken over); the caller frees the feed with
+ * feed_free, and keeps data until then. */
+struct feed *
+feed_start(struct ev_loop *loop, int fd, const char *data, size_t len)
+{
+	struct feed *f = xcalloc(1, sizeof *f);
+
+	f->loop = loop;
+	f->data = data;
+	f->len = len;
+#ifdef F_SETPIPE_SZ
+	/* Best effort: a pipe that cannot grow works as it is. */
+	if (len > 64 * 1024)
+		(void)fcntl(fd, F_SETPIPE_SZ,
+			    (int)(len < FEED_PIPE_MAX ? len : FEED_PIPE_MAX));
+#endif
+	ev_io_init(&f->w, feed_write_cb, fd, EV_WRITE);
+	f->w.data = f;
+	ev_io_start(loop, &f->w);
+	return f;
+}
+
+/* Stop, close and free a feed (NULL: nothing). */
+void
+feed_free(struct feed *f)
+{
+	if (f == NULL)
+		return;
+	feed_close(f);
+	free(f);
+}
