@@ -119,6 +119,8 @@ struct child {
 	struct buf err;	  /* stderr; a ring once CORUN_STDERR_CAP full */
 	size_t err_head;  /* ring: index of the oldest byte */
 	bool oom;	  /* a buffer could not grow: output dropped */
+	child_tap_fn tap; /* NULL, or where every byte goes instead */
+	void *tap_arg;
 
 	LIST_ENTRY(child) link; /* in child_list */
 };
@@ -294,7 +296,10 @@ child_finish(struct child *c)
 		    "held its pipes after it had exited\n";
 		size_t skip = c->err.len == 0; /* no blank first line */
 
-		child_take_err(c, note + skip, sizeof note - 1 - skip);
+		if (c->tap != NULL)
+			c->tap(c->tap_arg, 1, note + 1, sizeof note - 2);
+		else
+			child_take_err(c, note + skip, sizeof note - 1 - skip);
 	}
 
 	result_init(&res);
@@ -364,6 +369,11 @@ child_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < CHILD_READS; i++) {
 		ssize_t n = read(w->fd, child_chunk, sizeof child_chunk);
 
+		if (n > 0 && c->tap != NULL) {
+			c->tap(c->tap_arg, w == &c->err_w, child_chunk,
+			       (size_t)n);
+			continue;
+		}
 		if (n > 0) {
 			if (w == &c->out_w)
 				child_take_out(c, child_chunk, (size_t)n);
@@ -710,6 +720,14 @@ child_shutdown(void (*forget)(pid_t))
 			free(c);
 		}
 	}
+}
+
+/* Send the child's bytes to tap(arg, ...) from now on. */
+void
+child_set_tap(struct child *c, child_tap_fn tap, void *arg)
+{
+	c->tap = tap;
+	c->tap_arg = arg;
 }
 
 /* Stop (pause 1) or resume (0) reading every child's pipes, now and for

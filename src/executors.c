@@ -29,6 +29,7 @@
 #include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
+#include "rawout.h"
 #include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
@@ -130,6 +131,8 @@ loop_child_start(struct attempt *at)
 	}
 	children++;
 	at->xdata = c;
+	if (rawout_on())
+		child_set_tap(c, rawout_tap, at);
 	/* Should corun die without stopping it (kill -9), the fork server
 	 * kills its group. */
 	forksrv_watch(child_pid(c));

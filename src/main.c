@@ -45,7 +45,14 @@ static const char usage_text[] =
 "      --fail-fast       stop at the first job that does not end ok\n"
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
-"  -k, --keep-order      write records in input order\n"
+"  -k, --keep-order      write records (or output) in input order\n"
+"      --records         text records (the default for job files)\n"
+"      --group           each job's stdout whole on stdout when it ends, its\n"
+"                        stderr on stderr: not records (the default in\n"
+"                        command mode; nothing to do with group= or --limit)\n"
+"      --line-buffer, --lb  jobs' output lines as they come, never mixed\n"
+"  -u, --ungroup         jobs' output bytes as they come\n"
+"      --tag             raw output lines after the job's tag (its id) and a tab\n"
 "      --output-buffer SIZE  records waiting for the reader before corun holds\n"
 "                        back: SIZE bytes, or with K, M or G (default: "
     STR(CORUN_DEFAULT_OUTPUT_BUFFER_MB) "M)\n"
@@ -75,6 +82,11 @@ enum {
 	OPT_STATS,
 	OPT_WORKER_NICE,
 	OPT_OUTPUT_BUFFER,
+	/* Output modes: */
+	OPT_GROUP,
+	OPT_LINE_BUFFER,
+	OPT_RECORDS,
+	OPT_TAG,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +109,13 @@ static const struct option longopts[] = {
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"dry-run", no_argument, NULL, 'n'},
+	/* Output modes: */
+	{"group", no_argument, NULL, OPT_GROUP},
+	{"line-buffer", no_argument, NULL, OPT_LINE_BUFFER},
+	{"lb", no_argument, NULL, OPT_LINE_BUFFER},
+	{"ungroup", no_argument, NULL, 'u'},
+	{"records", no_argument, NULL, OPT_RECORDS},
+	{"tag", no_argument, NULL, OPT_TAG},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -348,7 +367,7 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	static const char shortopts[] = "P:T:j:t:r:knhV";
+	static const char shortopts[] = "P:T:j:t:r:knhVu";
 	char **inputs;
 	size_t ninputs = 0, nstdin = 0;
 	int c;
@@ -421,6 +440,21 @@ main(int argc, char *argv[])
 		case 'n':
 			o.dry_run = 1;
 			break;
+		case OPT_GROUP:
+			o.output_mode = CORUN_OUTPUT_GROUP;
+			break;
+		case OPT_LINE_BUFFER:
+			o.output_mode = CORUN_OUTPUT_LINE;
+			break;
+		case 'u':
+			o.output_mode = CORUN_OUTPUT_UNGROUP;
+			break;
+		case OPT_RECORDS:
+			o.output_mode = CORUN_OUTPUT_RECORDS;
+			break;
+		case OPT_TAG:
+			o.tag = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -435,6 +469,9 @@ main(int argc, char *argv[])
 	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
+	if (o.json && o.output_mode > CORUN_OUTPUT_RECORDS)
+		usage_error("%s writes records: it does not go with --group, "
+			    "--line-buffer or --ungroup", "--json");
 
 	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < argc; i++) {

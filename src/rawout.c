@@ -1,0 +1,293 @@
+/*
+ * rawout.c: the raw output modes (corun(1), OUTPUT): a job's own bytes on
+ * corun's standard output and error, in place of its record.
+ *
+ * A child's bytes come here from child.c as they are read (rawout_tap,
+ * the child's tap, set by the executor for every exec and sh child) and
+ * go to the writer thread (report_raw, report_spool) in one of three
+ * ways, per job and stream (stdout to corun's stdout, stderr to its
+ * stderr):
+ *
+ *   --group        held in a spool (spool.c: memory, then a file) and
+ *                  handed over whole when the job's turn comes
+ *                  (rawout_write), so no two jobs' bytes interleave;
+ *   --line-buffer  whole lines handed over as they end; the line not yet
+ *                  ended waits in a spool of its own;
+ *   --ungroup      handed over as they come.
+ *
+ * With -k, only the job at the head of input order (R.head: every job
+ * before it has been written) streams; the others are held as in --group
+ * until they reach the head, which rawout_write moves on (the scheduler
+ * writes jobs in order with -k). --tag puts the job's tag and a tab before
+ * every line, as the bytes arrive, so every mode and spool sees tagged
+ * lines. A job of another kind has no stream: its value is written when
+ * its turn comes, and so is a line on standard error when a job did not
+ * end ok, unless it is a child that exited with a status of its own (its
+ * stderr says why; grep exits 1 for no match).
+ *
+ * Everything written goes through the writer thread, in order, and is
+ * bounded as records are: the writer's backlog pauses the children's
+ * pipes (output.c). Only spool files grow with a job's output.
+ *
+ * Threads: loop thread only. Memory: a job's state lives from its first
+ * bytes to its rawout_write.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corun.h"
+#include "executors.h"
+#include "parse.h"
+#include "rawout.h"
+#include "report.h"
+#include "spool.h"
+#include "table.h"
+
+/* The bytes a job holds, per stream (0: stdout, 1: stderr). */
+struct rawjob {
+	int attempt;	      /* the attempt its bytes are from */
+	bool bol[2];	      /* --tag: the next byte begins a line */
+	struct spool held[2]; /* --group, or behind the head of -k */
+	struct spool part[2]; /* --line-buffer: the line not yet ended */
+};
+
+static struct {
+	int mode;	    /* CORUN_OUTPUT_*; RECORDS: off */
+	int keep;	    /* -k */
+	int tag;	    /* --tag or --tagstring */
+	uint64_t head;	    /* -k: the job that streams */
+	struct u64tab jobs; /* seq -> struct rawjob */
+	struct buf tagged;  /* --tag: the bytes being tagged */
+} R;
+
+/* The output mode the options ask for, AUTO resolved. */
+int
+rawout_mode(const struct corun_options *opts)
+{
+	if (opts->json || opts->output_mode == CORUN_OUTPUT_AUTO)
+		return CORUN_OUTPUT_RECORDS;
+	return opts->output_mode;
+}
+
+/* Set up for a run. */
+void
+rawout_init(const struct corun_options *opts)
+{
+	rawout_shutdown();
+	R.mode = rawout_mode(opts);
+	R.keep = opts->keep_order;
+	R.tag = opts->tag || opts->tagstring != NULL;
+	R.head = 1;
+}
+
+/* Is a raw mode on? */
+int
+rawout_on(void)
+{
+	return R.mode != CORUN_OUTPUT_RECORDS && R.mode != 0;
+}
+
+/* Free a job's state and what it holds. */
+static void
+rawjob_free(struct rawjob *j)
+{
+	for (int s = 0; s < 2; s++) {
+		spool_free(&j->held[s]);
+		spool_free(&j->part[s]);
+	}
+	free(j);
+}
+
+/* Hand over what a job holds, stream by stream: held bytes, then the
+ * line not yet ended. */
+static void
+rawjob_hand(struct rawjob *j)
+{
+	for (int s = 0; s < 2; s++) {
+		spool_hand(&j->held[s], s + 1);
+		spool_hand(&j->part[s], s + 1);
+	}
+}
+
+/* Keep bytes in a spool; a spool that fails (no room for its file) says
+ * so on standard error once and drops them. */
+static void
+rawout_hold(struct spool *sp, const char *p, size_t n)
+{
+	static bool warned;
+
+	if (spool_add(sp, p, n) == -1 && !warned) {
+		warned = true;
+		warnx("output of a job lost: cannot spool it: %s",
+		      strerror(errno));
+	}
+}
+
+/* Route bytes of a job's stream to where its mode sends them. */
+static void
+rawout_route(struct rawjob *j, uint64_t seq, int s, const char *p, size_t n)
+{
+	const char *nl;
+
+	if (R.mode == CORUN_OUTPUT_GROUP || (R.keep && seq != R.head)) {
+		rawout_hold(&j->held[s], p, n);
+		return;
+	}
+	if (R.mode == CORUN_OUTPUT_UNGROUP || R.keep) {
+		report_raw(s + 1, p, n);
+		return;
+	}
+	/* --line-buffer: up to the last newline goes out, after the start
+	 * of its first line. */
+	for (nl = p + n; nl > p && nl[-1] != '\n'; nl--)
+		;
+	if (nl > p) {
+		if (j->part[s].len > 0)
+			spool_hand(&j->part[s], s + 1);
+		report_raw(s + 1, p, (size_t)(nl - p));
+	}
+	rawout_hold(&j->part[s], nl, (size_t)(p + n - nl));
+}
+
+/* Put tag and a tab before every line of p into out; *bol says whether
+ * p begins a line, and is left saying whether the next byte does. */
+static void
+rawout_tag_lines(struct buf *out, const char *tag, bool *bol, const char *p,
+		 size_t n)
+{
+	const char *end = p + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl + 1 : end;
+
+		if (*bol) {
+			buf_adds(out, tag);
+			buf_addc(out, '\t');
+		}
+		buf_add(out, p, (size_t)(eol - p));
+		*bol = nl != NULL;
+		p = eol;
+	}
+}
+
+/* The state of the job numbered seq, made on its first bytes. */
+static struct rawjob *
+rawout_job(uint64_t seq)
+{
+	struct rawjob *j = u64tab_get(&R.jobs, seq);
+
+	if (j == NULL) {
+		j = xcalloc(1, sizeof *j);
+		for (int s = 0; s < 2; s++) {
+			j->bol[s] = true;
+			j->held[s] = (struct spool)SPOOL_INIT;
+			j->part[s] = (struct spool)SPOOL_INIT;
+		}
+		u64tab_put(&R.jobs, seq, j);
+	}
+	return j;
+}
+
+/* A child's bytes: tag them, then route them. A retry's first bytes drop
+ * what the attempt before it held (what was handed over is out). */
+void
+rawout_tap(void *arg, int stream, const char *p, size_t n)
+{
+	const struct attempt *at = arg;
+	struct rawjob *j = rawout_job(at->seq);
+
+	if (j->attempt != at->number) {
+		for (int s = 0; s < 2; s++) {
+			spool_free(&j->held[s]);
+			if (j->part[s].len > 0)
+				spool_hand(&j->part[s], s + 1);
+			j->bol[s] = true;
+		}
+		j->attempt = at->number;
+	}
+	if (R.tag) {
+		const char *tag =
+		    at->spec->tag != NULL ? at->spec->tag : at->id;
+
+		buf_reset(&R.tagged);
+		rawout_tag_lines(&R.tagged, tag, &j->bol[stream], p, n);
+		p = R.tagged.data;
+		n = R.tagged.len;
+	}
+	rawout_route(j, at->seq, stream, p, n);
+}
+
+/* Say on standard error why a job did not end ok, unless it is a child
+ * that exited with a status of its own. */
+static void
+rawout_why(const struct record *rec, const char *id)
+{
+	const struct result *res = rec->res;
+	struct buf msg = BUF_INIT;
+
+	if (res->status == ST_OK || rec->resumed ||
+	    (res->status == ST_FAILED && rec->output && res->exit > 0))
+		return;
+	buf_printf(&msg, "corun: job %s: %s\n", id,
+		   res->error != NULL ? res->error : status_name(res->status));
+	report_raw(2, msg.data, msg.len);
+	buf_free(&msg);
+}
+
+/* A job's turn has come: hand over what it holds and its value, say why
+ * it failed; with -k, the next job in order streams from now on. */
+void
+rawout_write(const struct record *rec, const char *tag)
+{
+	struct rawjob *j = u64tab_get(&R.jobs, rec->seq);
+	char num[24];
+	const char *id = rec->id;
+
+	if (id == NULL) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)rec->seq);
+		id = num;
+	}
+	if (j != NULL) {
+		rawjob_hand(j);
+		u64tab_del(&R.jobs, rec->seq);
+		rawjob_free(j);
+	}
+	if (!rec->output && rec->res->value.len > 0) {
+		const struct buf *v = &rec->res->value;
+		bool bol = true;
+
+		if (R.tag) {
+			buf_reset(&R.tagged);
+			rawout_tag_lines(&R.tagged, tag != NULL ? tag : id,
+					 &bol, v->data, v->len);
+			v = &R.tagged;
+		}
+		report_raw(1, v->data, v->len);
+	}
+	rawout_why(rec, id);
+	if (R.keep && rec->seq == R.head) {
+		R.head++;
+		if ((j = u64tab_get(&R.jobs, R.head)) != NULL)
+			for (int s = 0; s < 2; s++)
+				spool_hand(&j->held[s], s + 1);
+	}
+}
+
+/* Drop every job's state (what was never written). */
+void
+rawout_shutdown(void)
+{
+	for (size_t i = 0; i < R.jobs.cap; i++)
+		if (R.jobs.keys[i] != 0)
+			rawjob_free(R.jobs.vals[i]);
+	u64tab_free(&R.jobs);
+	buf_free(&R.tagged);
+}
