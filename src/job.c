@@ -169,8 +169,7 @@ job_write(struct job *job)
 	if (job->final == NULL) {
 		job_record(job, &rec);
 		if (rawout_on())
-			rawout_write(&rec, job->spec != NULL ? job->spec->tag
-							     : NULL);
+			rawout_write(&rec, job->spec);
 		else
 			report_write(&rec);
 	}

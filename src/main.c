@@ -53,6 +53,9 @@ static const char usage_text[] =
 "      --line-buffer, --lb  jobs' output lines as they come, never mixed\n"
 "  -u, --ungroup         jobs' output bytes as they come\n"
 "      --tag             raw output lines after the job's tag (its id) and a tab\n"
+"      --results DIR     each job's stdout, stderr and seq in files under DIR\n"
+"                        (GNU parallel's layout), not on stdout;\n"
+"                        --results NAME.json: JSON Lines records in NAME.json\n"
 "      --output-buffer SIZE  records waiting for the reader before corun holds\n"
 "                        back: SIZE bytes, or with K, M or G (default: "
     STR(CORUN_DEFAULT_OUTPUT_BUFFER_MB) "M)\n"
@@ -87,6 +90,7 @@ enum {
 	OPT_LINE_BUFFER,
 	OPT_RECORDS,
 	OPT_TAG,
+	OPT_RESULTS,
 };
 
 static const struct option longopts[] = {
@@ -116,6 +120,7 @@ static const struct option longopts[] = {
 	{"ungroup", no_argument, NULL, 'u'},
 	{"records", no_argument, NULL, OPT_RECORDS},
 	{"tag", no_argument, NULL, OPT_TAG},
+	{"results", required_argument, NULL, OPT_RESULTS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -455,6 +460,9 @@ main(int argc, char *argv[])
 		case OPT_TAG:
 			o.tag = 1;
 			break;
+		case OPT_RESULTS:
+			o.results = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -472,6 +480,14 @@ main(int argc, char *argv[])
 	if (o.json && o.output_mode > CORUN_OUTPUT_RECORDS)
 		usage_error("%s writes records: it does not go with --group, "
 			    "--line-buffer or --ungroup", "--json");
+	if (o.results != NULL && (o.json || o.output_mode == CORUN_OUTPUT_RECORDS)) {
+		size_t n = strlen(o.results);
+
+		if (n <= 5 || strcmp(o.results + n - 5, ".json") != 0)
+			usage_error("--results %s writes the jobs' output, not "
+				    "records: use --results NAME.json",
+				    o.results);
+	}
 
 	inputs = main_alloc(NULL, ((size_t)(argc - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < argc; i++) {

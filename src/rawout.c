@@ -47,6 +47,7 @@
 #include "parse.h"
 #include "rawout.h"
 #include "report.h"
+#include "results.h"
 #include "spool.h"
 #include "table.h"
 
@@ -56,12 +57,15 @@ struct rawjob {
 	bool bol[2];	      /* --tag: the next byte begins a line */
 	struct spool held[2]; /* --group, or behind the head of -k */
 	struct spool part[2]; /* --line-buffer: the line not yet ended */
+	struct spool res[2];  /* --results DIR: every byte */
 };
 
 static struct {
 	int mode;	    /* CORUN_OUTPUT_*; RECORDS: off */
 	int keep;	    /* -k */
 	int tag;	    /* --tag or --tagstring */
+	const char *results; /* --results DIR, or NULL */
+	bool quiet;	    /* --results DIR alone: nothing on stdout */
 	uint64_t head;	    /* -k: the job that streams */
 	struct u64tab jobs; /* seq -> struct rawjob */
 	struct buf tagged;  /* --tag: the bytes being tagged */
@@ -71,9 +75,22 @@ static struct {
 int
 rawout_mode(const struct corun_options *opts)
 {
-	if (opts->json || opts->output_mode == CORUN_OUTPUT_AUTO)
+	if (opts->json || rawout_results_json(opts) ||
+	    (opts->output_mode == CORUN_OUTPUT_AUTO && opts->results == NULL))
 		return CORUN_OUTPUT_RECORDS;
+	if (opts->output_mode == CORUN_OUTPUT_AUTO)
+		return CORUN_OUTPUT_GROUP;
 	return opts->output_mode;
+}
+
+/* Does --results name a JSON Lines file (NAME.json) rather than a
+ * directory? */
+int
+rawout_results_json(const struct corun_options *opts)
+{
+	size_t n = opts->results != NULL ? strlen(opts->results) : 0;
+
+	return n > 5 && strcmp(opts->results + n - 5, ".json") == 0;
 }
 
 /* Set up for a run. */
@@ -84,6 +101,8 @@ rawout_init(const struct corun_options *opts)
 	R.mode = rawout_mode(opts);
 	R.keep = opts->keep_order;
 	R.tag = opts->tag || opts->tagstring != NULL;
+	R.results = rawout_results_json(opts) ? NULL : opts->results;
+	R.quiet = R.results != NULL && opts->output_mode == CORUN_OUTPUT_AUTO;
 	R.head = 1;
 }
 
@@ -91,7 +110,8 @@ rawout_init(const struct corun_options *opts)
 int
 rawout_on(void)
 {
-	return R.mode != CORUN_OUTPUT_RECORDS && R.mode != 0;
+	return (R.mode != CORUN_OUTPUT_RECORDS && R.mode != 0) ||
+	       R.results != NULL;
 }
 
 /* Free a job's state and what it holds. */
@@ -101,6 +121,7 @@ rawjob_free(struct rawjob *j)
 	for (int s = 0; s < 2; s++) {
 		spool_free(&j->held[s]);
 		spool_free(&j->part[s]);
+		spool_free(&j->res[s]);
 	}
 	free(j);
 }
@@ -190,6 +211,7 @@ rawout_job(uint64_t seq)
 			j->bol[s] = true;
 			j->held[s] = (struct spool)SPOOL_INIT;
 			j->part[s] = (struct spool)SPOOL_INIT;
+			j->res[s] = (struct spool)SPOOL_INIT;
 		}
 		u64tab_put(&R.jobs, seq, j);
 	}
@@ -207,12 +229,17 @@ rawout_tap(void *arg, int stream, const char *p, size_t n)
 	if (j->attempt != at->number) {
 		for (int s = 0; s < 2; s++) {
 			spool_free(&j->held[s]);
+			spool_free(&j->res[s]);
 			if (j->part[s].len > 0)
 				spool_hand(&j->part[s], s + 1);
 			j->bol[s] = true;
 		}
 		j->attempt = at->number;
 	}
+	if (R.results != NULL)
+		rawout_hold(&j->res[stream], p, n);
+	if (R.quiet)
+		return;
 	if (R.tag) {
 		const char *tag =
 		    at->spec->tag != NULL ? at->spec->tag : at->id;
@@ -245,9 +272,11 @@ rawout_why(const struct record *rec, const char *id)
 /* A job's turn has come: hand over what it holds and its value, say why
  * it failed; with -k, the next job in order streams from now on. */
 void
-rawout_write(const struct record *rec, const char *tag)
+rawout_write(const struct record *rec, const struct job_spec *spec)
 {
 	struct rawjob *j = u64tab_get(&R.jobs, rec->seq);
+	const char *tag = spec != NULL ? spec->tag : NULL;
+	const struct buf *val = &rec->res->value;
 	char num[24];
 	const char *id = rec->id;
 
@@ -255,12 +284,21 @@ rawout_write(const struct record *rec, const char *tag)
 		snprintf(num, sizeof num, "%llu", (unsigned long long)rec->seq);
 		id = num;
 	}
+	if (j == NULL && R.results != NULL)
+		j = rawout_job(rec->seq);
+	if (j != NULL && R.results != NULL) {
+		if (!rec->output)
+			rawout_hold(&j->res[0], val->data, val->len);
+		results_write(R.results, spec != NULL ? spec->args : NULL,
+			      spec != NULL ? spec->nargs : 0, id, rec->seq,
+			      &j->res[0], &j->res[1]);
+	}
 	if (j != NULL) {
 		rawjob_hand(j);
 		u64tab_del(&R.jobs, rec->seq);
 		rawjob_free(j);
 	}
-	if (!rec->output && rec->res->value.len > 0) {
+	if (!rec->output && val->len > 0 && !R.quiet) {
 		const struct buf *v = &rec->res->value;
 		bool bol = true;
 

@@ -8,11 +8,15 @@
 #include <stddef.h>
 
 struct corun_options;
+struct job_spec;
 struct record;
 
 /* The output mode of a run's options, AUTO resolved
  * (CORUN_OUTPUT_RECORDS, _GROUP, _LINE or _UNGROUP). */
 int rawout_mode(const struct corun_options *);
+/* Does --results name a JSON Lines file (NAME.json), which gets the
+ * records instead of standard output? */
+int rawout_results_json(const struct corun_options *);
 /* Set up for a run; nothing is done in the records mode. */
 void rawout_init(const struct corun_options *);
 /* Is a raw mode on (rather than records)? */
@@ -22,8 +26,9 @@ int rawout_on(void);
 void rawout_tap(void *at, int stream, const char *p, size_t n);
 /* A job is final and its turn has come (in place of its record): write
  * what it holds, its value if it is not a child's, and why it did not
- * end ok; tag is its --tag text, NULL for its id. */
-void rawout_write(const struct record *, const char *tag);
+ * end ok; its --results files. spec may be NULL (a line that did not
+ * parse). */
+void rawout_write(const struct record *, const struct job_spec *);
 /* Drop what is held (the end of a run). */
 void rawout_shutdown(void);
 

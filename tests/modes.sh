@@ -153,6 +153,35 @@ corun --records se.jobs >rec.out 2>&1
 like "$(head -n 1 rec.out)" '^ok 1 [0-9.]+s sh: out1$' "--records: text records"
 
 # ---------------------------------------------------------------------
+# --results DIR: GNU parallel's layout, DIR/1/ARG/{seq,stdout,stderr}; a
+# job line's id stands for its argument; nothing on stdout. NAME.json:
+# JSON Lines records in that file instead of stdout.
+cat >res.jobs <<'EOF'
+id=a sh 'echo out; echo err >&2'
+sh 'printf "%s" "no newline"'
+EOF
+corun --results res res.jobs >res.out 2>res.err
+echo $? >res.rc
+is "$(cat res.rc)|$(cat res.out)|$(cat res.err)" "0||" \
+	"--results DIR: exit 0, nothing on stdout or stderr"
+is "$(cd res && find . -type f | sort | tr '\n' ' ')" \
+	"./1/2/seq ./1/2/stderr ./1/2/stdout ./1/a/seq ./1/a/stderr ./1/a/stdout " \
+	"--results DIR: DIR/1/ID/seq, stdout and stderr per job"
+is "$(cat res/1/a/seq)|$(cat res/1/a/stdout)|$(cat res/1/a/stderr)|$(cat res/1/2/seq)|$(cat res/1/2/stdout)" \
+	"1|out|err|2|no newline" "--results DIR: the files hold seq, stdout and stderr"
+printf 'exec cat big.bin\n' | corun --results resbig --group >resbig.out
+check "--results DIR --group: 10 MB in DIR/1/1/stdout, byte-exact" \
+	cmp resbig/1/1/stdout big.bin
+check "--results DIR --group: and on stdout" cmp resbig.out big.bin
+corun --results res.json res.jobs >resj.out
+is "$(cat resj.out)$(nlines res.json)" 2 \
+	"--results NAME.json: nothing on stdout, a record per job in NAME.json"
+like "$(grep '"id":"a"' res.json)" '^\{"id":"a",.*"value":"out\\n","stderr":"err\\n"' \
+	"--results NAME.json: JSON Lines records"
+corun --json --results res2 res.jobs >/dev/null 2>&1
+is "$?" 2 "--json --results DIR: usage error"
+
+# ---------------------------------------------------------------------
 # Memory stays bounded behind a reader that reads nothing for 3 s: --group
 # spools 4 jobs of 40 MB to files; --ungroup holds --output-buffer.
 printf 'sh "head -c 40000000 /dev/zero"\n%.0s' 1 2 3 4 >z.jobs
