@@ -6,7 +6,10 @@
  * /dev/null and standard output and error on two pipes. Every pipe end is
  * created close-on-exec, so a child sees only fds 0, 1 and 2. The loop's
  * read ends are non-blocking and watched by ev_io, and so is the child's
- * pidfd, which becomes readable when the child exits.
+ * pidfd, which becomes readable when the child exits. In the raw output
+ * modes every byte read goes to a tap instead (child_set_tap), and
+ * --group may put standard output on a file instead of a pipe
+ * (child_next_stdout): then there is no stdout pipe to read or wait for.
  *
  * Reaping is ours alone. libev's default loop reaps every child it hears
  * of (waitpid(-1) on SIGCHLD), which would free a child's pid, and with it
@@ -132,6 +135,7 @@ static char child_chunk[IO_CHUNK];
 static double child_drain = 2.0; /* seconds the pipes get after exit */
 static int (*child_killer)(pid_t, int) = kill;
 static ev_timer child_poll_w; /* children without a pidfd: poll them */
+static int child_outfile = -1; /* child_next_stdout: the next one's file */
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content:
  * 0, or -1 (b unchanged) when memory is short (see mem_can_grow). */
@@ -547,11 +551,15 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 {
 	int outp[2], errp[2];
 	pid_t pid;
-	int rc, pidfd = -1;
+	int rc, pidfd = -1, outfile = child_outfile;
 
 	child_own_reaping();
+	child_outfile = -1;
 
-	if (child_pipe(outp) == -1) {
+	if (outfile != -1) {
+		outp[0] = -1; /* no pipe: the child writes the file */
+		outp[1] = outfile;
+	} else if (child_pipe(outp) == -1) {
 		rc = errno;
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
 		errno = rc;
@@ -560,13 +568,16 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	if (child_pipe(errp) == -1) {
 		rc = errno;
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
-		close(outp[0]);
-		close(outp[1]);
+		if (outfile == -1) {
+			close(outp[0]);
+			close(outp[1]);
+		}
 		errno = rc;
 		return NULL;
 	}
 	rc = spawn_child(&pid, argv, outp[1], errp[1]);
-	close(outp[1]);
+	if (outfile == -1)
+		close(outp[1]);
 	close(errp[1]);
 	/* Nobody reaps but us (child_own_reaping): the pid is still ours.
 	 * Without pidfds (ENOSYS) the child is polled instead. */
@@ -578,7 +589,8 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	}
 	if (rc != 0) {
 		errfmt(err, errlen, "exec: %s: %s", argv[0], strerror(rc));
-		close(outp[0]);
+		if (outp[0] != -1)
+			close(outp[0]);
 		close(errp[0]);
 		errno = rc;
 		return NULL;
@@ -605,7 +617,8 @@ child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 		ev_timer_start(loop, &child_poll_w);
 	}
 	if (!child_paused) {
-		ev_io_start(loop, &c->out_w);
+		if (outp[0] != -1)
+			ev_io_start(loop, &c->out_w);
 		ev_io_start(loop, &c->err_w);
 	}
 
@@ -720,6 +733,14 @@ child_shutdown(void (*forget)(pid_t))
 			free(c);
 		}
 	}
+}
+
+/* The next child_spawn puts the child's standard output on fd (a file
+ * the caller keeps) instead of a pipe. */
+void
+child_next_stdout(int fd)
+{
+	child_outfile = fd;
 }
 
 /* Send the child's bytes to tap(arg, ...) from now on. */

@@ -107,6 +107,8 @@ loop_child_start(struct attempt *at)
 	}
 	/* The fork server watches over children should corun be killed. */
 	ppool_forksrv();
+	if (rawout_on())
+		child_next_stdout(rawout_stdout_file(at));
 	c = child_spawn(sched_loop, argv, loop_child_done, at, err,
 			sizeof err);
 	if (c == NULL && children > 0 &&

@@ -10,7 +10,11 @@
  *
  *   --group        held in a spool (spool.c: memory, then a file) and
  *                  handed over whole when the job's turn comes
- *                  (rawout_write), so no two jobs' bytes interleave;
+ *                  (rawout_write), so no two jobs' bytes interleave; a
+ *                  child's stdout is not even read: the child writes it
+ *                  into a temporary file (rawout_stdout_file, as GNU
+ *                  parallel does), which the writer copies in the kernel
+ *                  (unless --tag or --results must see the bytes);
  *   --line-buffer  whole lines handed over as they end; the line not yet
  *                  ended waits in a spool of its own;
  *   --ungroup      handed over as they come.
@@ -40,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corun.h"
@@ -54,6 +59,7 @@
 /* The bytes a job holds, per stream (0: stdout, 1: stderr). */
 struct rawjob {
 	int attempt;	      /* the attempt its bytes are from */
+	int file;	      /* --group: the file its child writes, or -1 */
 	bool bol[2];	      /* --tag: the next byte begins a line */
 	struct spool held[2]; /* --group, or behind the head of -k */
 	struct spool part[2]; /* --line-buffer: the line not yet ended */
@@ -68,8 +74,10 @@ static struct {
 	bool quiet;	    /* --results DIR alone: nothing on stdout */
 	uint64_t head;	    /* -k: the job that streams */
 	struct u64tab jobs; /* seq -> struct rawjob */
+	bool files;	    /* --group, untouched bytes: children write files */
+	int spare;	    /* a file left empty by its job, or -1 */
 	struct buf tagged;  /* --tag: the bytes being tagged */
-} R;
+} R = {.spare = -1};
 
 /* The output mode the options ask for, AUTO resolved. */
 int
@@ -104,6 +112,8 @@ rawout_init(const struct corun_options *opts)
 	R.results = rawout_results_json(opts) ? NULL : opts->results;
 	R.quiet = R.results != NULL && opts->output_mode == CORUN_OUTPUT_AUTO;
 	R.head = 1;
+	R.files = R.mode == CORUN_OUTPUT_GROUP && !R.tag && R.results == NULL;
+	R.spare = -1;
 }
 
 /* Is a raw mode on? */
@@ -123,6 +133,8 @@ rawjob_free(struct rawjob *j)
 		spool_free(&j->part[s]);
 		spool_free(&j->res[s]);
 	}
+	if (j->file != -1)
+		close(j->file);
 	free(j);
 }
 
@@ -207,6 +219,7 @@ rawout_job(uint64_t seq)
 
 	if (j == NULL) {
 		j = xcalloc(1, sizeof *j);
+		j->file = -1;
 		for (int s = 0; s < 2; s++) {
 			j->bol[s] = true;
 			j->held[s] = (struct spool)SPOOL_INIT;
@@ -216,6 +229,47 @@ rawout_job(uint64_t seq)
 		u64tab_put(&R.jobs, seq, j);
 	}
 	return j;
+}
+
+/* The file the attempt's child is to write its standard output into
+ * (--group), or -1 for a pipe; the job keeps it. A retry starts it
+ * empty. */
+int
+rawout_stdout_file(const struct attempt *at)
+{
+	struct rawjob *j;
+
+	if (!R.files)
+		return -1;
+	j = rawout_job(at->seq);
+	if (j->file == -1) {
+		j->file = R.spare != -1 ? R.spare : spool_file();
+		R.spare = -1;
+	} else if (ftruncate(j->file, 0) == -1 ||
+		   lseek(j->file, 0, SEEK_SET) == -1) {
+		close(j->file);
+		j->file = spool_file();
+	}
+	for (int s = 0; s < 2; s++)
+		spool_free(&j->held[s]);
+	j->attempt = at->number;
+	return j->file;
+}
+
+/* Hand the file a job's child wrote to the writer; keep an empty one for
+ * the next job. */
+static void
+rawout_file_hand(struct rawjob *j)
+{
+	struct stat st;
+
+	if (fstat(j->file, &st) == 0 && st.st_size > 0)
+		report_spool(1, j->file, (size_t)st.st_size);
+	else if (R.spare == -1 && lseek(j->file, 0, SEEK_SET) == 0)
+		R.spare = j->file;
+	else
+		close(j->file);
+	j->file = -1;
 }
 
 /* A child's bytes: tag them, then route them. A retry's first bytes drop
@@ -293,6 +347,8 @@ rawout_write(const struct record *rec, const struct job_spec *spec)
 			      spec != NULL ? spec->nargs : 0, id, rec->seq,
 			      &j->res[0], &j->res[1]);
 	}
+	if (j != NULL && j->file != -1)
+		rawout_file_hand(j);
 	if (j != NULL) {
 		rawjob_hand(j);
 		u64tab_del(&R.jobs, rec->seq);
@@ -326,6 +382,9 @@ rawout_shutdown(void)
 	for (size_t i = 0; i < R.jobs.cap; i++)
 		if (R.jobs.keys[i] != 0)
 			rawjob_free(R.jobs.vals[i]);
+	if (R.spare != -1)
+		close(R.spare);
+	R.spare = -1;
 	u64tab_free(&R.jobs);
 	buf_free(&R.tagged);
 }

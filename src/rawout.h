@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+struct attempt;
 struct corun_options;
 struct job_spec;
 struct record;
@@ -24,6 +25,10 @@ int rawout_on(void);
 /* A child's bytes (stream 0: stdout, 1: stderr) of the attempt at (a
  * struct attempt; child.c's tap). */
 void rawout_tap(void *at, int stream, const char *p, size_t n);
+/* The file the child of attempt at (a struct attempt) is to write its
+ * standard output into, or -1 for a pipe (a file per job in --group, as
+ * GNU parallel does). */
+int rawout_stdout_file(const struct attempt *);
 /* A job is final and its turn has come (in place of its record): write
  * what it holds, its value if it is not a child's, and why it did not
  * end ok; its --results files. spec may be NULL (a line that did not

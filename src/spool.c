@@ -34,7 +34,7 @@
 static size_t spool_mem; /* bytes held in memory by every spool */
 
 /* A new unlinked temporary file: its fd, or -1 with errno. */
-static int
+int
 spool_file(void)
 {
 	const char *dir = getenv("TMPDIR");

@@ -23,6 +23,9 @@ int spool_add(struct spool *, const void *p, size_t n);
 /* Queue what is held for fd with the writer (report_raw, report_spool)
  * and empty the spool. Loop thread. */
 void spool_hand(struct spool *, int fd);
+/* A new unlinked temporary file in $TMPDIR (or /tmp), close-on-exec:
+ * its fd, or -1 with errno. */
+int spool_file(void);
 /* Drop what is held. */
 void spool_free(struct spool *);
 /* Copy the first len bytes of the file from to fd, blocking (the writer
