@@ -56,6 +56,10 @@
 #include "spool.h"
 #include "table.h"
 
+/* Empty temporary files kept for the next jobs (--group): a job without
+ * output (true, mkdir...) costs no new file. */
+#define RAWOUT_SPARES 16
+
 /* The bytes a job holds, per stream (0: stdout, 1: stderr). */
 struct rawjob {
 	int attempt;	      /* the attempt its bytes are from */
@@ -67,17 +71,18 @@ struct rawjob {
 };
 
 static struct {
-	int mode;	    /* CORUN_OUTPUT_*; RECORDS: off */
-	int keep;	    /* -k */
-	int tag;	    /* --tag or --tagstring */
+	int mode;	     /* CORUN_OUTPUT_*; RECORDS: off */
+	int keep;	     /* -k */
+	int tag;	     /* --tag or --tagstring */
 	const char *results; /* --results DIR, or NULL */
-	bool quiet;	    /* --results DIR alone: nothing on stdout */
-	uint64_t head;	    /* -k: the job that streams */
-	struct u64tab jobs; /* seq -> struct rawjob */
-	bool files;	    /* --group, untouched bytes: children write files */
-	int spare;	    /* a file left empty by its job, or -1 */
-	struct buf tagged;  /* --tag: the bytes being tagged */
-} R = {.spare = -1};
+	bool quiet;	     /* --results DIR alone: nothing on stdout */
+	uint64_t head;	     /* -k: the job that streams */
+	struct u64tab jobs;  /* seq -> struct rawjob */
+	bool files; /* --group, untouched bytes: children write files */
+	int spare[RAWOUT_SPARES]; /* files left empty by their jobs */
+	int nspare;
+	struct buf tagged; /* --tag: the bytes being tagged */
+} R;
 
 /* The output mode the options ask for, AUTO resolved. */
 int
@@ -113,7 +118,6 @@ rawout_init(const struct corun_options *opts)
 	R.quiet = R.results != NULL && opts->output_mode == CORUN_OUTPUT_AUTO;
 	R.head = 1;
 	R.files = R.mode == CORUN_OUTPUT_GROUP && !R.tag && R.results == NULL;
-	R.spare = -1;
 }
 
 /* Is a raw mode on? */
@@ -243,8 +247,7 @@ rawout_stdout_file(const struct attempt *at)
 		return -1;
 	j = rawout_job(at->seq);
 	if (j->file == -1) {
-		j->file = R.spare != -1 ? R.spare : spool_file();
-		R.spare = -1;
+		j->file = R.nspare > 0 ? R.spare[--R.nspare] : spool_file();
 	} else if (ftruncate(j->file, 0) == -1 ||
 		   lseek(j->file, 0, SEEK_SET) == -1) {
 		close(j->file);
@@ -265,8 +268,8 @@ rawout_file_hand(struct rawjob *j)
 
 	if (fstat(j->file, &st) == 0 && st.st_size > 0)
 		report_spool(1, j->file, (size_t)st.st_size);
-	else if (R.spare == -1 && lseek(j->file, 0, SEEK_SET) == 0)
-		R.spare = j->file;
+	else if (R.nspare < RAWOUT_SPARES && lseek(j->file, 0, SEEK_SET) == 0)
+		R.spare[R.nspare++] = j->file;
 	else
 		close(j->file);
 	j->file = -1;
@@ -382,9 +385,8 @@ rawout_shutdown(void)
 	for (size_t i = 0; i < R.jobs.cap; i++)
 		if (R.jobs.keys[i] != 0)
 			rawjob_free(R.jobs.vals[i]);
-	if (R.spare != -1)
-		close(R.spare);
-	R.spare = -1;
+	while (R.nspare > 0)
+		close(R.spare[--R.nspare]);
 	u64tab_free(&R.jobs);
 	buf_free(&R.tagged);
 }
