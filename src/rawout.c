@@ -49,6 +49,7 @@
 
 #include "corun.h"
 #include "executors.h"
+#include "output.h"
 #include "parse.h"
 #include "rawout.h"
 #include "report.h"
@@ -310,14 +311,15 @@ rawout_tap(void *arg, int stream, const char *p, size_t n)
 }
 
 /* Say on standard error why a job did not end ok, unless it is a child
- * that exited with a status of its own. */
+ * that exited with a status of its own, or the output's reader is gone
+ * (the jobs cancelled then are no news). */
 static void
 rawout_why(const struct record *rec, const char *id)
 {
 	const struct result *res = rec->res;
 	struct buf msg = BUF_INIT;
 
-	if (res->status == ST_OK || rec->resumed ||
+	if (res->status == ST_OK || rec->resumed || output_failed() ||
 	    (res->status == ST_FAILED && rec->output && res->exit > 0))
 		return;
 	buf_printf(&msg, "corun: job %s: %s\n", id,

@@ -344,6 +344,12 @@ report_raw(int fd, const void *p, size_t n)
 	if (fd != report_out_fd && report_out.len > 0)
 		report_flush();
 	report_out_fd = fd;
+	/* Room for what comes before the high-water mark, at once: bytes
+	 * are copied in once, never moved by growing. */
+	if (report_out.cap == 0 && n <= IO_CHUNK) {
+		report_out.cap = REPORT_HIGH_WATER + IO_CHUNK + 1;
+		report_out.data = xmalloc(report_out.cap);
+	}
 	buf_add(&report_out, p, n);
 	if (report_out.len > REPORT_HIGH_WATER)
 		report_flush();
