@@ -181,6 +181,12 @@ like "$(grep '"id":"a"' res.json)" '^\{"id":"a",.*"value":"out\\n","stderr":"err
 corun --json --results res2 res.jobs >/dev/null 2>&1
 is "$?" 2 "--json --results DIR: usage error"
 
+# A reader that goes away ends the run, without a line per cancelled job.
+for m in --ungroup --line-buffer; do
+	printf 'exec yes\n' | corun $m 2>gone.err | head -c 100 >/dev/null
+	is "$(cat gone.err)" "" "$m: a reader gone ends the run, nothing on stderr"
+done
+
 # ---------------------------------------------------------------------
 # Memory stays bounded behind a reader that reads nothing for 3 s: --group
 # spools 4 jobs of 40 MB to files; --ungroup holds --output-buffer.
