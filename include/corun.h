@@ -103,7 +103,24 @@ struct corun_options {
 	int pipe;
 	size_t block;
 	const char *recend, *recstart;
+	/* Output modes (corun(1), OUTPUT): */
+	int output_mode;       /* CORUN_OUTPUT_*; AUTO: records, but --group
+				* in command mode */
+	int tag;               /* --tag: raw output lines after the job's
+				* tag (or id) and a tab */
+	const char *results;   /* --results DIR (or NAME.json), or NULL */
 	/* New fields go here, at the end. */
+};
+
+/* output_mode: records (the default for job files, and with --json), or
+ * a job's own bytes: whole per job (--group, the default in command mode),
+ * whole lines (--line-buffer) or as they come (--ungroup). */
+enum corun_output_mode {
+	CORUN_OUTPUT_AUTO,
+	CORUN_OUTPUT_RECORDS,
+	CORUN_OUTPUT_GROUP,
+	CORUN_OUTPUT_LINE,
+	CORUN_OUTPUT_UNGROUP,
 };
 
 /* Fill in the documented defaults (online CPUs for -P and -j) and the

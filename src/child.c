@@ -6,7 +6,10 @@
  * /dev/null and standard output and error on two pipes. Every pipe end is
  * created close-on-exec, so a child sees only fds 0, 1 and 2. The loop's
  * read ends are non-blocking and watched by ev_io, and so is the child's
- * pidfd, which becomes readable when the child exits.
+ * pidfd, which becomes readable when the child exits. In the raw output
+ * modes every byte read goes to a tap instead (child_set_tap), and
+ * --group may put standard output on a file instead of a pipe
+ * (child_next_stdout): then there is no stdout pipe to read or wait for.
  *
  * Reaping is ours alone. libev's default loop reaps every child it hears
  * of (waitpid(-1) on SIGCHLD), which would free a child's pid, and with it
@@ -124,6 +127,8 @@ struct child {
 	struct buf err;	  /* stderr; a ring once CORUN_STDERR_CAP full */
 	size_t err_head;  /* ring: index of the oldest byte */
 	bool oom;	  /* a buffer could not grow: output dropped */
+	child_tap_fn tap; /* NULL, or where every byte goes instead */
+	void *tap_arg;
 
 	LIST_ENTRY(child) link; /* in child_list */
 };
@@ -135,6 +140,7 @@ static char child_chunk[IO_CHUNK];
 static double child_drain = 2.0; /* seconds the pipes get after exit */
 static int (*child_killer)(pid_t, int) = kill;
 static ev_timer child_poll_w; /* children without a pidfd: poll them */
+static int child_outfile = -1; /* child_next_stdout: the next one's file */
 
 /* Grow b so that n more bytes fit, never beyond limit bytes of content:
  * 0, or -1 (b unchanged) when memory is short (see mem_can_grow). */
@@ -207,46 +213,8 @@ child_take_err(struct child *c, const char *p, size_t n)
 		p += take;
 		n -= take;
 	}
-	if (n == 0)
-		return;
-	if (n >= cap) {
-		memcpy(b->data, p + n - cap, cap);
-		c->err_head = 0;
-		return;
-	}
-	size_t first = n < cap - c->err_head ? n : cap - c->err_head;
-
-	memcpy(b->data + c->err_head, p, first);
-	memcpy(b->data, p + first, n - first);
-	c->err_head = (c->err_head + n) % cap;
-}
-
-/* Reverse the bytes p[0..n). */
-static void
-child_reverse(char *p, size_t n)
-{
-	for (size_t i = 0; n > 1 && i < n / 2; i++) {
-		char t = p[i];
-
-		p[i] = p[n - 1 - i];
-		p[n - 1 - i] = t;
-	}
-}
-
-/* Put the stderr ring in order, oldest byte first, in place (three
- * reversals: no allocation, so it cannot fail). */
-static void
-child_err_unwrap(struct child *c)
-{
-	struct buf *b = &c->err;
-	size_t head = c->err_head;
-
-	if (head == 0)
-		return;
-	child_reverse(b->data, head);
-	child_reverse(b->data + head, b->len - head);
-	child_reverse(b->data, b->len);
-	c->err_head = 0;
+	if (n > 0)
+		buf_ring_write(b, &c->err_head, p, n);
 }
 
 /* Send sig to the child's group (to the child alone if it left its group
@@ -300,7 +268,10 @@ child_finish(struct child *c)
 		    "held its pipes after it had exited\n";
 		size_t skip = c->err.len == 0; /* no blank first line */
 
-		child_take_err(c, note + skip, sizeof note - 1 - skip);
+		if (c->tap != NULL)
+			c->tap(c->tap_arg, 1, note + 1, sizeof note - 2);
+		else
+			child_take_err(c, note + skip, sizeof note - 1 - skip);
 	}
 
 	result_init(&res);
@@ -321,7 +292,7 @@ child_finish(struct child *c)
 	}
 	res.truncated = c->dropped > 0;
 	res.has_errout = true;
-	child_err_unwrap(c);
+	buf_ring_unwrap(&c->err, &c->err_head);
 	res.value = c->out;
 	res.errout = c->err;
 
@@ -370,6 +341,11 @@ child_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < CHILD_READS; i++) {
 		ssize_t n = read(w->fd, child_chunk, sizeof child_chunk);
 
+		if (n > 0 && c->tap != NULL) {
+			c->tap(c->tap_arg, w == &c->err_w, child_chunk,
+			       (size_t)n);
+			continue;
+		}
 		if (n > 0) {
 			if (w == &c->out_w)
 				child_take_out(c, child_chunk, (size_t)n);
@@ -562,9 +538,10 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 {
 	int outp[2], errp[2], inp[2] = {-1, -1};
 	pid_t pid;
-	int rc, pidfd = -1;
+	int rc, pidfd = -1, outfile = child_outfile;
 
 	child_own_reaping();
+	child_outfile = -1;
 
 	if (in != NULL && feed_pipe(inp) == -1) {
 		rc = errno;
@@ -572,7 +549,10 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 		errno = rc;
 		return NULL;
 	}
-	if (child_pipe(outp) == -1) {
+	if (outfile != -1) {
+		outp[0] = -1; /* no pipe: the child writes the file */
+		outp[1] = outfile;
+	} else if (child_pipe(outp) == -1) {
 		rc = errno;
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
 		child_close_pair(inp);
@@ -582,14 +562,17 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 	if (child_pipe(errp) == -1) {
 		rc = errno;
 		errfmt(err, errlen, "cannot create pipe: %s", strerror(rc));
-		close(outp[0]);
-		close(outp[1]);
+		if (outfile == -1) {
+			close(outp[0]);
+			close(outp[1]);
+		}
 		child_close_pair(inp);
 		errno = rc;
 		return NULL;
 	}
 	rc = spawn_child_in(&pid, argv, inp[0], outp[1], errp[1]);
-	close(outp[1]);
+	if (outfile == -1)
+		close(outp[1]);
 	close(errp[1]);
 	if (inp[0] != -1)
 		close(inp[0]);
@@ -603,7 +586,8 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 	}
 	if (rc != 0) {
 		errfmt(err, errlen, "exec: %s: %s", argv[0], strerror(rc));
-		close(outp[0]);
+		if (outp[0] != -1)
+			close(outp[0]);
 		close(errp[0]);
 		if (inp[1] != -1)
 			close(inp[1]);
@@ -632,7 +616,8 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 		ev_timer_start(loop, &child_poll_w);
 	}
 	if (!child_paused) {
-		ev_io_start(loop, &c->out_w);
+		if (outp[0] != -1)
+			ev_io_start(loop, &c->out_w);
 		ev_io_start(loop, &c->err_w);
 	}
 
@@ -750,6 +735,22 @@ child_shutdown(void (*forget)(pid_t))
 			free(c);
 		}
 	}
+}
+
+/* The next child_spawn puts the child's standard output on fd (a file
+ * the caller keeps) instead of a pipe. */
+void
+child_next_stdout(int fd)
+{
+	child_outfile = fd;
+}
+
+/* Send the child's bytes to tap(arg, ...) from now on. */
+void
+child_set_tap(struct child *c, child_tap_fn tap, void *arg)
+{
+	c->tap = tap;
+	c->tap_arg = arg;
 }
 
 /* Stop (pause 1) or resume (0) reading every child's pipes, now and for

@@ -64,6 +64,16 @@ void child_set_drain(double secs);
 void child_own_reaping(void);
 /* Send signals with fn instead of kill(2), NULL for kill (tests). */
 void child_set_killer(int (*fn)(pid_t, int));
+/* A child's bytes as they are read (stream 0: stdout, 1: stderr). */
+typedef void (*child_tap_fn)(void *arg, int stream, const char *p, size_t n);
+/* Give every byte the child writes to tap(arg, ...) instead of keeping
+ * it for the result (the raw output modes); call it right after
+ * child_spawn. */
+void child_set_tap(struct child *, child_tap_fn tap, void *arg);
+/* The next child_spawn puts the child's standard output on fd, a file
+ * the caller keeps open, instead of a pipe, and reads none of it (the
+ * --group output mode, as GNU parallel's temporary files). */
+void child_next_stdout(int fd);
 /* Stop (pause 1) or resume (0) reading the pipes of every child: the
  * output module's backpressure on children. */
 void child_pause_reads(int pause);

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 #include "output.h"
 #include "pipe_in.h"
 #include "pool_proc.h"
+#include "rawout.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
@@ -199,7 +201,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 {
 	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
-	int status, plan_err;
+	int status, plan_err, out = STDOUT_FILENO;
 
 	if (options_import(&whole, program_opts) == -1) {
 		warnx("options not set up by corun_options_init");
@@ -229,8 +231,18 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		arglist_stop();
 		return 2;
 	}
-	/* A dry run prints its plan with stdio. */
-	report_init(opts->dry_run ? -1 : STDOUT_FILENO, opts->json);
+	/* A dry run prints its plan with stdio; --results NAME.json gets the
+	 * records instead of standard output. */
+	if (rawout_results_json(opts) && !opts->dry_run &&
+	    (out = open(opts->results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0666)) == -1) {
+		warnx("--results: %s: %s", opts->results, strerror(errno));
+		joblog_close();
+		arglist_stop();
+		return 2;
+	}
+	report_init(opts->dry_run ? -1 : out,
+		    opts->json || out != STDOUT_FILENO);
 	loop = engine_start(opts);
 	if (loop == NULL) {
 		warnx("cannot start the event loop or the thread pool: %s", strerror(errno));
@@ -240,7 +252,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	if (!opts->dry_run)
-		output_watch(STDOUT_FILENO, opts->output_buffer);
+		output_watch(out, opts->output_buffer);
 	/* No process-pool job or child to come: threads (the writer's, the
 	 * thread pool's) start without forking the server first. */
 	ppool_forksrv_maybe(opts->command != NULL || input_may_need_forksrv());
@@ -281,6 +293,8 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	report_drain(output_failed() ? 0.1 : -1);
 	report_close();
 	joblog_close();
+	if (out != STDOUT_FILENO && close(out) == -1 && status == 0)
+		status = 1;
 	/* A plan or job log that could not be written whole: exit status 1
 	 * (corun(1), EXIT STATUS); lost records already make it 1. */
 	plan_err = fflush(stdout) == EOF ? errno : 0;

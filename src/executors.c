@@ -30,6 +30,7 @@
 #include "plugin.h"
 #include "pool_proc.h"
 #include "pool_thread.h"
+#include "rawout.h"
 #include "room.h"
 #include "spawn.h"
 #include "work.h"
@@ -170,6 +171,8 @@ loop_child_start(struct attempt *at)
 		argv = shargv;
 	}
 	spawn_env(at->seq, at->slot, at->id);
+	if (rawout_on())
+		child_next_stdout(rawout_stdout_file(at));
 	c = child_spawn_in(sched_loop, argv, at->input, at->input_len,
 			   loop_child_done, at, err, sizeof err);
 	if (c == NULL &&
@@ -197,6 +200,8 @@ loop_child_start(struct attempt *at)
 	children++;
 	room_enter();
 	at->xdata = c;
+	if (rawout_on())
+		child_set_tap(c, rawout_tap, at);
 	/* Should corun die without stopping it (kill -9), the fork server
 	 * kills its group. */
 	forksrv_watch(child_pid(c));

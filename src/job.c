@@ -32,6 +32,7 @@
 #include "output.h"
 #include "parse.h"
 #include "plan.h"
+#include "rawout.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
@@ -64,6 +65,7 @@ job_init(const struct corun_options *opts)
 	memset(&J, 0, sizeof J);
 	J.opts = opts;
 	J.next_write = 1;
+	rawout_init(opts);
 }
 
 /* Every job read has ended, once: free the tables. */
@@ -76,6 +78,7 @@ job_shutdown(void)
 	u64tab_free(&J.live);
 	u64tab_free(&J.notok);
 	deps_free(&J.deps);
+	rawout_shutdown();
 }
 
 /* The live job numbered seq, or NULL. */
@@ -173,7 +176,10 @@ job_write(struct job *job)
 		job_record(job, &rec);
 		if (rec.args != NULL)
 			rec.command = job_text(job, &text);
-		report_write(&rec);
+		if (rawout_on())
+			rawout_write(&rec, job->spec);
+		else
+			report_write(&rec);
 		buf_free(&text);
 	}
 	if (job->fut.res.status != ST_OK)

@@ -63,7 +63,17 @@ static const char usage_text[] =
 "      --fail-fast       stop at the first job that does not end ok\n"
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
-"  -k, --keep-order      write records in input order\n"
+"  -k, --keep-order      write records (or output) in input order\n"
+"      --records         text records (the default for job files)\n"
+"      --group           each job's stdout whole on stdout when it ends, its\n"
+"                        stderr on stderr: not records (the default in\n"
+"                        command mode; nothing to do with group= or --limit)\n"
+"      --line-buffer, --lb  jobs' output lines as they come, never mixed\n"
+"  -u, --ungroup         jobs' output bytes as they come\n"
+"      --tag             raw output lines after the job's tag (its id) and a tab\n"
+"      --results DIR     each job's stdout, stderr and seq in files under DIR\n"
+"                        (GNU parallel's layout), not on stdout;\n"
+"                        --results NAME.json: JSON Lines records in NAME.json\n"
 "      --output-buffer SIZE  records waiting for the reader before corun holds\n"
 "                        back: SIZE bytes, or with K, M or G (default: "
     STR(CORUN_DEFAULT_OUTPUT_BUFFER_MB) "M)\n"
@@ -111,6 +121,12 @@ enum {
 	OPT_BLOCK,
 	OPT_RECEND,
 	OPT_RECSTART,
+	/* Output modes: */
+	OPT_GROUP,
+	OPT_LINE_BUFFER,
+	OPT_RECORDS,
+	OPT_TAG,
+	OPT_RESULTS,
 };
 
 static const struct option longopts[] = {
@@ -137,6 +153,14 @@ static const struct option longopts[] = {
 	{"block", required_argument, NULL, OPT_BLOCK},
 	{"recend", required_argument, NULL, OPT_RECEND},
 	{"recstart", required_argument, NULL, OPT_RECSTART},
+	/* Output modes: */
+	{"group", no_argument, NULL, OPT_GROUP},
+	{"line-buffer", no_argument, NULL, OPT_LINE_BUFFER},
+	{"lb", no_argument, NULL, OPT_LINE_BUFFER},
+	{"ungroup", no_argument, NULL, 'u'},
+	{"records", no_argument, NULL, OPT_RECORDS},
+	{"tag", no_argument, NULL, OPT_TAG},
+	{"results", required_argument, NULL, OPT_RESULTS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{"command", required_argument, NULL, 'c'},
@@ -462,7 +486,7 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	static const char shortopts[] = "P:T:j:t:r:knhVc:a:0d:";
+	static const char shortopts[] = "P:T:j:t:r:knhVc:a:0d:u";
 	struct corun_source *src = NULL;
 	size_t nsrc = 0;
 	char **inputs;
@@ -579,6 +603,24 @@ main(int argc, char *argv[])
 		case OPT_RECSTART:
 			o.recstart = optarg;
 			break;
+		case OPT_GROUP:
+			o.output_mode = CORUN_OUTPUT_GROUP;
+			break;
+		case OPT_LINE_BUFFER:
+			o.output_mode = CORUN_OUTPUT_LINE;
+			break;
+		case 'u':
+			o.output_mode = CORUN_OUTPUT_UNGROUP;
+			break;
+		case OPT_RECORDS:
+			o.output_mode = CORUN_OUTPUT_RECORDS;
+			break;
+		case OPT_TAG:
+			o.tag = 1;
+			break;
+		case OPT_RESULTS:
+			o.results = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -613,6 +655,17 @@ main(int argc, char *argv[])
 	if (!o.pipe && (o.recend != NULL || o.recstart != NULL))
 		usage_error("%s needs --pipe",
 			    o.recend != NULL ? "--recend" : "--recstart");
+	if (o.json && o.output_mode > CORUN_OUTPUT_RECORDS)
+		usage_error("%s writes records: it does not go with --group, "
+			    "--line-buffer or --ungroup", "--json");
+	if (o.results != NULL && (o.json || o.output_mode == CORUN_OUTPUT_RECORDS)) {
+		size_t n = strlen(o.results);
+
+		if (n <= 5 || strcmp(o.results + n - 5, ".json") != 0)
+			usage_error("--results %s writes the jobs' output, not "
+				    "records: use --results NAME.json",
+				    o.results);
+	}
 
 	inputs = main_alloc(NULL, ((size_t)(lists - optind) + 1) * sizeof *inputs);
 	for (int i = optind; i < lists; i++) {

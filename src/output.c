@@ -77,14 +77,14 @@ output_lost(int err)
 static void
 output_update(void)
 {
-	size_t backlog = report_backlog();
-	bool full = backlog >= O.max && !O.gone;
+	bool pending = report_pending();
+	bool full = report_backlog() >= O.max && !O.gone;
 
-	if (backlog > 0 && !O.alive)
+	if (pending && !O.alive)
 		ev_ref(O.loop);
-	else if (backlog == 0 && O.alive)
+	else if (!pending && O.alive)
 		ev_unref(O.loop);
-	O.alive = backlog > 0;
+	O.alive = pending;
 	if (full != O.full)
 		child_pause_reads(full);
 	O.full = full;

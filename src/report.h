@@ -1,7 +1,8 @@
 /*
  * report.h: result records (corun(1), OUTPUT), text or JSON Lines.
  *
- * report_format is pure (tested on its own); report_write appends a record
+ * report_format is pure (tested on its own; report.c); report_write
+ * (report_writer.c) appends a record
  * to the output buffer, which is handed to the writer thread once per loop
  * iteration (before the loop blocks) so a reader of a pipe sees each record
  * as soon as its job ends, without a write per record when many end at
@@ -61,6 +62,12 @@ void report_init(int fd, int json);
 void report_on_written(void (*wake)(void));
 /* Queue a record for writing. */
 void report_write(const struct record *);
+/* Queue n raw bytes for fd (standard output or error), after what is
+ * queued (the raw output modes, rawout.c). */
+void report_raw(int fd, const void *p, size_t n);
+/* Queue the first len bytes of the spool file from for fd; the writer
+ * copies them and closes from (which is the writer's from now on). */
+void report_spool(int fd, int from, size_t len);
 /* Bytes of records queued and not yet written. */
 size_t report_backlog(void);
 /* Are records queued and not yet written? */

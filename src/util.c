@@ -356,6 +356,47 @@ fd_cloexec(int fd)
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
+/* Write n bytes into a full ring buffer over its oldest bytes. */
+void
+buf_ring_write(struct buf *b, size_t *head, const char *p, size_t n)
+{
+	size_t cap = b->len, first;
+
+	if (n >= cap) {
+		memcpy(b->data, p + n - cap, cap);
+		*head = 0;
+		return;
+	}
+	first = n < cap - *head ? n : cap - *head;
+	memcpy(b->data + *head, p, first);
+	memcpy(b->data, p + first, n - first);
+	*head = (*head + n) % cap;
+}
+
+/* Reverse the bytes p[0..n). */
+static void
+mem_reverse(char *p, size_t n)
+{
+	for (size_t i = 0; n > 1 && i < n / 2; i++) {
+		char t = p[i];
+
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* Put a ring in order, oldest byte first (three reversals). */
+void
+buf_ring_unwrap(struct buf *b, size_t *head)
+{
+	if (*head == 0)
+		return;
+	mem_reverse(b->data, *head);
+	mem_reverse(b->data + *head, b->len - *head);
+	mem_reverse(b->data, b->len);
+	*head = 0;
+}
+
 /* Standard input to read without touching its flags (util.h). */
 int
 stdin_reader(int *sock)

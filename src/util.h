@@ -75,6 +75,12 @@ char *buf_steal(struct buf *);
 /* fd flags; return 0 or -1 with errno set. */
 int fd_cloexec(int);
 int fd_nonblock(int);
+/* A full buffer used as a ring (its len is its size; *head is where the
+ * oldest byte is): write n bytes over the oldest, keeping the last len. */
+void buf_ring_write(struct buf *, size_t *head, const char *p, size_t n);
+/* Put a ring in order, oldest byte first, in place (no allocation: it
+ * cannot fail); *head becomes 0. */
+void buf_ring_unwrap(struct buf *, size_t *head);
 /* Standard input, to be read without blocking and without changing the
  * flags of its file description, which other processes share: a pipe is
  * opened anew through /proc/self/fd/0 (O_NONBLOCK, O_CLOEXEC; close it

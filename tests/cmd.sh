@@ -241,7 +241,7 @@ corun --json -k -c 'sh "exit {}"' ::: 0 3 >rec.json 2>&1
 is "$(jpy rec.json 'R[1]["args"]')" '["3"]' "JSON records carry args"
 is "$(jpy rec.json 'R[1]["command"]')" "sh 'exit 3'" \
 	"JSON records carry the command that ran"
-corun -k --joblog jl -c false ::: 'a b' >rec.txt 2>&1
+corun --records -k --joblog jl -c false ::: 'a b' >rec.txt 2>&1
 like "$(cat rec.txt)" "^failed 1 [0-9.]+s exec false 'a b': exit status 1\$" \
 	"a text record shows the failed command"
 is "$(awk -F '\t' '$6 == "failed" { print $12 }' jl)" "exec false 'a b'" \
@@ -271,7 +271,7 @@ if [ "$SANITIZED" = 0 ] && /usr/bin/time -f %M true >/dev/null 2>&1; then
 	for n in 20000 300000; do
 		yes 0 | head -n "$n" >"in.$n"
 		timeout -k 3 "$CORUN_LIMIT" /usr/bin/time -f %M -o "rss.$n" \
-			"$CORUN_LINK" -c sleep <"in.$n" >"out.$n" 2>&1
+			"$CORUN_LINK" --records -c sleep <"in.$n" >"out.$n" 2>&1
 		is "$?:$(grep -c '^ok ' "out.$n")" "0:$n" "$n inputs: all ran"
 	done
 	small=$(tail -n 1 rss.20000)
