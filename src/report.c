@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -85,6 +86,8 @@ static const char replacement[3] = {'\xef', '\xbf', '\xbd'}; /* U+FFFD */
 
 /* The writer's state: loop thread only. */
 static struct buf report_out = BUF_INIT;
+/* Bytes of records queued for writing so far (loop thread). */
+static unsigned long long report_bytes_total;
 static int report_fd = -1;
 static int report_json;
 static int report_errno; /* 0, or the errno of the failed write */
@@ -280,6 +283,27 @@ add_seconds(struct buf *out, double secs, int decimals)
 	buf_add(out, tmp, (size_t)n);
 }
 
+/* Append a wall-clock time as an RFC 3339 JSON string in UTC with
+ * microseconds, e.g. "2026-12-04T07:39:42.123456Z". */
+static void
+add_rfc3339(struct buf *out, double when)
+{
+	char tmp[48];
+	time_t sec = (time_t)when;
+	long us = lround((when - (double)sec) * 1e6);
+	struct tm tm;
+	size_t n;
+
+	if (us >= 1000000) {
+		sec++;
+		us -= 1000000;
+	}
+	gmtime_r(&sec, &tm);
+	n = strftime(tmp, sizeof tmp, "\"%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tmp + n, sizeof tmp - n, ".%06ldZ\"", us);
+	buf_adds(out, tmp);
+}
+
 /* Append a string literal. */
 #define ADD_LIT(out, lit) buf_add(out, lit, sizeof lit - 1)
 
@@ -377,6 +401,14 @@ format_json(struct buf *out, const struct record *rec)
 		ADD_LIT(out, "null");
 	ADD_LIT(out, ",\"attempts\":");
 	add_int(out, rec->attempts);
+	if (rec->start > 0) {
+		ADD_LIT(out, ",\"queued\":");
+		add_seconds(out, rec->queued, 6);
+		ADD_LIT(out, ",\"start\":");
+		add_rfc3339(out, rec->start);
+	} else {
+		ADD_LIT(out, ",\"queued\":null,\"start\":null");
+	}
 	ADD_LIT(out, ",\"elapsed\":");
 	add_seconds(out, rec->elapsed, 6);
 	if (record_is_http(rec)) {
@@ -599,6 +631,7 @@ report_init(int fd, int json)
 	report_fd = fd;
 	report_json = json;
 	report_errno = 0;
+	report_bytes_total = 0;
 }
 
 /* Call wake (from the writer thread, which holds W.mu then: wake must not
@@ -612,14 +645,24 @@ report_on_written(void (*wake)(void))
 	pthread_mutex_unlock(&W.mu);
 }
 
+/* Bytes of records queued for writing so far. */
+unsigned long long
+report_bytes(void)
+{
+	return report_bytes_total;
+}
+
 /* Queue a record; hand it to the writer at once past the high-water mark.
  * Dropped after a failed write. */
 void
 report_write(const struct record *rec)
 {
+	size_t before = report_out.len;
+
 	if (report_errno != 0)
 		return;
 	report_format(&report_out, rec, report_json);
+	report_bytes_total += report_out.len - before;
 	if (report_out.len > REPORT_HIGH_WATER)
 		report_flush();
 }

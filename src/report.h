@@ -7,6 +7,10 @@
  * as soon as its job ends, without a write per record when many end at
  * once.
  *
+ * JSON records carry "queued" and "start" (RFC 3339, UTC, microseconds)
+ * before "elapsed", both null for a job that never started; text records
+ * leave them out, to stay one short line.
+ *
  * Beyond the fields every record has, a JSON record of an http job that
  * got a response carries "http_status":N (the final status, after any -L
  * redirects) right after "elapsed"; records of other jobs, and of http jobs
@@ -35,6 +39,9 @@ struct record {
 	const struct result *res; /* status, value, stderr, error, exit... */
 	int attempts;
 	double elapsed;
+	double queued;           /* seconds from read to the first start */
+	double start;            /* wall-clock time of the first start
+				  * (seconds since the epoch); 0: never */
 	int resumed;             /* --resume found it ok in the job log */
 };
 
@@ -53,6 +60,8 @@ void report_init(int fd, int json);
 void report_on_written(void (*wake)(void));
 /* Queue a record for writing. */
 void report_write(const struct record *);
+/* Bytes of records queued for writing since the start (--metrics). */
+unsigned long long report_bytes(void);
 /* Bytes of records queued and not yet written. */
 size_t report_backlog(void);
 /* Are records queued and not yet written? */

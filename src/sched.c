@@ -109,6 +109,7 @@ static struct {
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
 	size_t running[EX_COUNT];
+	size_t queued[EX_COUNT]; /* in a class or group queue (--metrics) */
 	int input_paused;
 	int again;              /* jobs were queued or deferred: dispatch */
 	struct job *canceller;  /* the cancel job running its action */
@@ -162,6 +163,7 @@ queue_push(struct queue *q, struct job *job)
 {
 	TAILQ_INSERT_TAIL(&q->jobs, job, entry);
 	q->len++;
+	S.queued[job->ex] += q != &S.skipq;
 }
 
 /* Put a job first in a queue. */
@@ -170,6 +172,7 @@ queue_push_front(struct queue *q, struct job *job)
 {
 	TAILQ_INSERT_HEAD(&q->jobs, job, entry);
 	q->len++;
+	S.queued[job->ex] += q != &S.skipq;
 }
 
 /* Take a job out of a queue. */
@@ -178,6 +181,7 @@ queue_remove(struct queue *q, struct job *job)
 {
 	TAILQ_REMOVE(&q->jobs, job, entry);
 	q->len--;
+	S.queued[job->ex] -= q != &S.skipq;
 }
 
 /* The options of the run. */
@@ -330,8 +334,8 @@ sched_attempt_started_at(struct attempt *at, double when)
 {
 	struct job *job = job_of(at);
 
-	if (job->fut.state == FUT_PENDING)
-		future_start(&job->fut, when);
+	if (job->fut.state == FUT_PENDING && future_start(&job->fut, when) == 0)
+		stats_started(job->ex, job_queued(job));
 	if (at->timeout >= 0) {
 		ev_timer_init(&job->timer, sched_timeout_cb, at->timeout, 0.);
 		job->timer.data = job;
@@ -755,6 +759,13 @@ size_t
 sched_running(enum executor ex)
 {
 	return S.running[ex];
+}
+
+/* Jobs of an executor queued (ready, waiting for room) now. */
+size_t
+sched_queued(enum executor ex)
+{
+	return S.queued[ex];
 }
 
 /* Cancel everything left (the library's runner is being freed). */

@@ -46,6 +46,7 @@ static struct {
 	unsigned long long retries;
 	size_t peak_queue[EX_COUNT];
 	struct hist latency[EX_COUNT];
+	struct hist queued[EX_COUNT];	/* read to first start */
 	struct hist lag;
 	int lag_off;			/* no lag timer could be made */
 #ifdef HAVE_SYS_TIMERFD_H
@@ -305,6 +306,14 @@ stats_queue_depth(enum executor ex, size_t depth)
 		T.peak_queue[ex] = depth;
 }
 
+/* Note a job's first start. */
+void
+stats_started(enum executor ex, double queued)
+{
+	if (T.stats)
+		hist_add(&T.queued[ex], queued);
+}
+
 /* Note a retry. */
 void
 stats_retry(void)
@@ -322,11 +331,25 @@ stats_settled(enum executor ex, enum job_status st, int ran, double elapsed)
 		hist_add(&T.latency[ex], elapsed);
 }
 
+/* Print one line of a latency table: an executor's histogram. */
+static void
+stats_print_hist(const char *title, enum executor ex, const struct hist *h)
+{
+	char p50[16], p90[16], p99[16], max[16];
+
+	fmt_secs(p50, sizeof p50, hist_quantile(h, 0.50));
+	fmt_secs(p90, sizeof p90, hist_quantile(h, 0.90));
+	fmt_secs(p99, sizeof p99, hist_quantile(h, 0.99));
+	fmt_secs(max, sizeof max, h->max);
+	fprintf(stderr, "  %-11s %-8s %8llu %9s %9s %9s %9s\n", title,
+		executor_name(ex), h->n, p50, p90, p99, max);
+}
+
 /* Print the summary. */
 static void
 stats_print(void)
 {
-	char p50[16], p90[16], p99[16], max[16];
+	char p99[16], max[16];
 
 	fprintf(stderr, "corun stats\n  jobs        %llu (", T.done);
 	for (int s = 0; s < ST_COUNT; s++)
@@ -336,17 +359,12 @@ stats_print(void)
 	fprintf(stderr, "  workers     %lu replaced\n", ppool_replacements());
 	fprintf(stderr, "  latency     %-8s %8s %9s %9s %9s %9s\n", "executor",
 		"jobs", "p50", "p90", "p99", "max");
-	for (int ex = 0; ex < EX_COUNT; ex++) {
-		const struct hist *h = &T.latency[ex];
-
-		fmt_secs(p50, sizeof p50, hist_quantile(h, 0.50));
-		fmt_secs(p90, sizeof p90, hist_quantile(h, 0.90));
-		fmt_secs(p99, sizeof p99, hist_quantile(h, 0.99));
-		fmt_secs(max, sizeof max, h->max);
-		fprintf(stderr, "              %-8s %8llu %9s %9s %9s %9s\n",
-			executor_name((enum executor)ex), h->n, p50, p90, p99,
-			max);
-	}
+	for (int ex = 0; ex < EX_COUNT; ex++)
+		stats_print_hist("", (enum executor)ex, &T.latency[ex]);
+	/* Queue time: from a job's reading to its first start. */
+	for (int ex = 0; ex < EX_COUNT; ex++)
+		stats_print_hist(ex == 0 ? "queued" : "",
+				 (enum executor)ex, &T.queued[ex]);
 	fprintf(stderr, "  queue peak  loop %zu, thread %zu, process %zu\n",
 		T.peak_queue[EX_LOOP], T.peak_queue[EX_THREAD],
 		T.peak_queue[EX_PROCESS]);

@@ -20,6 +20,8 @@
 void stats_init(struct ev_loop *, int stats, int progress);
 /* A queue of an executor is this deep now. */
 void stats_queue_depth(enum executor, size_t depth);
+/* A job's first attempt started, queued seconds after it was read. */
+void stats_started(enum executor, double queued);
 /* An attempt after the first is starting. */
 void stats_retry(void);
 /* A job is final; ran: it had an attempt, elapsed: its seconds. */
