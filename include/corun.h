@@ -36,6 +36,7 @@ struct corun_limit {
 #define CORUN_DEFAULT_BACKOFF "100ms:10s"
 #define CORUN_DEFAULT_GRACE "2s"
 #define CORUN_DEFAULT_WORKER_NICE 3
+#define CORUN_DEFAULT_METRICS_INTERVAL "5s"
 /* Records waiting for the reader before corun holds back, in MiB. */
 #define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
 
@@ -72,6 +73,10 @@ struct corun_options {
 	size_t output_buffer; /* --output-buffer: bytes of records waiting
 			       * for the reader before the run holds back */
 	/* New fields go here, at the end. */
+	/* Live metrics (corun(1), METRICS); corun_run only. */
+	const char *metrics;	 /* --metrics FILE or NULL */
+	double metrics_interval; /* --metrics-interval, seconds (> 0) */
+	const char *metrics_addr; /* --metrics-addr HOST:PORT or NULL */
 };
 
 /* Fill in the documented defaults (online CPUs for -P and -j) and the

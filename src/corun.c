@@ -34,6 +34,7 @@
 #include "executors.h"
 #include "input.h"
 #include "joblog.h"
+#include "metrics.h"
 #include "options.h"
 #include "output.h"
 #include "pool_proc.h"
@@ -153,7 +154,8 @@ engine_start(const struct corun_options *opts)
 			errno = err;
 			return NULL;
 		}
-		stats_init(loop, opts->stats, opts->progress);
+		stats_init(loop, opts->stats, opts->progress,
+			   metrics_wanted(opts));
 	}
 	if (!opts->dry_run)
 		corun_signals_start(loop, opts->handle_signals);
@@ -218,6 +220,14 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		joblog_close();
 		return 2;
 	}
+	/* --metrics, --metrics-addr: a file or address that cannot be used
+	 * is a usage error. */
+	if (!opts->dry_run && metrics_start(loop, opts) == -1) {
+		engine_stop(opts);
+		report_close();
+		joblog_close();
+		return 2;
+	}
 	if (!opts->dry_run)
 		output_watch(STDOUT_FILENO, opts->output_buffer);
 	/* No process-pool job or child to come: threads (the writer's, the
@@ -228,6 +238,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	ev_run(loop, 0);
 
 	input_stop();
+	metrics_finish();
 	engine_stop(opts);
 	status = sched_exit_status();
 	/* An input that could not be read while running: a usage error,

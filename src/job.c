@@ -311,8 +311,11 @@ job_settled(struct future *fut, void *arg)
 	job->state = JS_DONE;
 	if (st != ST_OK)
 		J.notok_count++;
-	stats_settled(job->ex, st, job->at.number > 0,
-		      future_elapsed(&job->fut));
+	stats_settled(job->ex,
+		      job->spec != NULL && job->spec->kind != NULL
+			  ? job->spec->kind->name
+			  : NULL,
+		      st, job->at.number > 0, future_elapsed(&job->fut));
 	if (!(job->flags & JOB_RESUMED) && J.opts->joblog != NULL) {
 		struct record rec;
 		struct buf text = BUF_INIT;

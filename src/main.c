@@ -56,6 +56,11 @@ static const char usage_text[] =
 "  -n, --dry-run         parse and print the plan; run nothing\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
+"Metrics (Prometheus text format, see corun(1) METRICS):\n"
+"      --metrics FILE    rewrite FILE atomically every interval and at exit\n"
+"      --metrics-interval DUR  how often (default: " CORUN_DEFAULT_METRICS_INTERVAL ")\n"
+"      --metrics-addr HOST:PORT  serve GET /metrics over HTTP; HOST an IPv4\n"
+"                        address or [IPv6]; port 0 picks one, said on stderr\n"
 "\n"
 "DUR is a number with an optional unit: 250ms, 1.5, 1.5s, 2m, 1h.\n"
 "Exit status: 0 all jobs ok, 1 some job not ok, 2 usage error or a job file\n"
@@ -75,6 +80,10 @@ enum {
 	OPT_STATS,
 	OPT_WORKER_NICE,
 	OPT_OUTPUT_BUFFER,
+	/* Live metrics. */
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
+	OPT_METRICS_ADDR,
 };
 
 static const struct option longopts[] = {
@@ -99,6 +108,9 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, 'n'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+	{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
 	{NULL, 0, NULL, 0},
 };
 
@@ -420,6 +432,19 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			o.dry_run = 1;
+			break;
+		case OPT_METRICS:
+			o.metrics = optarg;
+			break;
+		case OPT_METRICS_INTERVAL:
+			o.metrics_interval =
+			    opt_duration("--metrics-interval", optarg);
+			if (!(o.metrics_interval >= 0.01))
+				usage_error("--metrics-interval: '%s' is "
+					    "under 10ms", optarg);
+			break;
+		case OPT_METRICS_ADDR:
+			o.metrics_addr = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -42,6 +42,8 @@ options_defaults(struct corun_options *o)
 	(void)parse_duration(CORUN_DEFAULT_GRACE, &o->grace);
 	o->worker_nice = CORUN_DEFAULT_WORKER_NICE;
 	o->output_buffer = (size_t)CORUN_DEFAULT_OUTPUT_BUFFER_MB << 20;
+	(void)parse_duration(CORUN_DEFAULT_METRICS_INTERVAL,
+			     &o->metrics_interval);
 }
 
 /* Fill in the documented defaults of the first size bytes. */

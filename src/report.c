@@ -34,7 +34,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -283,27 +282,6 @@ add_seconds(struct buf *out, double secs, int decimals)
 	buf_add(out, tmp, (size_t)n);
 }
 
-/* Append a wall-clock time as an RFC 3339 JSON string in UTC with
- * microseconds, e.g. "2026-12-04T07:39:42.123456Z". */
-static void
-add_rfc3339(struct buf *out, double when)
-{
-	char tmp[48];
-	time_t sec = (time_t)when;
-	long us = lround((when - (double)sec) * 1e6);
-	struct tm tm;
-	size_t n;
-
-	if (us >= 1000000) {
-		sec++;
-		us -= 1000000;
-	}
-	gmtime_r(&sec, &tm);
-	n = strftime(tmp, sizeof tmp, "\"%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tmp + n, sizeof tmp - n, ".%06ldZ\"", us);
-	buf_adds(out, tmp);
-}
-
 /* Append a string literal. */
 #define ADD_LIT(out, lit) buf_add(out, lit, sizeof lit - 1)
 
@@ -404,8 +382,9 @@ format_json(struct buf *out, const struct record *rec)
 	if (rec->start > 0) {
 		ADD_LIT(out, ",\"queued\":");
 		add_seconds(out, rec->queued, 6);
-		ADD_LIT(out, ",\"start\":");
-		add_rfc3339(out, rec->start);
+		ADD_LIT(out, ",\"start\":\"");
+		buf_add_rfc3339(out, rec->start);
+		buf_addc(out, '"');
 	} else {
 		ADD_LIT(out, ",\"queued\":null,\"start\":null");
 	}

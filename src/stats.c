@@ -27,6 +27,7 @@
 #endif
 
 #include "input.h"
+#include "metrics.h"
 #include "output.h"
 #include "pool_proc.h"
 #include "sched.h"
@@ -48,6 +49,7 @@ static struct {
 	struct hist latency[EX_COUNT];
 	struct hist queued[EX_COUNT];	/* read to first start */
 	struct hist lag;
+	int lag_on;			/* --stats or --metrics: sample lag */
 	int lag_off;			/* no lag timer could be made */
 #ifdef HAVE_SYS_TIMERFD_H
 	ev_io lag_io;
@@ -145,6 +147,7 @@ stats_lag_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (unsigned long long i = 0; i < n; i++) {
 		due = T.lag_first + (double)(T.lag_seen++) * LAG_INTERVAL;
 		hist_add(&T.lag, now > due ? now - due : 0);
+		metrics_lag(now > due ? now - due : 0);
 	}
 }
 
@@ -190,6 +193,7 @@ stats_lag_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	hist_add(&T.lag, now > T.lag_due ? now - T.lag_due : 0);
+	metrics_lag(now > T.lag_due ? now - T.lag_due : 0);
 	T.lag_due = now + LAG_INTERVAL;
 	ev_timer_set(w, LAG_INTERVAL, 0.);
 	ev_timer_start(loop, w);
@@ -274,14 +278,15 @@ stats_progress_clear(void)
 
 /* Start what the options ask for. */
 void
-stats_init(struct ev_loop *loop, int stats, int progress)
+stats_init(struct ev_loop *loop, int stats, int progress, int lag)
 {
 	memset(&T, 0, sizeof T);
 	T.loop = loop;
 	T.stats = stats;
+	T.lag_on = stats || lag;
 	T.progress = progress && isatty(STDERR_FILENO);
 	T.start = ev_time();
-	if (T.stats) {
+	if (T.lag_on) {
 		/* Lag is measured while there is work: don't keep the
 		 * loop alive for it. Without a timer (no fd left), the
 		 * summary shows no lag sample. */
@@ -312,6 +317,7 @@ stats_started(enum executor ex, double queued)
 {
 	if (T.stats)
 		hist_add(&T.queued[ex], queued);
+	metrics_started(ex, queued);
 }
 
 /* Note a retry. */
@@ -319,12 +325,15 @@ void
 stats_retry(void)
 {
 	T.retries++;
+	metrics_retry();
 }
 
 /* Note a final job. */
 void
-stats_settled(enum executor ex, enum job_status st, int ran, double elapsed)
+stats_settled(enum executor ex, const char *kind, enum job_status st,
+	      int ran, double elapsed)
 {
+	metrics_settled(ex, kind, st, ran, elapsed);
 	T.by_status[st]++;
 	T.done++;
 	if (ran && T.stats)
@@ -378,7 +387,7 @@ stats_print(void)
 void
 stats_finish(void)
 {
-	if (T.stats && !T.lag_off) {
+	if (T.lag_on && !T.lag_off) {
 		ev_ref(T.loop);
 		stats_lag_stop(T.loop);
 	}
