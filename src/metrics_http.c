@@ -6,7 +6,8 @@
  * buffer, its response made whole in memory when the request's headers
  * have arrived, and one deadline (MHTTP_TIMEOUT) for the whole exchange,
  * so a slow or silent client costs a slot for a while and nothing else.
- * A connection past the limit is closed at once. Every request gets one
+ * A connection past the limit is closed at once; out of fds, accepting
+ * pauses for MHTTP_PAUSE. Every request gets one
  * response and the connection is closed (no keep-alive): GET /metrics
  * (a query string is ignored) 200 with the text, another path 404,
  * another method 405, headers over MHTTP_REQ_MAX bytes 431, a request
@@ -34,6 +35,7 @@
 #define MHTTP_REQ_MAX 4096
 #define MHTTP_TIMEOUT 10.0
 #define MHTTP_BACKLOG 16
+#define MHTTP_PAUSE 0.1
 
 struct mconn {
 	int fd; /* -1: the slot is free */
@@ -49,6 +51,7 @@ static struct {
 	struct ev_loop *loop;
 	int fd; /* the listening socket; -1: not started */
 	ev_io io;
+	ev_timer pause; /* out of fds: accept again later */
 	void (*fill)(struct buf *);
 	struct mconn conns[MHTTP_CONNS];
 } H = {.fd = -1};
@@ -222,7 +225,18 @@ mconn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	mconn_close(w->data);
 }
 
-/* New connections: take each into a free slot, or close it. */
+/* The pause after running out of fds is over: accept again. */
+static void
+mhttp_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	ev_ref(H.loop); /* the timer stopped itself: undo its ev_unref */
+	mhttp_io_start(&H.io);
+}
+
+/* New connections: take each into a free slot, or close it. Out of fds,
+ * stop accepting for MHTTP_PAUSE seconds (the pending connection would
+ * wake the loop at once, again and again). */
 static void
 mhttp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -235,7 +249,14 @@ mhttp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN, or out of fds: later */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				mhttp_io_stop(&H.io);
+				ev_timer_set(&H.pause, MHTTP_PAUSE, 0.);
+				ev_timer_start(H.loop, &H.pause);
+				ev_unref(H.loop);
+			}
+			return;
 		}
 		for (size_t i = 0; i < MHTTP_CONNS && c == NULL; i++)
 			if (H.conns[i].fd == -1)
@@ -358,6 +379,7 @@ mhttp_start(struct ev_loop *loop, const char *addr, void (*fill)(struct buf *))
 		H.conns[i].fd = -1;
 	ev_io_init(&H.io, mhttp_accept_cb, fd, EV_READ);
 	mhttp_io_start(&H.io);
+	ev_timer_init(&H.pause, mhttp_resume_cb, MHTTP_PAUSE, 0.);
 	if (strcmp(strrchr(addr, ':'), ":0") == 0)
 		mhttp_say_port(fd, addr);
 	return 0;
@@ -373,6 +395,10 @@ mhttp_stop(void)
 		if (H.conns[i].fd != -1)
 			mconn_close(&H.conns[i]);
 	mhttp_io_stop(&H.io);
+	if (ev_is_active(&H.pause)) {
+		ev_ref(H.loop);
+		ev_timer_stop(H.loop, &H.pause);
+	}
 	close(H.fd);
 	H.fd = -1;
 }
