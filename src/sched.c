@@ -109,7 +109,6 @@ static struct {
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
 	size_t running[EX_COUNT];
-	size_t queued[EX_COUNT]; /* in a class or group queue (--metrics) */
 	int input_paused;
 	int again;              /* jobs were queued or deferred: dispatch */
 	struct job *canceller;  /* the cancel job running its action */
@@ -163,7 +162,6 @@ queue_push(struct queue *q, struct job *job)
 {
 	TAILQ_INSERT_TAIL(&q->jobs, job, entry);
 	q->len++;
-	S.queued[job->ex] += q != &S.skipq;
 }
 
 /* Put a job first in a queue. */
@@ -172,7 +170,6 @@ queue_push_front(struct queue *q, struct job *job)
 {
 	TAILQ_INSERT_HEAD(&q->jobs, job, entry);
 	q->len++;
-	S.queued[job->ex] += q != &S.skipq;
 }
 
 /* Take a job out of a queue. */
@@ -181,7 +178,6 @@ queue_remove(struct queue *q, struct job *job)
 {
 	TAILQ_REMOVE(&q->jobs, job, entry);
 	q->len--;
-	S.queued[job->ex] -= q != &S.skipq;
 }
 
 /* The options of the run. */
@@ -761,11 +757,21 @@ sched_running(enum executor ex)
 	return S.running[ex];
 }
 
-/* Jobs of an executor queued (ready, waiting for room) now. */
+/* Jobs of an executor queued (ready, waiting for room) now: a walk of
+ * the queues, for the metrics only (no cost per job). */
 size_t
 sched_queued(enum executor ex)
 {
-	return S.queued[ex];
+	struct job *job;
+	size_t n = 0;
+
+	for (int c = 0; c < Q_COUNT; c++)
+		TAILQ_FOREACH(job, &S.q[c].jobs, entry)
+			n += job->ex == ex;
+	for (size_t i = 0; i < S.ngroups; i++)
+		TAILQ_FOREACH(job, &S.groups[i].wait.jobs, entry)
+			n += job->ex == ex;
+	return n;
 }
 
 /* Cancel everything left (the library's runner is being freed). */
