@@ -178,7 +178,7 @@ job_write(struct job *job)
 
 	if (job->final == NULL) {
 		job_record(job, &rec);
-		report_write(&rec);
+		stats_output(report_write(&rec));
 	}
 	if (job->fut.res.status != ST_OK)
 		u64tab_put(&J.notok, job->seq,

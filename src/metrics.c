@@ -30,7 +30,6 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "pool_proc.h"
-#include "report.h"
 #include "sched.h"
 
 /* Bucket bounds, seconds: jobs (duration, queue time) and the loop lag. */
@@ -61,6 +60,7 @@ static struct {
 	struct mkind *kinds;
 	size_t nkinds;
 	unsigned long long retries;
+	unsigned long long output_bytes;
 	struct mhist duration[EX_COUNT];
 	struct mhist queued[EX_COUNT];
 	struct mhist lag;
@@ -129,6 +129,13 @@ metrics_settled(enum executor ex, const char *kind, enum job_status st, int ran,
 	M.kinds[i].by_status[st]++;
 	if (ran)
 		mhist_add(&M.duration[ex], job_le, JOB_NLE, elapsed);
+}
+
+/* Note a record's bytes. */
+void
+metrics_output(size_t bytes)
+{
+	M.output_bytes += bytes;
 }
 
 /* Note a loop lag sample. */
@@ -251,7 +258,7 @@ metrics_format(struct buf *out)
 		   ppool_replacements());
 	metric_head(out, "corun_output_bytes_total", "counter",
 		    "Bytes of records written or queued for standard output.");
-	buf_printf(out, "corun_output_bytes_total %llu\n", report_bytes());
+	buf_printf(out, "corun_output_bytes_total %llu\n", M.output_bytes);
 	metric_head(out, "corun_job_duration_seconds", "histogram",
 		    "Seconds from a job's first start to its final state.");
 	metric_hist_ex(out, "corun_job_duration_seconds", M.duration);

@@ -33,6 +33,8 @@ void metrics_retry(void);
  * kind's name (NULL: the line had no known kind). */
 void metrics_settled(enum executor, const char *kind, enum job_status, int ran,
 		     double elapsed);
+/* A record of bytes bytes was queued for standard output. */
+void metrics_output(size_t bytes);
 /* The loop was this late for a periodic timer. */
 void metrics_lag(double seconds);
 /* Append the whole exposition to out. */

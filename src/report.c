@@ -85,8 +85,6 @@ static const char replacement[3] = {'\xef', '\xbf', '\xbd'}; /* U+FFFD */
 
 /* The writer's state: loop thread only. */
 static struct buf report_out = BUF_INIT;
-/* Bytes of records queued for writing so far (loop thread). */
-static unsigned long long report_bytes_total;
 static int report_fd = -1;
 static int report_json;
 static int report_errno; /* 0, or the errno of the failed write */
@@ -610,7 +608,6 @@ report_init(int fd, int json)
 	report_fd = fd;
 	report_json = json;
 	report_errno = 0;
-	report_bytes_total = 0;
 }
 
 /* Call wake (from the writer thread, which holds W.mu then: wake must not
@@ -624,26 +621,20 @@ report_on_written(void (*wake)(void))
 	pthread_mutex_unlock(&W.mu);
 }
 
-/* Bytes of records queued for writing so far. */
-unsigned long long
-report_bytes(void)
-{
-	return report_bytes_total;
-}
-
 /* Queue a record; hand it to the writer at once past the high-water mark.
- * Dropped after a failed write. */
-void
+ * Dropped after a failed write. Returns its size in bytes (0: dropped). */
+size_t
 report_write(const struct record *rec)
 {
-	size_t before = report_out.len;
+	size_t len = report_out.len; /* then the record's length */
 
 	if (report_errno != 0)
-		return;
+		return 0;
 	report_format(&report_out, rec, report_json);
-	report_bytes_total += report_out.len - before;
+	len = report_out.len - len;
 	if (report_out.len > REPORT_HIGH_WATER)
 		report_flush();
+	return len;
 }
 
 /* Bytes of records queued and not yet written. */

@@ -58,10 +58,9 @@ void report_init(int fd, int json);
  * failed (wake must not call this module); NULL: no more calls once this
  * returns. */
 void report_on_written(void (*wake)(void));
-/* Queue a record for writing. */
-void report_write(const struct record *);
-/* Bytes of records queued for writing since the start (--metrics). */
-unsigned long long report_bytes(void);
+/* Queue a record for writing; returns its size in bytes (0: dropped
+ * after a failed write). */
+size_t report_write(const struct record *);
 /* Bytes of records queued and not yet written. */
 size_t report_backlog(void);
 /* Are records queued and not yet written? */

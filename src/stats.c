@@ -328,6 +328,13 @@ stats_retry(void)
 	metrics_retry();
 }
 
+/* Note a record's bytes (for the metrics). */
+void
+stats_output(size_t bytes)
+{
+	metrics_output(bytes);
+}
+
 /* Note a final job. */
 void
 stats_settled(enum executor ex, const char *kind, enum job_status st,

@@ -30,6 +30,8 @@ void stats_retry(void);
  * its kind's name, NULL if none. */
 void stats_settled(enum executor, const char *kind, enum job_status, int ran,
 		   double elapsed);
+/* A record of bytes bytes was queued for standard output. */
+void stats_output(size_t bytes);
 /* Clear the progress line (records are about to be written on the same
  * terminal); the next redraw puts it back. */
 void stats_progress_clear(void);
