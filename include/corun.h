@@ -47,6 +47,7 @@ struct corun_source {
 #define CORUN_DEFAULT_BACKOFF "100ms:10s"
 #define CORUN_DEFAULT_GRACE "2s"
 #define CORUN_DEFAULT_WORKER_NICE 3
+#define CORUN_DEFAULT_METRICS_INTERVAL "5s"
 /* Records waiting for the reader before corun holds back, in MiB. */
 #define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
 /* --block: bytes of standard input per --pipe job, about. */
@@ -110,6 +111,10 @@ struct corun_options {
 				* tag (or id) and a tab */
 	const char *results;   /* --results DIR (or NAME.json), or NULL */
 	/* New fields go here, at the end. */
+	/* Live metrics (corun(1), METRICS); corun_run only. */
+	const char *metrics;	 /* --metrics FILE or NULL */
+	double metrics_interval; /* --metrics-interval, seconds (> 0) */
+	const char *metrics_addr; /* --metrics-addr HOST:PORT or NULL */
 };
 
 /* output_mode: records (the default for job files, and with --json), or

@@ -36,6 +36,7 @@
 #include "executors.h"
 #include "input.h"
 #include "joblog.h"
+#include "metrics.h"
 #include "options.h"
 #include "output.h"
 #include "pipe_in.h"
@@ -157,7 +158,8 @@ engine_start(const struct corun_options *opts)
 			errno = err;
 			return NULL;
 		}
-		stats_init(loop, opts->stats, opts->progress);
+		stats_init(loop, opts->stats, opts->progress,
+			   metrics_wanted(opts));
 	}
 	if (!opts->dry_run)
 		corun_signals_start(loop, opts->handle_signals);
@@ -251,6 +253,14 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		arglist_stop();
 		return 2;
 	}
+	/* --metrics, --metrics-addr: a file or address that cannot be used
+	 * is a usage error. */
+	if (!opts->dry_run && metrics_start(loop, opts) == -1) {
+		engine_stop(opts);
+		report_close();
+		joblog_close();
+		return 2;
+	}
 	if (!opts->dry_run)
 		output_watch(out, opts->output_buffer);
 	/* No process-pool job or child to come: threads (the writer's, the
@@ -274,6 +284,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		arglist_stop();
 	else
 		input_stop();
+	metrics_finish();
 	engine_stop(opts);
 	status = sched_exit_status();
 	/* An input that could not be read while running: a usage error,

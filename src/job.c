@@ -137,6 +137,16 @@ job_broken(const char *what, const char *file, int line)
 }
 #endif
 
+/* Seconds from a job's reading to its first start (0 if it never
+ * started). */
+double
+job_queued(const struct job *job)
+{
+	double q = job->fut.started - job->read_at;
+
+	return job->fut.started > 0 && q > 0 ? q : 0;
+}
+
 /* The record of a final job, as the reporter wants it. */
 static void
 job_record(const struct job *job, struct record *rec)
@@ -156,6 +166,9 @@ job_record(const struct job *job, struct record *rec)
 	rec->res = &job->fut.res;
 	rec->attempts = job->at.number;
 	rec->elapsed = future_elapsed(&job->fut);
+	rec->start = job->fut.started;
+	if (rec->start > 0)
+		rec->queued = job_queued(job);
 	rec->resumed = (job->flags & JOB_RESUMED) != 0;
 	rec->args = spec != NULL ? spec->args : NULL;
 	rec->nargs = spec != NULL ? spec->nargs : 0;
@@ -314,13 +327,16 @@ job_settled(struct future *fut, void *arg)
 	job->state = JS_DONE;
 	if (st != ST_OK)
 		J.notok_count++;
-	stats_settled(job->ex, st, job->at.number > 0,
-		      future_elapsed(&job->fut));
+	stats_settled(job->ex,
+		      job->spec != NULL && job->spec->kind != NULL
+			  ? job->spec->kind->name
+			  : NULL,
+		      st, job->at.number > 0, future_elapsed(&job->fut));
 	if (!(job->flags & JOB_RESUMED) && J.opts->joblog != NULL) {
 		struct record rec;
 		struct buf text = BUF_INIT;
 		job_record(job, &rec);
-		joblog_write(&rec, job_text(job, &text), job->fut.started);
+		joblog_write(&rec, job_text(job, &text));
 		buf_free(&text);
 	}
 	job_wake(job);
@@ -357,6 +373,7 @@ job_new(struct job_spec *spec, const char *file, unsigned line)
 	job->at.seq = job->seq;
 	job->file = file;
 	job->line = line;
+	job->read_at = ev_now(sched_loop);
 	job->state = JS_QUEUED;
 	job->at.timeout = -1;
 	snprintf(job->idbuf, sizeof job->idbuf, "%llu",

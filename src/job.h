@@ -80,6 +80,7 @@ struct job {
 	ev_timer timer;	       /* the attempt's timeout, or the backoff */
 	struct attempt at;     /* what its executor sees of the attempt */
 	char idbuf[24];	       /* at.id when the job has no id= */
+	double read_at;	       /* when it was read (ev_now's clock) */
 	sched_final_fn *final; /* libcorun: called instead of a record */
 	void *final_arg;
 	struct buf input;      /* --pipe: its standard input (at.input) */
@@ -148,6 +149,7 @@ uint64_t job_last(void);
 uint64_t *job_live_seqs(size_t *n);
 uint64_t job_resolve(const char *ref, uint64_t seq);
 void job_settle_now(struct job *, enum job_status, const char *why);
+double job_queued(const struct job *);
 
 /* sched.c, for job.c. */
 enum run_state sched_run_state(void);

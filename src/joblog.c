@@ -5,8 +5,10 @@
  * canonical job line, holds no tab), so that a job of another file with
  * the same id is not taken for it. A line of an older log, written before
  * the job column existed (11 fields), is remembered under its id alone and
- * matches by id, as it did then. A failed write (a full disk) is reported
- * once; the log is closed and joblog_failed says so (exit status 1).
+ * matches by id, as it did then; a line written before the queued column
+ * (12 fields, the job last) is read as a new one. A failed write (a full
+ * disk) is reported once; the log is closed and joblog_failed says so
+ * (exit status 1).
  */
 #include "config.h"
 
@@ -25,9 +27,11 @@
 
 #define JOBLOG_HEADER                                                          \
 	"id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\t" \
-	"exit\tsignal\tjob\n"
-#define JOBLOG_FIELDS 12
-/* Fields of a line of a log written before the job column. */
+	"exit\tsignal\tjob\tqueued\n"
+#define JOBLOG_FIELDS 13
+/* Fields of a line of a log written before the queued column, and before
+ * the job column. */
+#define JOBLOG_FIELDS_NOQUEUED 12
 #define JOBLOG_FIELDS_OLD 11
 
 static int joblog_fd = -1;
@@ -53,18 +57,22 @@ joblog_scan(const char *p, size_t len)
 		for (const char *c = p; c < nl && n <= JOBLOG_FIELDS; c++)
 			if (*c == '\t')
 				f[n++] = c + 1;
-		if ((n == JOBLOG_FIELDS || n == JOBLOG_FIELDS_OLD) &&
+		if ((n == JOBLOG_FIELDS || n == JOBLOG_FIELDS_NOQUEUED ||
+		     n == JOBLOG_FIELDS_OLD) &&
 		    strncmp(f[5], "ok\t", 3) == 0 && f[1] - f[0] > 1) {
 			/* "ID" of an old line, "ID\tJOB" of a new one. */
 			char *key;
 
-			if (n == JOBLOG_FIELDS) {
+			if (n != JOBLOG_FIELDS_OLD) {
 				size_t idlen = (size_t)(f[1] - f[0]);
-				key = xmalloc(idlen + (size_t)(nl - f[11]) + 1);
+				/* The job ends at the queued field's tab. */
+				const char *je = n == JOBLOG_FIELDS ? f[12] - 1
+								    : nl;
+				key = xmalloc(idlen + (size_t)(je - f[11]) + 1);
 				memcpy(key, f[0], idlen);
 				memcpy(key + idlen, f[11],
-				       (size_t)(nl - f[11]));
-				key[idlen + (size_t)(nl - f[11])] = '\0';
+				       (size_t)(je - f[11]));
+				key[idlen + (size_t)(je - f[11])] = '\0';
 			} else {
 				key = xstrndup(f[0], (size_t)(f[1] - f[0] - 1));
 			}
@@ -191,7 +199,7 @@ joblog_field(struct buf *b, const char *s)
 
 /* Append a final job's line; job is its canonical line (NULL: none). */
 void
-joblog_write(const struct record *rec, const char *job, double started)
+joblog_write(const struct record *rec, const char *job)
 {
 	struct buf *b = &joblog_line;
 	const struct result *res = rec->res;
@@ -210,8 +218,8 @@ joblog_write(const struct record *rec, const char *job, double started)
 	buf_addc(b, '\t');
 	joblog_field(b, rec->executor);
 	buf_printf(b, "\t%s\t%d\t", status_name(res->status), rec->attempts);
-	if (started > 0)
-		buf_printf(b, "%.3f", started);
+	if (rec->start > 0)
+		buf_printf(b, "%.3f", rec->start);
 	else
 		buf_addc(b, '-');
 	buf_printf(b, "\t%.3f\t", rec->elapsed);
@@ -224,7 +232,10 @@ joblog_write(const struct record *rec, const char *job, double started)
 	else
 		buf_adds(b, "-\t");
 	joblog_field(b, job != NULL && *job != '\0' ? job : NULL);
-	buf_addc(b, '\n');
+	if (rec->start > 0)
+		buf_printf(b, "\t%.3f\n", rec->queued);
+	else
+		buf_adds(b, "\t-\n");
 	if (write_all(joblog_fd, b->data, b->len) == -1)
 		joblog_fail();
 }

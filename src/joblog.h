@@ -4,7 +4,9 @@
  * One tab-separated line per final job, after a header line: id, seq,
  * source, kind, executor, status, attempts, start (seconds since the
  * epoch), elapsed, exit, signal ("-" where there is none), job (its
- * canonical line, plan_line's without id and executor). Each line is
+ * canonical line, plan_line's without id and executor), queued (seconds
+ * from its reading to its first start; added last so that older logs,
+ * with 11 or 12 fields, still read). Each line is
  * appended with one write(2) as its job ends, so a crash of corun loses at
  * most the line being written. --resume reads the file first and remembers
  * the jobs recorded ok, by id and job. Loop thread only.
@@ -23,9 +25,8 @@ int joblog_open(const char *path, int resume);
  * alone. */
 int joblog_was_ok(const char *id, const char *job);
 /* Append the line of a final job (no-op without --joblog); job is its
- * canonical line or NULL. started is the wall-clock time of its first
- * attempt, 0 if it never started. */
-void joblog_write(const struct record *, const char *job, double started);
+ * canonical line or NULL. The record's start and queued are logged. */
+void joblog_write(const struct record *, const char *job);
 /* True when a write to the log failed (reported on stderr). */
 int joblog_failed(void);
 /* Close the file and forget the resumed ids. */

@@ -94,6 +94,11 @@ static const char usage_text[] =
 "      --recstart STR    records start with STR (default: none)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
+"Metrics (Prometheus text format, see corun(1) METRICS):\n"
+"      --metrics FILE    rewrite FILE atomically every interval and at exit\n"
+"      --metrics-interval DUR  how often (default: " CORUN_DEFAULT_METRICS_INTERVAL ")\n"
+"      --metrics-addr HOST:PORT  serve GET /metrics over HTTP; HOST an IPv4\n"
+"                        address or [IPv6]; port 0 picks one, said on stderr\n"
 "\n"
 "DUR is a number with an optional unit: 250ms, 1.5, 1.5s, 2m, 1h.\n"
 "Exit status: 0 all jobs ok, 1 some job not ok, 2 usage error or a job file\n"
@@ -127,6 +132,10 @@ enum {
 	OPT_RECORDS,
 	OPT_TAG,
 	OPT_RESULTS,
+	/* Live metrics. */
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
+	OPT_METRICS_ADDR,
 };
 
 static const struct option longopts[] = {
@@ -171,6 +180,9 @@ static const struct option longopts[] = {
 	{"max-args", required_argument, NULL, OPT_MAX_ARGS},
 	{"sh", no_argument, NULL, OPT_SH},
 	{"tagstring", required_argument, NULL, OPT_TAGSTRING},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+	{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
 	{NULL, 0, NULL, 0},
 };
 
@@ -620,6 +632,19 @@ main(int argc, char *argv[])
 			break;
 		case OPT_RESULTS:
 			o.results = optarg;
+			break;
+		case OPT_METRICS:
+			o.metrics = optarg;
+			break;
+		case OPT_METRICS_INTERVAL:
+			o.metrics_interval =
+			    opt_duration("--metrics-interval", optarg);
+			if (!(o.metrics_interval >= 0.01))
+				usage_error("--metrics-interval: '%s' is "
+					    "under 10ms", optarg);
+			break;
+		case OPT_METRICS_ADDR:
+			o.metrics_addr = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -45,6 +45,8 @@ options_defaults(struct corun_options *o)
 	o->delimiter = '\n';
 	o->max_args = 1;
 	o->block = (size_t)CORUN_DEFAULT_BLOCK_MB << 20;
+	(void)parse_duration(CORUN_DEFAULT_METRICS_INTERVAL,
+			     &o->metrics_interval);
 }
 
 /* Fill in the documented defaults of the first size bytes. */

@@ -354,6 +354,15 @@ format_json(struct buf *out, const struct record *rec)
 		ADD_LIT(out, "null");
 	ADD_LIT(out, ",\"attempts\":");
 	add_int(out, rec->attempts);
+	if (rec->start > 0) {
+		ADD_LIT(out, ",\"queued\":");
+		add_seconds(out, rec->queued, 6);
+		ADD_LIT(out, ",\"start\":\"");
+		buf_add_rfc3339(out, rec->start);
+		buf_addc(out, '"');
+	} else {
+		ADD_LIT(out, ",\"queued\":null,\"start\":null");
+	}
 	ADD_LIT(out, ",\"elapsed\":");
 	add_seconds(out, rec->elapsed, 6);
 	if (record_is_http(rec)) {

@@ -8,6 +8,10 @@
  * as soon as its job ends, without a write per record when many end at
  * once.
  *
+ * JSON records carry "queued" and "start" (RFC 3339, UTC, microseconds)
+ * before "elapsed", both null for a job that never started; text records
+ * leave them out, to stay one short line.
+ *
  * Beyond the fields every record has, a JSON record of an http job that
  * got a response carries "http_status":N (the final status, after any -L
  * redirects) right after "elapsed"; records of other jobs, and of http jobs
@@ -38,6 +42,9 @@ struct record {
 	const struct result *res; /* status, value, stderr, error, exit... */
 	int attempts;
 	double elapsed;
+	double queued;           /* seconds from read to the first start */
+	double start;            /* wall-clock time of the first start
+				  * (seconds since the epoch); 0: never */
 	int resumed;             /* --resume found it ok in the job log */
 	/* Command mode (corun -c): the inputs that filled the template, and
 	 * the job as a job line (JSON "args" and "command"; a text record
@@ -68,6 +75,9 @@ void report_raw(int fd, const void *p, size_t n);
 /* Queue the first len bytes of the spool file from for fd; the writer
  * copies them and closes from (which is the writer's from now on). */
 void report_spool(int fd, int from, size_t len);
+/* Bytes queued for standard output so far: records (or for --results
+ * NAME.json) and raw output (the metrics' corun_output_bytes_total). */
+unsigned long long report_output_bytes(void);
 /* Bytes of records queued and not yet written. */
 size_t report_backlog(void);
 /* Are records queued and not yet written? */

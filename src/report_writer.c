@@ -219,17 +219,31 @@ report_on_written(void (*wake)(void))
 	pthread_mutex_unlock(&W.mu);
 }
 
+/* Bytes queued for standard output (report_output_bytes). */
+static unsigned long long report_bytes;
+
+/* Bytes queued for standard output so far. */
+unsigned long long
+report_output_bytes(void)
+{
+	return report_bytes;
+}
+
 /* Queue a record; hand it to the writer at once past the high-water mark.
  * Dropped after a failed write. */
 void
 report_write(const struct record *rec)
 {
+	size_t before;
+
 	if (report_errno != 0)
 		return;
 	if (report_out_fd != report_fd && report_out.len > 0)
 		report_flush();
 	report_out_fd = report_fd;
+	before = report_out.len;
 	report_format(&report_out, rec, report_json);
+	report_bytes += report_out.len - before;
 	if (report_out.len > REPORT_HIGH_WATER)
 		report_flush();
 }
@@ -341,6 +355,8 @@ report_raw(int fd, const void *p, size_t n)
 {
 	if (report_errno != 0 || n == 0)
 		return;
+	if (fd == STDOUT_FILENO)
+		report_bytes += n;
 	if (fd != report_out_fd && report_out.len > 0)
 		report_flush();
 	report_out_fd = fd;
@@ -366,6 +382,8 @@ report_spool(int fd, int from, size_t len)
 		close(from);
 		return;
 	}
+	if (fd == STDOUT_FILENO)
+		report_bytes += len;
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->from = from;

@@ -289,8 +289,8 @@ sched_attempt_started_at(struct attempt *at, double when)
 {
 	struct job *job = job_of(at);
 
-	if (job->fut.state == FUT_PENDING)
-		future_start(&job->fut, when);
+	if (job->fut.state == FUT_PENDING && future_start(&job->fut, when) == 0)
+		stats_started(job->ex, job_queued(job));
 	if (at->timeout >= 0) {
 		ev_timer_init(&job->timer, sched_timeout_cb, at->timeout, 0.);
 		job->timer.data = job;
@@ -731,6 +731,23 @@ size_t
 sched_running(enum executor ex)
 {
 	return S.running[ex];
+}
+
+/* Jobs of an executor queued (ready, waiting for room) now: a walk of
+ * the queues, for the metrics only (no cost per job). */
+size_t
+sched_queued(enum executor ex)
+{
+	struct job *job;
+	size_t n = 0;
+
+	for (int c = 0; c < Q_COUNT; c++)
+		TAILQ_FOREACH(job, &S.q[c].jobs, entry)
+			n += job->ex == ex;
+	for (size_t i = 0; i < S.ngroups; i++)
+		TAILQ_FOREACH(job, &S.groups[i].wait.jobs, entry)
+			n += job->ex == ex;
+	return n;
 }
 
 /* Cancel everything left (the library's runner is being freed). */

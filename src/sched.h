@@ -98,6 +98,7 @@ int sched_stop_signal(void);
  * and not yet final. */
 unsigned long sched_notok(void);
 size_t sched_running(enum executor);
+size_t sched_queued(enum executor);
 uint64_t sched_read(void);
 size_t sched_inflight(void);
 /* The exit status (corun(1), EXIT STATUS) for what has run: 128 + the

@@ -27,6 +27,7 @@
 #endif
 
 #include "input.h"
+#include "metrics.h"
 #include "output.h"
 #include "pool_proc.h"
 #include "sched.h"
@@ -46,7 +47,9 @@ static struct {
 	unsigned long long retries;
 	size_t peak_queue[EX_COUNT];
 	struct hist latency[EX_COUNT];
+	struct hist queued[EX_COUNT];	/* read to first start */
 	struct hist lag;
+	int lag_on;			/* --stats or --metrics: sample lag */
 	int lag_off;			/* no lag timer could be made */
 #ifdef HAVE_SYS_TIMERFD_H
 	ev_io lag_io;
@@ -144,6 +147,7 @@ stats_lag_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (unsigned long long i = 0; i < n; i++) {
 		due = T.lag_first + (double)(T.lag_seen++) * LAG_INTERVAL;
 		hist_add(&T.lag, now > due ? now - due : 0);
+		metrics_lag(now > due ? now - due : 0);
 	}
 }
 
@@ -189,6 +193,7 @@ stats_lag_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	hist_add(&T.lag, now > T.lag_due ? now - T.lag_due : 0);
+	metrics_lag(now > T.lag_due ? now - T.lag_due : 0);
 	T.lag_due = now + LAG_INTERVAL;
 	ev_timer_set(w, LAG_INTERVAL, 0.);
 	ev_timer_start(loop, w);
@@ -273,14 +278,15 @@ stats_progress_clear(void)
 
 /* Start what the options ask for. */
 void
-stats_init(struct ev_loop *loop, int stats, int progress)
+stats_init(struct ev_loop *loop, int stats, int progress, int lag)
 {
 	memset(&T, 0, sizeof T);
 	T.loop = loop;
 	T.stats = stats;
+	T.lag_on = stats || lag;
 	T.progress = progress && isatty(STDERR_FILENO);
 	T.start = ev_time();
-	if (T.stats) {
+	if (T.lag_on) {
 		/* Lag is measured while there is work: don't keep the
 		 * loop alive for it. Without a timer (no fd left), the
 		 * summary shows no lag sample. */
@@ -305,28 +311,54 @@ stats_queue_depth(enum executor ex, size_t depth)
 		T.peak_queue[ex] = depth;
 }
 
+/* Note a job's first start. */
+void
+stats_started(enum executor ex, double queued)
+{
+	if (T.stats)
+		hist_add(&T.queued[ex], queued);
+	metrics_started(ex, queued);
+}
+
 /* Note a retry. */
 void
 stats_retry(void)
 {
 	T.retries++;
+	metrics_retry();
 }
 
 /* Note a final job. */
 void
-stats_settled(enum executor ex, enum job_status st, int ran, double elapsed)
+stats_settled(enum executor ex, const char *kind, enum job_status st,
+	      int ran, double elapsed)
 {
+	metrics_settled(ex, kind, st, ran, elapsed);
 	T.by_status[st]++;
 	T.done++;
 	if (ran && T.stats)
 		hist_add(&T.latency[ex], elapsed);
 }
 
+/* Print one line of a latency table: an executor's histogram. */
+static void
+stats_print_hist(const char *title, enum executor ex, const struct hist *h)
+{
+	char p50[16], p90[16], p99[16], max[16];
+
+	fmt_secs(p50, sizeof p50, hist_quantile(h, 0.50));
+	fmt_secs(p90, sizeof p90, hist_quantile(h, 0.90));
+	fmt_secs(p99, sizeof p99, hist_quantile(h, 0.99));
+	fmt_secs(max, sizeof max, h->max);
+	fprintf(stderr, "  %-11s %-8s %8llu %9s %9s %9s %9s\n", title,
+		executor_name(ex), h->n, p50, p90, p99, max);
+}
+
 /* Print the summary. */
 static void
 stats_print(void)
 {
-	char p50[16], p90[16], p99[16], max[16];
+	char p99[16], max[16];
 
 	fprintf(stderr, "corun stats\n  jobs        %llu (", T.done);
 	for (int s = 0; s < ST_COUNT; s++)
@@ -336,17 +368,12 @@ stats_print(void)
 	fprintf(stderr, "  workers     %lu replaced\n", ppool_replacements());
 	fprintf(stderr, "  latency     %-8s %8s %9s %9s %9s %9s\n", "executor",
 		"jobs", "p50", "p90", "p99", "max");
-	for (int ex = 0; ex < EX_COUNT; ex++) {
-		const struct hist *h = &T.latency[ex];
-
-		fmt_secs(p50, sizeof p50, hist_quantile(h, 0.50));
-		fmt_secs(p90, sizeof p90, hist_quantile(h, 0.90));
-		fmt_secs(p99, sizeof p99, hist_quantile(h, 0.99));
-		fmt_secs(max, sizeof max, h->max);
-		fprintf(stderr, "              %-8s %8llu %9s %9s %9s %9s\n",
-			executor_name((enum executor)ex), h->n, p50, p90, p99,
-			max);
-	}
+	for (int ex = 0; ex < EX_COUNT; ex++)
+		stats_print_hist("", (enum executor)ex, &T.latency[ex]);
+	/* Queue time: from a job's reading to its first start. */
+	for (int ex = 0; ex < EX_COUNT; ex++)
+		stats_print_hist(ex == 0 ? "queued" : "",
+				 (enum executor)ex, &T.queued[ex]);
 	fprintf(stderr, "  queue peak  loop %zu, thread %zu, process %zu\n",
 		T.peak_queue[EX_LOOP], T.peak_queue[EX_THREAD],
 		T.peak_queue[EX_PROCESS]);
@@ -360,7 +387,7 @@ stats_print(void)
 void
 stats_finish(void)
 {
-	if (T.stats && !T.lag_off) {
+	if (T.lag_on && !T.lag_off) {
 		ev_ref(T.loop);
 		stats_lag_stop(T.loop);
 	}

@@ -5,7 +5,8 @@
  * end); stats keeps counts and latency histograms, measures the loop's lag
  * with a periodic timer when --stats is on, redraws the progress line at
  * most ten times a second when --progress is on and stderr is a terminal,
- * and prints the summary at the end. Loop thread only.
+ * and prints the summary at the end. It passes what it hears on to the
+ * metrics (metrics.h). Loop thread only.
  */
 #ifndef CORUN_STATS_H
 #define CORUN_STATS_H
@@ -16,14 +17,19 @@
 #include "future.h"
 #include "kinds.h"
 
-/* Start the timers the options ask for. */
-void stats_init(struct ev_loop *, int stats, int progress);
+/* Start the timers the options ask for; lag: sample the loop lag even
+ * without stats (for the metrics). */
+void stats_init(struct ev_loop *, int stats, int progress, int lag);
 /* A queue of an executor is this deep now. */
 void stats_queue_depth(enum executor, size_t depth);
+/* A job's first attempt started, queued seconds after it was read. */
+void stats_started(enum executor, double queued);
 /* An attempt after the first is starting. */
 void stats_retry(void);
-/* A job is final; ran: it had an attempt, elapsed: its seconds. */
-void stats_settled(enum executor, enum job_status, int ran, double elapsed);
+/* A job is final; ran: it had an attempt, elapsed: its seconds; kind:
+ * its kind's name, NULL if none. */
+void stats_settled(enum executor, const char *kind, enum job_status, int ran,
+		   double elapsed);
 /* Clear the progress line (records are about to be written on the same
  * terminal); the next redraw puts it back. */
 void stats_progress_clear(void);

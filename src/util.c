@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -599,4 +600,24 @@ util_hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Append a wall-clock time in RFC 3339 (UTC, microseconds). */
+void
+buf_add_rfc3339(struct buf *out, double when)
+{
+	char tmp[48];
+	time_t sec = (time_t)when;
+	long us = lround((when - (double)sec) * 1e6);
+	struct tm tm;
+	size_t n;
+
+	if (us >= 1000000) {
+		sec++;
+		us -= 1000000;
+	}
+	gmtime_r(&sec, &tm);
+	n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tmp + n, sizeof tmp - n, ".%06ldZ", us);
+	buf_adds(out, tmp);
 }

@@ -101,6 +101,9 @@ void wait_describe(char *, size_t, int status);
 
 /* Monotonic clock in seconds (any thread or process). */
 double mono_now(void);
+/* Append a wall-clock time (seconds since the epoch) in RFC 3339, UTC,
+ * with microseconds: 2026-12-04T07:39:42.123456Z. */
+void buf_add_rfc3339(struct buf *, double when);
 
 /* A uniform random double in [0, 1) (jitter), from a private per-thread
  * generator: the program's rand() state is left alone. */

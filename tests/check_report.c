@@ -115,7 +115,8 @@ START_TEST(json_ok_sleep_has_empty_value_and_null_child_fields)
 			 "\"kind\":\"sleep\",\"executor\":\"loop\","
 			 "\"status\":\"ok\",\"value\":\"\",\"stderr\":null,"
 			 "\"truncated\":false,\"error\":null,\"exit\":null,"
-			 "\"signal\":null,\"attempts\":1,\"elapsed\":0.100000}"
+			 "\"signal\":null,\"attempts\":1,"
+			 "\"queued\":null,\"start\":null,\"elapsed\":0.100000}"
 			 "\n");
 }
 END_TEST
@@ -130,7 +131,8 @@ START_TEST(json_ok_exec_has_stdout_stderr_and_exit_0)
 			 "\"status\":\"ok\",\"value\":\"hello\\nworld\\n\","
 			 "\"stderr\":\"warn\\n\",\"truncated\":false,"
 			 "\"error\":null,\"exit\":0,\"signal\":null,"
-			 "\"attempts\":1,\"elapsed\":1.234568}\n");
+			 "\"attempts\":1,"
+			 "\"queued\":null,\"start\":null,\"elapsed\":1.234568}\n");
 }
 END_TEST
 
@@ -146,7 +148,8 @@ START_TEST(json_failed_exec_keeps_value_and_gives_exit_3)
 			 "\"status\":\"failed\",\"value\":\"partial\","
 			 "\"stderr\":\"\",\"truncated\":false,"
 			 "\"error\":\"exit status 3\",\"exit\":3,"
-			 "\"signal\":null,\"attempts\":2,\"elapsed\":0.100000}"
+			 "\"signal\":null,\"attempts\":2,"
+			 "\"queued\":null,\"start\":null,\"elapsed\":0.100000}"
 			 "\n");
 }
 END_TEST
@@ -161,6 +164,7 @@ START_TEST(json_signalled_child_has_null_exit_and_signal_9)
 			 "\"truncated\":false,"
 			 "\"error\":\"killed by signal 9 (SIGKILL)\","
 			 "\"exit\":null,\"signal\":9,\"attempts\":1,"
+			 "\"queued\":null,\"start\":null,"
 			 "\"elapsed\":0.100000}\n");
 }
 END_TEST
@@ -176,7 +180,8 @@ START_TEST(json_timeout_of_sleep_has_null_value_and_signal)
 		       "\"status\":\"timeout\",\"value\":null,\"stderr\":null,"
 		       "\"truncated\":false,"
 		       "\"error\":\"timed out after 0.5s\",\"exit\":null,"
-		       "\"signal\":null,\"attempts\":1,\"elapsed\":0.500000}"
+		       "\"signal\":null,\"attempts\":1,"
+		       "\"queued\":null,\"start\":null,\"elapsed\":0.500000}"
 		       "\n");
 }
 END_TEST
@@ -190,7 +195,8 @@ START_TEST(json_timeout_of_exec_has_signal_15_and_null_exit)
 			 "\"status\":\"timeout\",\"value\":\"tick\\n\","
 			 "\"stderr\":\"\",\"truncated\":false,"
 			 "\"error\":\"timed out after 1s\",\"exit\":null,"
-			 "\"signal\":15,\"attempts\":1,\"elapsed\":0.100000}"
+			 "\"signal\":15,\"attempts\":1,"
+			 "\"queued\":null,\"start\":null,\"elapsed\":0.100000}"
 			 "\n");
 }
 END_TEST
@@ -208,7 +214,8 @@ START_TEST(json_process_timeout_has_signal_9)
 		       "\"status\":\"timeout\",\"value\":null,\"stderr\":null,"
 		       "\"truncated\":false,"
 		       "\"error\":\"timed out after 1s\",\"exit\":null,"
-		       "\"signal\":9,\"attempts\":1,\"elapsed\":0.100000}"
+		       "\"signal\":9,\"attempts\":1,"
+		       "\"queued\":null,\"start\":null,\"elapsed\":0.100000}"
 		       "\n");
 }
 END_TEST
@@ -231,7 +238,8 @@ START_TEST(json_error_record_without_kind_is_all_null)
 			 "\"status\":\"error\",\"value\":null,\"stderr\":null,"
 			 "\"truncated\":false,"
 			 "\"error\":\"unterminated quote\",\"exit\":null,"
-			 "\"signal\":null,\"attempts\":0,\"elapsed\":0.000000}"
+			 "\"signal\":null,\"attempts\":0,"
+			 "\"queued\":null,\"start\":null,\"elapsed\":0.000000}"
 			 "\n");
 }
 END_TEST
@@ -254,6 +262,7 @@ START_TEST(json_error_record_with_exec_kind_has_null_value)
 			 "\"truncated\":false,"
 			 "\"error\":\"exec: expected at least 1 argument\","
 			 "\"exit\":null,\"signal\":null,\"attempts\":0,"
+			 "\"queued\":null,\"start\":null,"
 			 "\"elapsed\":0.000000}\n");
 }
 END_TEST
@@ -491,6 +500,19 @@ START_TEST(text_uses_sequence_number_and_dash_without_id_and_kind)
 	res.status = ST_ERROR;
 	result_error(&res, "unknown kind 'frob'");
 	ck_assert_str_eq(format(0), "error 7 0.000s -: unknown kind 'frob'\n");
+}
+END_TEST
+
+START_TEST(json_has_queued_and_start_in_rfc3339)
+{
+	rec.queued = 1.25;
+	rec.start = 1796370312.5;
+	ck_assert_ptr_nonnull(strstr(format(1),
+				     ",\"attempts\":1,\"queued\":1.250000,"
+				     "\"start\":\"2026-12-04T07:45:12.500000Z\","
+				     "\"elapsed\":0.100000}\n"));
+	/* Text records stay as they were. */
+	ck_assert_ptr_null(strstr(format(0), "1.25"));
 }
 END_TEST
 
@@ -798,6 +820,7 @@ report_suite(void)
 	tcase_add_test(tj, json_truncated_value_says_true);
 	tcase_add_test(tj, json_source_file_name_is_escaped);
 	tcase_add_test(tj, json_elapsed_has_six_decimals);
+	tcase_add_test(tj, json_has_queued_and_start_in_rfc3339);
 	suite_add_tcase(s, tj);
 
 	tcase_add_checked_fixture(te, setup, teardown);

@@ -902,7 +902,8 @@ START_TEST(a_failed_dependency_skips_its_waiters)
 	HAS("b", "\"status\":\"skipped\"");
 	HAS("b", "\"error\":\"dependency '1' ended failed\"");
 	HAS("b", "\"executor\":\"loop\"");
-	HAS("b", "\"attempts\":0,\"elapsed\":0.000000}");
+	HAS("b", "\"attempts\":0,\"queued\":null,\"start\":null,"
+	    "\"elapsed\":0.000000}");
 	HAS("c", "\"error\":\"dependency 'b' ended skipped\"");
 	HAS("d", "\"status\":\"skipped\"");
 	HAS("d", "\"executor\":\"thread\"");
@@ -1062,7 +1063,8 @@ START_TEST(cancel_a_queued_job)
 	step();
 	HAS("t", "\"status\":\"cancelled\"");
 	HAS("t", "\"error\":\"cancelled\"");
-	HAS("t", "\"attempts\":0,\"elapsed\":0.000000}");
+	HAS("t", "\"attempts\":0,\"queued\":null,\"start\":null,"
+	    "\"elapsed\":0.000000}");
 	HAS("c", "\"status\":\"ok\",\"value\":\"\"");
 	HAS("c", "\"executor\":\"loop\"");
 	ck_assert_int_eq(F[EX_THREAD].nsubmit, 0);

@@ -110,11 +110,13 @@ unroff() {
 	    -e 's/\\&//g' -e 's/\\ / /g' -e 's/\\e/\\/g'
 }
 
-# mask: hide what changes from run to run (elapsed times).
+# mask: hide what changes from run to run (elapsed and queue times, start
+# times).
 mask() {
 	sed -E \
 	    -e 's/^((ok|failed|timeout|cancelled|skipped|error) [^ ]+ )[0-9]+\.[0-9]{3}s( |$)/\1T\3/' \
-	    -e 's/"elapsed":[0-9.eE+-]+/"elapsed":T/g'
+	    -e 's/"(elapsed|queued)":[0-9.eE+-]+/"\1":T/g' \
+	    -e 's/"start":"[-0-9T:.]+Z"/"start":T/g'
 }
 
 # extract_man PAGE DIR: write each example of a page as DIR/NNN.cmd,

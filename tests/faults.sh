@@ -133,7 +133,7 @@ no_sh_job() {
 	[ -z "$(procs_with '>>runs')" ]
 }
 check "kill -9: the sh jobs left running end" within 5 no_sh_job
-is "$(awk -F '\t' 'NR > 1 && (NF != 12 || $6 != "ok")' rs1.log |
+is "$(awk -F '\t' 'NR > 1 && (NF != 13 || $6 != "ok")' rs1.log |
 	head -n 3)" "" "kill -9: every logged line is whole and ok"
 nok=$(awk -F '\t' 'NR > 1 && $6 == "ok"' rs1.log | wc -l | tr -d ' ')
 diag "kill -9 after $nok of 1500 jobs logged ok"
@@ -482,8 +482,8 @@ is "$(nlines full3.out)" 2 "--joblog on a full disk: the jobs still run"
 printf 'id=a exec true\nid=b sh "echo b1 >>ran"\n' >r1.jobs
 printf 'id=a exec true\nid=b sh "echo b2 >>ran"\n' >r2.jobs
 corun --joblog rid.log r1.jobs >/dev/null 2>&1 </dev/null
-is "$(awk -F '\t' '$1 == "a" { print NF ":" $12 }' rid.log)" "12:exec true" \
-	"the job log's last field is the job line"
+is "$(awk -F '\t' '$1 == "a" { print NF ":" $12 }' rid.log)" "13:exec true" \
+	"the job log's 12th field is the job line (queued follows)"
 corun --json --joblog rid.log --resume r2.jobs >rid.json 2>&1 </dev/null
 is "$?" 0 "--resume with another file: exit status 0"
 is "$(jpy rid.json '" ".join("%s:%s" % (r["id"], bool(r.get("resumed")))

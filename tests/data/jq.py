@@ -22,7 +22,8 @@ import sys
 
 FIELDS = ["id", "seq", "source", "kind", "executor", "status", "value",
           "stderr", "truncated", "error", "exit", "signal", "attempts",
-          "elapsed"]
+          "queued", "start", "elapsed"]
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 STATUSES = ["ok", "failed", "timeout", "cancelled", "skipped", "error"]
 
 
@@ -96,6 +97,10 @@ def problems(rec, raw):
         ("exit", rec["exit"] is None or is_int(rec["exit"])),
         ("signal", rec["signal"] is None or is_int(rec["signal"])),
         ("attempts", is_int(rec["attempts"]) and rec["attempts"] >= 0),
+        ("queued", rec["queued"] is None
+         or (isinstance(rec["queued"], (int, float)) and rec["queued"] >= 0)),
+        ("start", rec["start"] is None
+         or (is_str(rec["start"]) and re.match(RFC3339, rec["start"]))),
         ("elapsed", (is_int(rec["elapsed"])
                      or isinstance(rec["elapsed"], float))
          and rec["elapsed"] >= 0),
@@ -126,6 +131,12 @@ def problems(rec, raw):
         bad.append("an ok job made no attempt")
     if rec["attempts"] == 0 and rec["elapsed"] != 0:
         bad.append("elapsed is not 0 for a job that never started")
+    if rec["attempts"] == 0 and rec["start"] is not None:
+        bad.append("start is not null for a job that never started")
+    if rec["start"] is None and rec["elapsed"] != 0:
+        bad.append("elapsed is not 0 for a job without a start")
+    if (rec["queued"] is None) != (rec["start"] is None):
+        bad.append("queued is null iff start is")
     if rec["truncated"] and not child:
         bad.append("truncated set on a job that is not exec/sh")
     return bad
