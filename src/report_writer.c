@@ -28,7 +28,11 @@
  * pending counts and the writer's error; report_out and the rest are the
  * loop thread's. The writer is started on the first bytes to write, after
  * the fork server if the run may need one (ppool_before_thread); if it
- * cannot start, the loop thread writes with blocking writes itself.
+ * cannot start, the loop thread writes with blocking writes itself. Bytes
+ * for a regular file or /dev/null, which have no reader to wait for, are
+ * written by the loop itself as long as the writer has not started (a run
+ * whose output goes to a file needs no thread, nor a wakeup per chunk);
+ * once it has, everything goes through it, in order.
  */
 #include "config.h"
 
@@ -38,7 +42,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +92,9 @@ static struct {
     .done = PTHREAD_COND_INITIALIZER,
     .q = STAILQ_HEAD_INITIALIZER(W.q),
 };
+
+/* report_fd_direct's answers for fds 0-2 (-1: not asked yet this run). */
+static signed char report_direct[3] = {-1, -1, -1};
 
 /* Write all of b to fd, blocking: 0, or the errno of the failure. If
  * another process made the shared file description non-blocking, wait for
@@ -205,6 +215,7 @@ report_init(int fd, int json)
 	buf_free(&report_out);
 	report_fd = report_out_fd = fd;
 	report_json = json;
+	memset(report_direct, -1, sizeof report_direct);
 	report_errno = 0;
 }
 
@@ -308,11 +319,37 @@ report_cut(void)
 	pthread_mutex_unlock(&W.mu);
 }
 
+/* Can a write to fd not wait for a reader: a regular file or /dev/null?
+ * (Asked once per fd.) */
+static bool
+report_fd_direct(int fd)
+{
+	signed char *known = report_direct;
+	struct stat st;
+	int direct;
+
+	if (fd >= 0 && fd <= 2 && known[fd] != -1)
+		return known[fd] == 1;
+	direct = fstat(fd, &st) == 0 &&
+		 (S_ISREG(st.st_mode) ||
+		  (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)));
+	if (fd >= 0 && fd <= 2)
+		known[fd] = (signed char)direct;
+	return direct;
+}
+
 /* Hand a chunk to the writer thread, or write it here if the thread
- * cannot start: 0, or -1 with errno. */
+ * cannot start, or has not started and fd has no reader to wait for (a
+ * file or /dev/null: no thread for a run that writes there): 0, or -1
+ * with errno. */
 static int
 report_queue(struct chunk *c)
 {
+	if (!W.started && report_fd_direct(c->fd)) {
+		report_errno = chunk_write(c);
+		chunk_free(c);
+		return report_errno != 0 ? report_failed() : 0;
+	}
 	if (!W.started && report_writer_start() == -1) {
 		report_errno = chunk_write(c);
 		chunk_free(c);

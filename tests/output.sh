@@ -54,6 +54,27 @@ EOF
 [ -s k.pid ] && kill -9 "$(cat k.pid)" 2>/dev/null
 is "$(cat k.flags)" "blocking same" \
 	"corun killed with SIGKILL: stdout's flags are as they were"
+# Records for a regular file have no reader to wait for: the loop writes
+# them itself and no writer thread starts.
+printf 'sleep 0\nsleep 30\n' >file.jobs
+bg_corun fileout /dev/null fileout.txt fileout.err file.jobs
+i=0
+while [ "$(nlines fileout.txt)" -lt 1 ] && [ $i -lt "$(ticks 10)" ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+is "$(nlines fileout.txt)" 1 "records to a file: the first is written"
+# (The sanitizers' runtimes have threads of their own.)
+if [ "$SANITIZED" = 0 ]; then
+	is "$(ls /proc/"$bg_pid"/task | wc -l | tr -d ' ')" 1 \
+		"records to a file: no writer thread"
+else
+	skip "records to a file: no writer thread" "a sanitizer build"
+fi
+kill -TERM "$bg_pid"
+is "$(bg_wait fileout 10)" 143 "records to a file: SIGTERM ends the run"
+is "$(nlines fileout.txt)" 2 "records to a file: every record is written"
+
 no_leftovers "corun killed with SIGKILL: nothing is left"
 
 # ---------------------------------------------------------------------
