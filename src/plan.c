@@ -81,14 +81,7 @@ plan_quote(struct buf *b, const char *s)
 			return;
 		}
 	}
-	buf_addc(b, '\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			buf_adds(b, "'\\''");
-		else
-			buf_addc(b, *s);
-	}
-	buf_addc(b, '\'');
+	buf_add_squoted(b, s);
 }
 
 /* Write v in unit (seconds per unit) with n decimals into d, trailing

@@ -304,14 +304,7 @@ template_shquote(struct buf *b, const char *s)
 		buf_adds(b, s);
 		return;
 	}
-	buf_addc(b, '\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '\'')
-			buf_adds(b, "'\\''");
-		else
-			buf_addc(b, *s);
-	}
-	buf_addc(b, '\'');
+	buf_add_squoted(b, s);
 }
 
 /* Append value v as replacement string x makes it (GNU parallel's

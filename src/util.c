@@ -357,6 +357,20 @@ fd_cloexec(int fd)
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
+/* Append s single-quoted. */
+void
+buf_add_squoted(struct buf *b, const char *s)
+{
+	buf_addc(b, '\'');
+	for (; *s != '\0'; s++) {
+		if (*s == '\'')
+			buf_adds(b, "'\\''");
+		else
+			buf_addc(b, *s);
+	}
+	buf_addc(b, '\'');
+}
+
 /* Write n bytes into a full ring buffer over its oldest bytes. */
 void
 buf_ring_write(struct buf *b, size_t *head, const char *p, size_t n)

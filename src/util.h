@@ -75,6 +75,9 @@ char *buf_steal(struct buf *);
 /* fd flags; return 0 or -1 with errno set. */
 int fd_cloexec(int);
 int fd_nonblock(int);
+/* Append s in single quotes, each ' in it as '\'' (sh and the job
+ * language read it back as s). */
+void buf_add_squoted(struct buf *, const char *s);
 /* A full buffer used as a ring (its len is its size; *head is where the
  * oldest byte is): write n bytes over the oldest, keeping the last len. */
 void buf_ring_write(struct buf *, size_t *head, const char *p, size_t n);

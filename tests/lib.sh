@@ -278,6 +278,15 @@ install_into() {
 	fi
 }
 
+# Wait up to SECS (scaled) seconds for FILE to have N lines or more.
+wait_lines() {
+	wl_i=0
+	while [ "$(nlines "$1")" -lt "$2" ] && [ "$wl_i" -lt "$(ticks "$3")" ]; do
+		sleep 0.05
+		wl_i=$((wl_i + 1))
+	done
+}
+
 # Wait up to SECS (scaled) seconds for FILE to exist; false if it never did.
 wait_for() {
 	wf_i=0

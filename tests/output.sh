@@ -58,11 +58,7 @@ is "$(cat k.flags)" "blocking same" \
 # them itself and no writer thread starts.
 printf 'sleep 0\nsleep 30\n' >file.jobs
 bg_corun fileout /dev/null fileout.txt fileout.err file.jobs
-i=0
-while [ "$(nlines fileout.txt)" -lt 1 ] && [ $i -lt "$(ticks 10)" ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_lines fileout.txt 1 10
 is "$(nlines fileout.txt)" 1 "records to a file: the first is written"
 # (The sanitizers' runtimes have threads of their own.)
 if [ "$SANITIZED" = 0 ]; then

@@ -133,11 +133,7 @@ check "every short job ends well before the long one ($hol_ends)" \
 # would have to come before the first record, written by that thread).
 printf 'sleep 0\nread /etc/hostname\nsleep 30\n' >nofs.jobs
 bg_corun nofs /dev/null nofs.out nofs.err nofs.jobs
-i=0
-while [ "$(nlines nofs.out)" -lt 2 ] && [ $i -lt "$(ticks 10)" ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_lines nofs.out 2 10
 is "$(nlines nofs.out)" 2 "no fork server: the first records are written"
 is "$(ps -o pid= --ppid "$bg_pid" | grep -c .)" 0 \
 	"loop and thread jobs from a file: no fork server is forked"
