@@ -28,6 +28,14 @@ struct corun_limit {
 	int n;
 };
 
+/* --rate: at most n job starts in any window of per seconds, of the
+ * whole run (group NULL) or of group=GROUP's jobs. */
+struct corun_rate {
+	const char *group;
+	int n;
+	double per;
+};
+
 /* One argument list of command mode (corun(1), COMMAND MODE): a file of
  * inputs (:::: FILE, -a FILE; "-" is standard input) or the inputs
  * themselves (::: ARG...). */
@@ -115,6 +123,20 @@ struct corun_options {
 	const char *metrics;	 /* --metrics FILE or NULL */
 	double metrics_interval; /* --metrics-interval, seconds (> 0) */
 	const char *metrics_addr; /* --metrics-addr HOST:PORT or NULL */
+	/* Pacing and the run's deadline (corun(1), "Pacing"). jobs 0 (-j 0)
+	 * is no limit of its own. */
+	double deadline;          /* --deadline: seconds from the start of
+				   * the run (corun_new for a runner) after
+				   * which whatever is left is cancelled;
+				   * < 0: none */
+	const struct corun_rate *rates; /* --rate, nrates of them */
+	size_t nrates;
+	double delay;             /* --delay: seconds from one start to the
+				   * next; 0: none */
+	double load;              /* --load: no start while the 1-minute
+				   * load average is over it; < 0: none */
+	size_t memfree;           /* --memfree: no start while MemAvailable
+				   * is below it, in bytes; 0: none */
 };
 
 /* output_mode: records (the default for job files, and with --json), or
@@ -146,6 +168,13 @@ int corun_parse_duration(const char *s, double *seconds);
 int corun_parse_backoff(const char *s, double *base, double *max);
 /* A group name of --limit and group=: an id, or all digits. */
 int corun_parse_group(const char *s);
+/* --rate's "N/DUR" (N >= 1, DUR > 0). */
+int corun_parse_rate(const char *s, int *n, double *per);
+/* -j's value: N, N% of the online CPUs, +N or -N added to them (at least
+ * 1), or 0 (no limit). */
+int corun_parse_jobs(const char *s, int *n);
+/* --load's value: a number (L >= 0), or as -j's N%, +N or -N. */
+int corun_parse_load(const char *s, double *load);
 
 /*
  * Run the jobs of the given inputs ("-" is standard input) and write one

@@ -219,7 +219,7 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		 * template; -j blocks in flight at most (pipe_in.c). */
 		if (pipe_in_check(opts) == -1)
 			return 2;
-		if (opts->max_inflight > opts->jobs)
+		if (opts->jobs > 0 && opts->max_inflight > opts->jobs)
 			opts->max_inflight = opts->jobs;
 	}
 	/* Command mode reads its argument lists instead of job files;

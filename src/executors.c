@@ -256,7 +256,9 @@ loop_ready(const struct attempt *at)
 	const struct kind *k = at->spec->kind;
 
 	if (k->spawns)
-		return children < sched_options()->jobs && room_ready();
+		return (sched_options()->jobs == 0 ||
+			children < sched_options()->jobs) &&
+		       room_ready();
 	if (k->id == KIND_HTTP || k->id == KIND_TCP)
 		return room_ready();
 	return 1;

@@ -27,6 +27,7 @@
 
 #include "corun.h"
 #include "deps.h"
+#include "group.h"
 #include "job.h"
 #include "joblog.h"
 #include "output.h"
@@ -123,7 +124,9 @@ sched_exit_status(void)
 		return 128 + sched_stop_signal();
 	if (J.dry_run_bad > 0)
 		return 2;
-	return J.notok_count > 0 || output_failed() ? 1 : 0;
+	return J.notok_count > 0 || output_failed() || sched_deadline_passed()
+		   ? 1
+		   : 0;
 }
 
 #ifdef CORUN_DEBUG
@@ -220,6 +223,7 @@ sched_job_free(struct job *job)
 {
 	future_free(&job->fut);
 	free(job->spec);
+	free(job->groups);
 	buf_free(&job->input);
 	free(job);
 }
@@ -547,7 +551,7 @@ job_submit(struct job_spec *spec, const char *file, unsigned line,
 	job->at.ex = job->ex;
 	job->at.timeout = spec->timeout >= 0 ? spec->timeout : J.opts->timeout;
 	if (spec->group != NULL)
-		job->group = sched_group(spec->group);
+		job->ngroups = group_list(spec->group, &job->groups);
 	if (id != NULL && deps_register(&J.deps, id, job->seq) == -1) {
 		char why[PARSE_MAX_ID + 32];
 
@@ -560,7 +564,7 @@ job_submit(struct job_spec *spec, const char *file, unsigned line,
 	if (id != NULL)
 		job->at.id = id;
 	if (sched_run_state() != RUN_GOING) {
-		job_settle_now(job, ST_CANCELLED, "cancelled");
+		job_settle_now(job, ST_CANCELLED, sched_stop_why());
 		return job;
 	}
 	if (J.opts->dry_run) {

@@ -48,6 +48,7 @@ enum job_state {
 #define JOB_INGROUP 0x8
 #define JOB_REQUEUED 0x10
 #define JOB_WRITTEN 0x20
+#define JOB_DEADLINE 0x40
 
 /* How far the run is from its end. */
 enum run_state {
@@ -75,7 +76,10 @@ struct job {
 	unsigned flags;		 /* JOB_* */
 	int ndeps;		 /* after= jobs not yet final */
 	struct waitlist waiters; /* jobs whose after= names this one */
-	struct group *group;	 /* its --limit group, or NULL */
+	struct group **groups;	 /* its groups with a --limit or --rate */
+	unsigned ngroups;
+	struct group *parked;	 /* the group whose queue holds it */
+	struct group *woke;	 /* the group that let it back (sched.c) */
 	struct future fut;
 	ev_timer timer;	       /* the attempt's timeout, or the backoff */
 	struct attempt at;     /* what its executor sees of the attempt */
@@ -155,7 +159,9 @@ double job_queued(const struct job *);
 enum run_state sched_run_state(void);
 void sched_enqueue(struct job *);
 void sched_defer(struct job *, enum job_status, const char *why);
-struct group *sched_group(const char *name);
+const char *sched_stop_why(void);
+/* sched.c, for group.c. */
+void sched_requeue_front(struct job *);
 void sched_inflight_grew(void);
 
 #endif

@@ -46,7 +46,8 @@ static const char usage_text[] =
 "Executors:\n"
 "  -P, --procs N         process-pool workers (default: online CPUs)\n"
 "  -T, --threads N       thread-pool threads (default: " STR(CORUN_DEFAULT_THREADS) ")\n"
-"  -j, --jobs N          child processes (exec, sh) at once (default: online CPUs)\n"
+"  -j, --jobs N          child processes (exec, sh) at once: N, N% of the CPUs,\n"
+"                        +N or -N to them, 0 for no limit (default: online CPUs)\n"
 "      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
 "                        (default: " STR(CORUN_DEFAULT_MAX_INFLIGHT) ")\n"
 "      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
@@ -61,6 +62,14 @@ static const char usage_text[] =
 "      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
     CORUN_DEFAULT_GRACE ")\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
+"Pacing:\n"
+"      --deadline DUR    cancel whatever is left DUR after the start; exit 1\n"
+"      --rate [GROUP=]N/DUR  at most N job starts (of group=GROUP) in any DUR\n"
+"      --delay DUR       at least DUR from one job start to the next\n"
+"      --load L          start no job while the 1-minute load average is over L\n"
+"                        (a number, N% of the CPUs, +N or -N)\n"
+"      --memfree SIZE    start no job while MemAvailable is below SIZE (bytes,\n"
+"                        or with K, M or G)\n"
 "Output:\n"
 "      --json            JSON Lines records instead of text\n"
 "  -k, --keep-order      write records (or output) in input order\n"
@@ -136,6 +145,12 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_INTERVAL,
 	OPT_METRICS_ADDR,
+	/* Pacing. */
+	OPT_DEADLINE,
+	OPT_RATE,
+	OPT_DELAY,
+	OPT_LOAD,
+	OPT_MEMFREE,
 };
 
 static const struct option longopts[] = {
@@ -183,6 +198,11 @@ static const struct option longopts[] = {
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+	{"deadline", required_argument, NULL, OPT_DEADLINE},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"delay", required_argument, NULL, OPT_DELAY},
+	{"load", required_argument, NULL, OPT_LOAD},
+	{"memfree", required_argument, NULL, OPT_MEMFREE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -299,7 +319,41 @@ opt_limit(struct corun_options *o, const char *arg)
 	o->nlimits++;
 }
 
-/* Free what opt_limit allocated (the group names are its copies). */
+/* --rate N/DUR or GROUP=N/DUR, appended to the options (main frees
+ * them: limits_free). The whole run's rate, or a group's, given twice is
+ * a usage error. */
+static void
+opt_rate(struct corun_options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct corun_rate *rates = (struct corun_rate *)o->rates, r = {0};
+	char *group = NULL;
+
+	if (eq != NULL) {
+		group = main_alloc(NULL, (size_t)(eq - arg) + 1);
+		memcpy(group, arg, (size_t)(eq - arg));
+		group[eq - arg] = '\0';
+		if (corun_parse_group(group) == -1)
+			usage_error("--rate: bad group name in '%s'", arg);
+	}
+	if (corun_parse_rate(eq != NULL ? eq + 1 : arg, &r.n, &r.per) == -1)
+		usage_error("--rate: expected [GROUP=]N/DUR (N from 1 to "
+			    "1000000, DUR more than 0), got '%s'",
+			    arg);
+	for (size_t i = 0; i < o->nrates; i++)
+		if (group == NULL ? rates[i].group == NULL
+				  : rates[i].group != NULL &&
+					strcmp(rates[i].group, group) == 0)
+			usage_error("--rate: a rate for %s given twice",
+				    group != NULL ? group : "the whole run");
+	r.group = group;
+	rates = main_alloc(rates, (o->nrates + 1) * sizeof *rates);
+	rates[o->nrates++] = r;
+	o->rates = rates;
+}
+
+/* Free what opt_limit and opt_rate allocated (the group names are their
+ * copies). */
 static void
 limits_free(struct corun_options *o)
 {
@@ -308,6 +362,11 @@ limits_free(struct corun_options *o)
 	free(o->limits);
 	o->limits = NULL;
 	o->nlimits = 0;
+	for (size_t i = 0; i < o->nrates; i++)
+		free((char *)o->rates[i].group);
+	free((void *)o->rates);
+	o->rates = NULL;
+	o->nrates = 0;
 }
 
 /* -d's delimiter: one byte, or \n \t \r \0 \\ \xHH. */
@@ -524,7 +583,10 @@ main(int argc, char *argv[])
 			o.threads = opt_count("--threads", optarg, 1, 4096);
 			break;
 		case 'j':
-			o.jobs = opt_count("--jobs", optarg, 1, 1000000);
+			if (corun_parse_jobs(optarg, &o.jobs) == -1)
+				usage_error("--jobs: '%s' is not N, N%%, +N, -N "
+					    "or 0",
+					    optarg);
 			break;
 		case OPT_MAX_INFLIGHT:
 			o.max_inflight =
@@ -532,6 +594,24 @@ main(int argc, char *argv[])
 			break;
 		case OPT_LIMIT:
 			opt_limit(&o, optarg);
+			break;
+		case OPT_DEADLINE:
+			o.deadline = opt_duration("--deadline", optarg);
+			break;
+		case OPT_RATE:
+			opt_rate(&o, optarg);
+			break;
+		case OPT_DELAY:
+			o.delay = opt_duration("--delay", optarg);
+			break;
+		case OPT_LOAD:
+			if (corun_parse_load(optarg, &o.load) == -1)
+				usage_error("--load: '%s' is not a number, N%%, "
+					    "+N or -N",
+					    optarg);
+			break;
+		case OPT_MEMFREE:
+			o.memfree = opt_size("--memfree", optarg);
 			break;
 		case OPT_WORKER_NICE:
 			o.worker_nice = opt_count("--worker-nice", optarg, 0, 19);

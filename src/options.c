@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +49,8 @@ options_defaults(struct corun_options *o)
 	o->block = (size_t)CORUN_DEFAULT_BLOCK_MB << 20;
 	(void)parse_duration(CORUN_DEFAULT_METRICS_INTERVAL,
 			     &o->metrics_interval);
+	o->deadline = -1;
+	o->load = -1;
 }
 
 /* Fill in the documented defaults of the first size bytes. */
@@ -121,4 +125,86 @@ corun_parse_group(const char *s)
 		return 0;
 	errno = EINVAL;
 	return -1;
+}
+
+/* --rate's "N/DUR". */
+int
+corun_parse_rate(const char *s, int *n, double *per)
+{
+	const char *slash = strchr(s, '/');
+	char digits[24];
+	long long v;
+	double d;
+
+	if (slash == NULL || slash == s ||
+	    (size_t)(slash - s) >= sizeof digits)
+		goto bad;
+	memcpy(digits, s, (size_t)(slash - s));
+	digits[slash - s] = '\0';
+	if (parse_count(digits, &v) == -1 || v < 1 || v > 1000000 ||
+	    parse_duration(slash + 1, &d) == -1 || !(d > 0))
+		goto bad;
+	*n = (int)v;
+	*per = d;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* N, N% of the online CPUs, +N or -N: the value, at least 1 but for a
+ * plain 0; or -1. */
+static double
+options_cpus_relative(const char *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t len = strlen(s);
+	char *end;
+	double v;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (len == 0 || strchr("+-.0123456789", s[0]) == NULL ||
+	    strspn(s, "+-.0123456789%") != len)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v) || fabs(v) > 1e6)
+		return -1;
+	if (*end == '%' && end[1] == '\0' && s[0] != '+' && s[0] != '-')
+		return fmax(1, floor((double)cpus * v / 100));
+	if (*end != '\0')
+		return -1;
+	if (s[0] == '+' || s[0] == '-')
+		return fmax(1, (double)cpus + v);
+	return v;
+}
+
+/* -j's value. */
+int
+corun_parse_jobs(const char *s, int *n)
+{
+	double v = options_cpus_relative(s);
+
+	if (v < 0 || v != floor(v) || v > 1000000 ||
+	    (strchr(s, '.') != NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*n = (int)v;
+	return 0;
+}
+
+/* --load's value. */
+int
+corun_parse_load(const char *s, double *load)
+{
+	double v = options_cpus_relative(s);
+
+	if (v < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*load = v;
+	return 0;
 }

@@ -85,6 +85,41 @@ parse_name_chars(const char *s, size_t n)
 	return 1;
 }
 
+/* A group= value: one name, or up to PARSE_MAX_GROUPS of them separated
+ * by commas, none twice: 0, or -1 with a message. */
+static int
+parse_group_list(const char *v, char *err, size_t errlen)
+{
+	const char *names[PARSE_MAX_GROUPS];
+	size_t lens[PARSE_MAX_GROUPS];
+	int n = 0;
+
+	for (const char *p = v;; p++) {
+		size_t len = strcspn(p, ",");
+
+		if (len > PARSE_MAX_ID || !parse_name_chars(p, len)) {
+			errfmt(err, errlen, "bad group '%s'", v);
+			return -1;
+		}
+		if (n == PARSE_MAX_GROUPS) {
+			errfmt(err, errlen, "more than %d groups in '%s'",
+			       PARSE_MAX_GROUPS, v);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (lens[i] == len && memcmp(names[i], p, len) == 0) {
+				errfmt(err, errlen, "group '%.*s' named twice",
+				       (int)len, p);
+				return -1;
+			}
+		names[n] = p;
+		lens[n++] = len;
+		p += len;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
 /* An id= value: the id charset, not all digits, at most PARSE_MAX_ID. */
 static int
 parse_id_ok(const char *s, size_t n)
@@ -352,11 +387,8 @@ parse_option(struct spec_draft *l, unsigned *seen, const char *tok,
 		l->after = v;
 		return 0;
 	case OPT_GROUP:
-		if (strlen(v) > PARSE_MAX_ID ||
-		    !parse_name_chars(v, strlen(v))) {
-			errfmt(err, errlen, "bad group '%s'", v);
+		if (parse_group_list(v, err, errlen) == -1)
 			return -1;
-		}
 		l->s.group = v;
 		return 0;
 	default:

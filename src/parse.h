@@ -19,6 +19,8 @@ struct kind;
 #define PARSE_MAX_LINE (1024 * 1024)
 /* Longest id accepted. */
 #define PARSE_MAX_ID 256
+/* Most groups in one group= list. */
+#define PARSE_MAX_GROUPS 16
 /* Longest duration accepted, in seconds (corun-jobs(5), Durations): about
  * 31 years, far from where a time_t or a timer could overflow. */
 #define PARSE_MAX_DURATION 1e9

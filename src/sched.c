@@ -27,6 +27,7 @@
  *   JOB_REQUEUED  put back by its executor: the next dispatch is not a
  *                 new attempt
  *   JOB_WRITTEN   final and out of the scheduler's hands (API jobs)
+ *   JOB_DEADLINE  the running attempt is being stopped: --deadline
  *
  * How a line becomes a job (ids, after=, --resume, the -n plan) and how a
  * final job leaves (the job log, its record, -k order) is job.c's part of
@@ -56,6 +57,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -67,6 +69,8 @@
 
 #include "corun.h"
 #include "executors.h"
+#include "flow.h"
+#include "group.h"
 #include "job.h"
 #include "output.h"
 #include "parse.h"
@@ -85,21 +89,13 @@
  * transfer waiting for a file descriptor. */
 enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_NET, Q_COUNT };
 
-/* A --limit group: its jobs waiting for room, and how many run. */
-struct group {
-	const char *name;
-	int limit;
-	int running;
-	struct queue wait;
-};
-
 static struct {
 	const struct corun_options *opts;
 	const struct sched_source *source; /* NULL: no more jobs come */
 	struct queue q[Q_COUNT];
 	struct queue skipq;     /* jobs to settle as skipped or cancelled */
-	struct group *groups;
-	size_t ngroups;
+	ev_timer deadline;      /* --deadline */
+	int deadline_passed;
 	ev_prepare prepare;
 	ev_idle nudge;          /* one more iteration before blocking */
 	size_t running[EX_COUNT];
@@ -139,6 +135,13 @@ sched_class(const struct job *job)
 	return job->ex == EX_THREAD ? Q_THREAD : Q_PROCESS;
 }
 
+/* What a running job stopped by a cancel was cancelled for. */
+static const char *
+sched_cancel_why(const struct job *job)
+{
+	return job->flags & JOB_DEADLINE ? "run deadline" : "cancelled";
+}
+
 /* The options of the run. */
 const struct corun_options *
 sched_options(void)
@@ -158,22 +161,32 @@ sched_enqueue(struct job *job)
 	S.again = 1;
 }
 
+/* Put a job that a group lets go first in its class queue. */
+void
+sched_requeue_front(struct job *job)
+{
+	queue_push_front(&S.q[sched_class(job)], job);
+	S.again = 1;
+}
+
 /* Take a queued job out of whichever queue holds it. */
 static void
 sched_unqueue(struct job *job)
 {
 	if (job->flags & JOB_INGROUP) {
-		queue_remove(&job->group->wait, job);
-		job->flags &= ~JOB_INGROUP;
+		group_unpark(job);
 	} else {
 		queue_remove(&S.q[sched_class(job)], job);
+		group_woke_done(job);
 	}
 }
 
-/* Start the attempts their executors and groups have room for. */
+/* Start the attempts their executors, groups and pacing have room for. */
 static void
 sched_dispatch(void)
 {
+	double now = ev_now(sched_loop);
+
 	for (int c = 0; c < Q_COUNT; c++) {
 		struct queue *q = &S.q[c];
 
@@ -181,18 +194,20 @@ sched_dispatch(void)
 
 		while ((job = queue_head(q)) != NULL) {
 			const struct executor_ops *ops = ops_of[job->ex];
-			struct group *g = job->group;
+			struct group *g;
 
 			if (!ops->ready(&job->at))
 				break;
+			if (!flow_open())
+				return;
 			queue_remove(q, job);
-			if (g != NULL && g->running >= g->limit) {
-				job->flags |= JOB_INGROUP;
-				queue_push(&g->wait, job);
+			if (job->ngroups > 0 &&
+			    (g = group_full(job, now)) != NULL) {
+				group_park(job, g, now);
 				continue;
 			}
-			if (g != NULL)
-				g->running++;
+			group_take(job, now);
+			flow_take();
 			job->at.number++;
 			if (job->at.number > 1 && !(job->flags & JOB_REQUEUED))
 				stats_retry();
@@ -245,16 +260,6 @@ enum run_state
 sched_run_state(void)
 {
 	return S.run;
-}
-
-/* The --limit group called name, or NULL. */
-struct group *
-sched_group(const char *name)
-{
-	for (size_t i = 0; i < S.ngroups; i++)
-		if (strcmp(S.groups[i].name, name) == 0)
-			return &S.groups[i];
-	return NULL;
 }
 
 /* The attempt's timeout fired: have the executor stop it. */
@@ -324,8 +329,8 @@ sched_attempt_requeue(struct attempt *at)
 	ev_timer_stop(sched_loop, &job->timer);
 	at->number--;
 	job->flags |= JOB_REQUEUED;
-	if (job->group != NULL)
-		job->group->running--;
+	flow_untake();
+	group_release(job, 1);
 	S.running[job->ex]--;
 	job->state = JS_QUEUED;
 	queue_push_front(&S.q[sched_class(job)], job);
@@ -349,21 +354,6 @@ sched_backoff(const struct job *job, int n)
 	return d * (1.0 + BACKOFF_JITTER * util_random());
 }
 
-/* Let a group's next waiting job back into its class queue. */
-static void
-sched_group_release(struct group *g)
-{
-	struct job *next = queue_head(&g->wait);
-
-	g->running--;
-	if (next != NULL) {
-		queue_remove(&g->wait, next);
-		next->flags &= ~JOB_INGROUP;
-		queue_push_front(&S.q[sched_class(next)], next);
-		S.again = 1;
-	}
-}
-
 /* An attempt ended: retry, or settle the job's future. */
 void
 sched_attempt_done(struct attempt *at, struct result *res)
@@ -373,12 +363,11 @@ sched_attempt_done(struct attempt *at, struct result *res)
 
 	ev_timer_stop(sched_loop, &job->timer);
 	S.running[job->ex]--;
-	if (job->group != NULL)
-		sched_group_release(job->group);
+	group_release(job, 0);
 	at->xdata = NULL;
 	if (job->flags & JOB_CANCELLED) {
 		res->status = ST_CANCELLED;
-		result_error(res, "cancelled");
+		result_error(res, "%s", sched_cancel_why(job));
 	} else if (job->flags & JOB_TIMEDOUT) {
 		res->status = ST_TIMEOUT;
 		result_error(res, "timed out after %gs", at->timeout);
@@ -421,19 +410,20 @@ sched_attempt_stopped(struct attempt *at, int signal)
 static int
 sched_cancel(struct job *job)
 {
+	const char *why = sched_stop_why();
 	int stopping;
 
 	switch (job->state) {
 	case JS_WAITING:
-		sched_defer(job, ST_CANCELLED, "cancelled");
+		sched_defer(job, ST_CANCELLED, why);
 		return 0;
 	case JS_QUEUED:
 		sched_unqueue(job);
-		sched_defer(job, ST_CANCELLED, "cancelled");
+		sched_defer(job, ST_CANCELLED, why);
 		return 0;
 	case JS_BACKOFF:
 		ev_timer_stop(sched_loop, &job->timer);
-		sched_defer(job, ST_CANCELLED, "cancelled");
+		sched_defer(job, ST_CANCELLED, why);
 		return 0;
 	case JS_RUNNING:
 		/* A cancel job whose action stopped the run (--fail-fast)
@@ -443,6 +433,8 @@ sched_cancel(struct job *job)
 		/* An attempt already being stopped for its timeout ends
 		 * cancelled too (no retry); the executor is asked once. */
 		stopping = job->flags & (JOB_CANCELLED | JOB_TIMEDOUT);
+		if (!(job->flags & JOB_CANCELLED) && S.deadline_passed)
+			job->flags |= JOB_DEADLINE;
 		job->flags |= JOB_CANCELLED;
 		if (!stopping)
 			ops_of[job->ex]->cancel(&job->at);
@@ -450,6 +442,13 @@ sched_cancel(struct job *job)
 	default:
 		return -1;
 	}
+}
+
+/* What a job cancelled now is cancelled for: the record's error. */
+const char *
+sched_stop_why(void)
+{
+	return S.deadline_passed ? "run deadline" : "cancelled";
 }
 
 /* Seconds until the job's timer fires, or -1. */
@@ -524,6 +523,7 @@ sched_stop(int signo)
 		S.run = RUN_STOPPING;
 	if (signo != 0 && S.signal == 0)
 		S.signal = signo;
+	ev_timer_stop(sched_loop, &S.deadline);
 	if (S.source != NULL)
 		S.source->stop();
 	/* Cancelling changes the table: walk a copy of its keys. */
@@ -601,6 +601,25 @@ sched_settle_deferred(void)
 	}
 }
 
+/* --deadline has passed: cancel what is left, with --grace, and stop
+ * reading; the run ends not ok (sched_exit_status). */
+static void
+sched_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	if (S.run != RUN_GOING)
+		return;
+	S.deadline_passed = 1;
+	sched_stop(0);
+}
+
+/* Did --deadline stop the run? */
+int
+sched_deadline_passed(void)
+{
+	return S.deadline_passed;
+}
+
 /* End the run now, as for a third signal: the records cannot be written
  * any more (the output module's lost callback). */
 static void
@@ -676,13 +695,12 @@ sched_init(struct ev_loop *loop, const struct corun_options *opts)
 	queue_init(&S.skipq);
 	sched_loop = loop;
 	output_init(loop, sched_output_lost);
-	S.ngroups = opts->nlimits;
-	S.groups = xcalloc(S.ngroups, sizeof *S.groups);
-	for (size_t i = 0; i < S.ngroups; i++) {
-		S.groups[i].name = opts->limits[i].group;
-		S.groups[i].limit = opts->limits[i].n;
-		queue_init(&S.groups[i].wait);
-	}
+	group_init(loop, opts);
+	flow_init(loop, opts);
+	ev_timer_init(&S.deadline, sched_deadline_cb, fmax(0., opts->deadline),
+		      0.);
+	if (opts->deadline >= 0)
+		ev_timer_start(loop, &S.deadline);
 	ev_prepare_init(&S.prepare, sched_prepare_cb);
 	ev_prepare_start(loop, &S.prepare);
 	ev_idle_init(&S.nudge, sched_nudge_cb);
@@ -720,10 +738,12 @@ sched_shutdown(void)
 		ops_of[ex]->shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
 	ev_idle_stop(sched_loop, &S.nudge);
+	ev_timer_stop(sched_loop, &S.deadline);
 	output_stop();
 	report_flush();
 	job_shutdown();
-	free(S.groups);
+	group_shutdown();
+	flow_free();
 }
 
 /* Jobs running now on an executor. */
@@ -744,10 +764,7 @@ sched_queued(enum executor ex)
 	for (int c = 0; c < Q_COUNT; c++)
 		TAILQ_FOREACH(job, &S.q[c].jobs, entry)
 			n += job->ex == ex;
-	for (size_t i = 0; i < S.ngroups; i++)
-		TAILQ_FOREACH(job, &S.groups[i].wait.jobs, entry)
-			n += job->ex == ex;
-	return n;
+	return n + group_queued(ex);
 }
 
 /* Cancel everything left (the library's runner is being freed). */

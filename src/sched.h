@@ -93,6 +93,8 @@ void sched_hurry(int signo);
 void sched_abandon_run(void);
 /* The signal that stopped the run, or 0. */
 int sched_stop_signal(void);
+/* Did --deadline stop the run? */
+int sched_deadline_passed(void);
 
 /* For progress and stats: jobs not ok so far, running per executor, read,
  * and not yet final. */

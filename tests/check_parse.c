@@ -485,7 +485,14 @@ START_TEST(option_errors)
 	bad_free("backoff=:1 sleep 1", "bad backoff ':1'");
 	bad_free("backoff=1:2:3 sleep 1", "bad backoff '1:2:3'");
 	bad_free("group= sleep 1", "bad group ''");
-	bad_free("group=a,b sleep 1", "bad group 'a,b'");
+	bad_free("group=a,a sleep 1", "group 'a' named twice");
+	bad_free("group=a,b,a sleep 1", "group 'a' named twice");
+	bad_free("group=a, sleep 1", "bad group 'a,'");
+	bad_free("group=,a sleep 1", "bad group ',a'");
+	bad_free("group=a,,b sleep 1", "bad group 'a,,b'");
+	bad_free("group=a,b/c sleep 1", "bad group 'a,b/c'");
+	bad_free("group=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q sleep 1",
+		 "more than 16 groups in 'a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q'");
 	bad_free("on=gpu sleep 1", "bad executor 'gpu'");
 	bad_free("on= sleep 1", "bad executor ''");
 	bad_free("on=thread sleep 1",
@@ -531,6 +538,11 @@ START_TEST(id_and_group_limits)
 	snprintf(msg, sizeof msg, "bad group '%.*s'", PARSE_MAX_ID + 1,
 		 line + 6);
 	bad_free(line, msg);
+
+	j = ok("group=a,b_2,3 sleep 1");
+	ck_assert_str_eq(j->group, "a,b_2,3");
+	free(j);
+	free(ok("group=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p sleep 1"));
 
 	j = ok("group=123 id=a1:b_c.d-e sleep 1");
 	ck_assert_str_eq(j->group, "123");

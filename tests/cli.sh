@@ -56,9 +56,16 @@ usage --frobnicate
 check "an unknown option is named in the message" \
 	grep -q frobnicate usage.err
 usage -Z
-usage -j 0
 usage -j x
-usage -j -1
+usage -j 1.5
+usage -j 5%x
+usage --rate 0/1s
+usage --rate 1/1s --rate 2/2s
+usage --rate g=1/1s --rate g=2/2s
+usage --delay x
+usage --deadline x
+usage --load x
+usage --memfree 0
 usage -P x
 usage -T x
 usage -t x
