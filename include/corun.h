@@ -115,6 +115,12 @@ struct corun_options {
 	const char *metrics;	 /* --metrics FILE or NULL */
 	double metrics_interval; /* --metrics-interval, seconds (> 0) */
 	const char *metrics_addr; /* --metrics-addr HOST:PORT or NULL */
+	/* Which failures are retried (corun(1), --retry-on): a comma list of
+	 * the words of corun-jobs(5)'s retry-on=, or NULL (the default):
+	 * every failure. A job's retry-on= replaces it. It must outlive the
+	 * run or the runner; a bad list makes corun_run return 2 and
+	 * corun_new fail with EINVAL. */
+	const char *retry_on;
 };
 
 /* output_mode: records (the default for job files, and with --json), or
@@ -146,6 +152,8 @@ int corun_parse_duration(const char *s, double *seconds);
 int corun_parse_backoff(const char *s, double *base, double *max);
 /* A group name of --limit and group=: an id, or all digits. */
 int corun_parse_group(const char *s);
+/* A list of --retry-on (and retry-on=): "timeout,exit:3-5,http:5xx"... */
+int corun_parse_retry_on(const char *s);
 
 /*
  * Run the jobs of the given inputs ("-" is standard input) and write one

@@ -58,6 +58,9 @@ static const char usage_text[] =
     STR(CORUN_DEFAULT_RETRIES) ")\n"
 "      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
 "                        jitter (default: " CORUN_DEFAULT_BACKOFF ")\n"
+"      --retry-on LIST   retry only these failures, a comma list of timeout,\n"
+"                        signal, start, exit:N[-M], http:N[-M], http:Nxx\n"
+"                        (default: every failure; a job's retry-on= wins)\n"
 "      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
     CORUN_DEFAULT_GRACE ")\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
@@ -136,6 +139,8 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_INTERVAL,
 	OPT_METRICS_ADDR,
+	/* Retry rules. */
+	OPT_RETRY_ON,
 };
 
 static const struct option longopts[] = {
@@ -183,6 +188,7 @@ static const struct option longopts[] = {
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+	{"retry-on", required_argument, NULL, OPT_RETRY_ON},
 	{NULL, 0, NULL, 0},
 };
 
@@ -645,6 +651,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_METRICS_ADDR:
 			o.metrics_addr = optarg;
+			break;
+		case OPT_RETRY_ON:
+			if (corun_parse_retry_on(optarg) == -1)
+				usage_error("--retry-on: bad list '%s'",
+					    optarg);
+			o.retry_on = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

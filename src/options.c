@@ -20,6 +20,7 @@
 #include "corun.h"
 #include "options.h"
 #include "parse.h"
+#include "retry.h"
 
 /* Fill in the whole struct's defaults (this library's size). */
 static void
@@ -121,4 +122,18 @@ corun_parse_group(const char *s)
 		return 0;
 	errno = EINVAL;
 	return -1;
+}
+
+/* A retry-on list: timeout, signal, start, exit:N[-M], http:N[-M],
+ * http:Nxx, comma-separated. */
+int
+corun_parse_retry_on(const char *s)
+{
+	char err[128];
+
+	if (retry_check(s, err, sizeof err) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
