@@ -137,6 +137,12 @@ struct corun_options {
 				   * load average is over it; < 0: none */
 	size_t memfree;           /* --memfree: no start while MemAvailable
 				   * is below it, in bytes; 0: none */
+	/* Which failures are retried (corun(1), --retry-on): a comma list of
+	 * the words of corun-jobs(5)'s retry-on=, or NULL (the default):
+	 * every failure. A job's retry-on= replaces it. It must outlive the
+	 * run or the runner; a bad list makes corun_run return 2 and
+	 * corun_new fail with EINVAL. */
+	const char *retry_on;
 };
 
 /* output_mode: records (the default for job files, and with --json), or
@@ -175,6 +181,8 @@ int corun_parse_rate(const char *s, int *n, double *per);
 int corun_parse_jobs(const char *s, int *n);
 /* --load's value: a number (L >= 0), or as -j's N%, +N or -N. */
 int corun_parse_load(const char *s, double *load);
+/* A list of --retry-on (and retry-on=): "timeout,exit:3-5,http:5xx"... */
+int corun_parse_retry_on(const char *s);
 
 /*
  * Run the jobs of the given inputs ("-" is standard input) and write one

@@ -63,6 +63,11 @@ corun_new(const struct corun_options *opts)
 		free(r);
 		return NULL;
 	}
+	if (r->opts.retry_on != NULL &&
+	    corun_parse_retry_on(r->opts.retry_on) == -1) {
+		free(r);
+		return NULL;
+	}
 	api_used = 1;
 	r->opts.dry_run = 0;
 	r->opts.stats = 0;

@@ -43,6 +43,7 @@
 #include "pool_proc.h"
 #include "rawout.h"
 #include "report.h"
+#include "retry.h"
 #include "sched.h"
 #include "stats.h"
 #include "util.h"
@@ -204,9 +205,15 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
 	int status, plan_err, out = STDOUT_FILENO;
+	char msg[128];
 
 	if (options_import(&whole, program_opts) == -1) {
 		warnx("options not set up by corun_options_init");
+		return 2;
+	}
+	if (opts->retry_on != NULL &&
+	    retry_check(opts->retry_on, msg, sizeof msg) == -1) {
+		warnx("--retry-on: %s", msg);
 		return 2;
 	}
 	fd_cloexec_all();

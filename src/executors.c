@@ -192,6 +192,7 @@ loop_child_start(struct attempt *at)
 		result_init(&res);
 		res.status = ST_FAILED;
 		res.has_errout = 1;
+		res.unstarted = true; /* retry-on start */
 		result_error(&res, "%s", err);
 		slot_give(at->slot);
 		sched_attempt_done(at, &res);

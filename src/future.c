@@ -50,8 +50,10 @@ result_init(struct result *r)
 	r->exit = -1;
 	r->signal = 0;
 	r->http_status = 0;
+	r->retry_after = 0;
 	r->truncated = false;
 	r->has_errout = false;
+	r->unstarted = false;
 	r->value = (struct buf)BUF_INIT;
 	r->errout = (struct buf)BUF_INIT;
 	r->error = NULL;

@@ -33,8 +33,10 @@ struct result {
 	int exit;            /* exit status of a child; -1: none */
 	int signal;          /* signal that ended the child or worker; 0: none */
 	int http_status;     /* final HTTP status of an http job; 0: none */
+	int retry_after;     /* a 429 or 503's Retry-After, seconds; 0: none */
 	bool truncated;      /* value cut at the output cap */
 	bool has_errout;     /* errout is meaningful (exec, sh) */
+	bool unstarted;      /* corun could not start it (retry-on start) */
 	struct buf value;    /* the value (stdout for exec/sh) */
 	struct buf errout;   /* the tail of the child's stderr */
 	char *error;         /* one-line message, or NULL */

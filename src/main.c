@@ -59,6 +59,9 @@ static const char usage_text[] =
     STR(CORUN_DEFAULT_RETRIES) ")\n"
 "      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
 "                        jitter (default: " CORUN_DEFAULT_BACKOFF ")\n"
+"      --retry-on LIST   retry only these failures, a comma list of timeout,\n"
+"                        signal, start, exit:N[-M], http:N[-M], http:Nxx\n"
+"                        (default: every failure; a job's retry-on= wins)\n"
 "      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
     CORUN_DEFAULT_GRACE ")\n"
 "      --fail-fast       stop at the first job that does not end ok\n"
@@ -151,6 +154,8 @@ enum {
 	OPT_DELAY,
 	OPT_LOAD,
 	OPT_MEMFREE,
+	/* Retry rules. */
+	OPT_RETRY_ON,
 };
 
 static const struct option longopts[] = {
@@ -203,6 +208,7 @@ static const struct option longopts[] = {
 	{"delay", required_argument, NULL, OPT_DELAY},
 	{"load", required_argument, NULL, OPT_LOAD},
 	{"memfree", required_argument, NULL, OPT_MEMFREE},
+	{"retry-on", required_argument, NULL, OPT_RETRY_ON},
 	{NULL, 0, NULL, 0},
 };
 
@@ -725,6 +731,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_METRICS_ADDR:
 			o.metrics_addr = optarg;
+			break;
+		case OPT_RETRY_ON:
+			if (corun_parse_retry_on(optarg) == -1)
+				usage_error("--retry-on: bad list '%s'",
+					    optarg);
+			o.retry_on = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -20,7 +20,11 @@
  * rest dropped (truncated). The attempt is ok for a 2xx or 3xx final status
  * (redirects are followed only with -L), failed for any other status ("HTTP
  * status 404") or a transport error (curl's message). Stopping a transfer
- * (timeout, cancel) removes it from the multi handle at once.
+ * (timeout, cancel) removes it from the multi handle at once. For the
+ * retry rules (retry.c) the result also says when the attempt never
+ * started (a transfer that could not be set up, a name that did not
+ * resolve, a connection refused before a byte of the request was sent)
+ * and holds the Retry-After of a 429 or 503 response.
  *
  * File descriptors. Every connection is a socket opened through
  * http_opensocket, which counts them. libcurl holds at most a set number
@@ -429,7 +433,35 @@ http_nofd(struct http_xfer *x, CURLcode code)
 	return sent == 0;
 }
 
-/* End an attempt that could not start. */
+/* Did the transfer fail before it sent a byte of its request, its name
+ * unresolved or its connection refused (retry-on start)? */
+static bool
+http_unsent(struct http_xfer *x, CURLcode code)
+{
+	long sent = 0;
+
+	if (code != CURLE_COULDNT_RESOLVE_HOST &&
+	    code != CURLE_COULDNT_RESOLVE_PROXY &&
+	    code != CURLE_COULDNT_CONNECT)
+		return false;
+	lcurl.easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+	return sent == 0;
+}
+
+/* The response's Retry-After in seconds (libcurl reads both its forms,
+ * seconds and an HTTP-date), at most INT_MAX; 0 when it has none. */
+static int
+http_retry_after(struct http_xfer *x)
+{
+	curl_off_t after = 0;
+	CURLcode rc = lcurl.easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &after);
+
+	if (rc != CURLE_OK || after < 0)
+		return 0;
+	return after > INT_MAX ? INT_MAX : (int)after;
+}
+
+/* End an attempt that could not start (retry-on start). */
 static void
 http_fail(struct attempt *at, const char *msg)
 {
@@ -437,6 +469,7 @@ http_fail(struct attempt *at, const char *msg)
 
 	result_init(&res);
 	res.status = ST_FAILED;
+	res.unstarted = true;
 	result_error(&res, "%s", msg);
 	sched_attempt_done(at, &res);
 }
@@ -477,8 +510,11 @@ http_finish(struct http_xfer *x, CURLcode code)
 	result_init(&res);
 	lcurl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	res.http_status = (int)status;
+	if (status == 429 || status == 503)
+		res.retry_after = http_retry_after(x);
 	if (code != CURLE_OK) {
 		res.status = ST_FAILED;
+		res.unstarted = http_unsent(x, code);
 		result_error(&res, "%s",
 			     x->errbuf[0] != '\0' ? x->errbuf
 						  : lcurl.easy_strerror(code));

@@ -152,6 +152,7 @@ tcp_nofd(struct tcp_conn *c, const char *msg)
 
 	result_init(&res);
 	res.status = ST_FAILED;
+	res.unstarted = true; /* nothing was sent (retry-on start) */
 	result_error(&res, "tcp: %s: %s", at->spec->argv[0], msg);
 	tcp_conn_free(c);
 	if (room_wait()) {
@@ -173,7 +174,9 @@ tcp_finish(struct tcp_conn *c, int err, const char *msg)
 	if (msg == NULL && err == 0) {
 		buf_printf(&res.value, "%.6f", mono_now() - c->t0);
 	} else {
+		/* A tcp job sends nothing: each failure is retry-on start. */
 		res.status = ST_FAILED;
+		res.unstarted = true;
 		result_error(&res, "tcp: %s: %s", at->spec->argv[0],
 			     msg != NULL ? msg : strerror(err));
 	}

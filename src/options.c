@@ -22,6 +22,7 @@
 #include "corun.h"
 #include "options.h"
 #include "parse.h"
+#include "retry.h"
 
 /* Fill in the whole struct's defaults (this library's size). */
 static void
@@ -206,5 +207,19 @@ corun_parse_load(const char *s, double *load)
 		return -1;
 	}
 	*load = v;
+	return 0;
+}
+
+/* A retry-on list: timeout, signal, start, exit:N[-M], http:N[-M],
+ * http:Nxx, comma-separated. */
+int
+corun_parse_retry_on(const char *s)
+{
+	char err[128];
+
+	if (retry_check(s, err, sizeof err) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "kinds.h"
 #include "lex.h"
 #include "parse.h"
+#include "retry.h"
 #include "spec.h"
 
 /* Most retries= accepts. */
@@ -43,11 +44,12 @@ enum parse_opt {
 	OPT_AFTER,
 	OPT_GROUP,
 	OPT_ON,
+	OPT_RETRY_ON,
 	OPT_COUNT
 };
 
 static const char *const parse_opt_names[OPT_COUNT] = {
-    "id", "timeout", "retries", "backoff", "after", "group", "on",
+    "id", "timeout", "retries", "backoff", "after", "group", "on", "retry-on",
 };
 
 /* True for an ASCII decimal digit. */
@@ -390,6 +392,11 @@ parse_option(struct spec_draft *l, unsigned *seen, const char *tok,
 		if (parse_group_list(v, err, errlen) == -1)
 			return -1;
 		l->s.group = v;
+		return 0;
+	case OPT_RETRY_ON:
+		if (retry_check(v, err, errlen) < 0)
+			return -1;
+		l->s.retry_on = v;
 		return 0;
 	default:
 		e = executor_parse(v);

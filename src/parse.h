@@ -49,6 +49,9 @@ struct job_spec {
 	const char *const *args;
 	int nargs;
 	const char *tag;
+	/* retry-on= (retry.h): which failures are retried, as written;
+	 * NULL: unset. */
+	const char *retry_on;
 };
 
 enum parse_rc {

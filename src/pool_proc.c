@@ -149,24 +149,27 @@ ppool_count(long d)
 	ppool_hold();
 }
 
-/* Tell done that ctx failed with msg (and the signal, if any). */
+/* Tell done that ctx failed with msg (and the signal, if any);
+ * unstarted: it never reached a worker (retry-on start). */
 static void
-ppool_fail_ctx(void *ctx, const char *msg, int sig)
+ppool_fail_ctx(void *ctx, const char *msg, int sig, bool unstarted)
 {
 	struct result res;
 
 	result_init(&res);
 	res.status = ST_FAILED;
 	res.signal = sig;
+	res.unstarted = unstarted;
 	result_error(&res, "%s", msg);
 	pp.done(ctx, &res);
 	result_free(&res);
 }
 
-/* Fail every task of a list (taken over) with msg. Stops if the pool is
- * shut down by a callback; the tasks left are then freed. */
+/* Fail every task of a list (taken over) with msg (unstarted: as
+ * ppool_fail_ctx). Stops if the pool is shut down by a callback; the
+ * tasks left are then freed. */
 static void
-ppool_fail_list(struct ptask_list *l, const char *msg)
+ppool_fail_list(struct ptask_list *l, const char *msg, bool unstarted)
 {
 	unsigned epoch = pp.epoch;
 	struct ptask *t;
@@ -177,7 +180,7 @@ ppool_fail_list(struct ptask_list *l, const char *msg)
 
 		ppool_count(-1);
 		if (ctx != NULL)
-			ppool_fail_ctx(ctx, why, 0);
+			ppool_fail_ctx(ctx, why, 0, unstarted);
 		ppool_task_drop(t);
 		if (pp.epoch != epoch) {
 			ppool_free_list(l);
@@ -225,7 +228,8 @@ ppool_lost(struct ptask_list *fifo, int status)
 		return;
 	wait_describe(why, sizeof why, status);
 	errfmt(msg, sizeof msg, "worker died: %s", why);
-	ppool_fail_ctx(ctx, msg, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ppool_fail_ctx(ctx, msg, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+		       false);
 }
 
 /* No worker is left or coming: fail every waiting task with why. */
@@ -236,7 +240,7 @@ ppool_starved(const char *why)
 
 	ptask_list_init(&q);
 	ptask_prepend(&q, &pp.queue);
-	ppool_fail_list(&q, why);
+	ppool_fail_list(&q, why, true);
 }
 
 /* The fork server is gone: fail the tasks of all, after the waiting ones. */
@@ -244,7 +248,7 @@ static void
 ppool_down(struct ptask_list *all, const char *why)
 {
 	ptask_prepend(all, &pp.queue);
-	ppool_fail_list(all, why);
+	ppool_fail_list(all, why, false);
 }
 
 /* Fill res from a decoded result frame. */
@@ -492,7 +496,7 @@ ppool_prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	(void)revents;
 	ptask_list_init(&rej);
 	ptask_prepend(&rej, &pp.reject);
-	ppool_fail_list(&rej, pslot_down());
+	ppool_fail_list(&rej, pslot_down(), true);
 	if (pp.epoch != epoch)
 		return;
 	ppool_dispatch();

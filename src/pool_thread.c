@@ -315,6 +315,7 @@ tpool_fail_queued(struct tpool *p, int err)
 	STAILQ_FOREACH(t, &q, qlink) {
 		t->started = ev_now(p->loop);
 		t->res.status = ST_FAILED;
+		t->res.unstarted = true;
 		result_error(&t->res, "cannot start a thread: %s",
 			     strerror(err));
 	}
@@ -510,6 +511,7 @@ tpool_submit(void *ctx, kind_run_fn run, int argc, char *const argv[])
 		t->announced = false;
 		t->started = ev_now(p->loop);
 		t->res.status = ST_FAILED;
+		t->res.unstarted = true;
 		result_error(&t->res, "cannot start a thread: %s",
 			     strerror(spawn_errno));
 		pthread_mutex_lock(&p->mu);

@@ -4,7 +4,8 @@
  *   waiting --(every after= job ended ok)--> queued
  *   waiting --(an after= job ended otherwise)--> pending: skipped
  *   queued --(executor and group have room)--> running attempt N
- *   running --(attempt failed or timed out, retries left)--> backing off
+ *   running --(attempt failed or timed out, retries left, retry-on=
+ *             matches: retry.c)--> backing off
  *   backing off --(delay passed)--> queued
  *   running --(attempt ended otherwise)--> done
  *   any state --(cancel ID, --fail-fast, a signal)--> done: cancelled
@@ -75,6 +76,7 @@
 #include "output.h"
 #include "parse.h"
 #include "report.h"
+#include "retry.h"
 #include "sched.h"
 #include "stats.h"
 
@@ -337,9 +339,10 @@ sched_attempt_requeue(struct attempt *at)
 }
 
 /* Seconds to wait before retry number n (1-based): the base doubled per
- * retry, capped, plus 0-20% jitter. */
+ * retry, capped, plus 0-20% jitter; at least after (a Retry-After) up to
+ * the cap. */
 static double
-sched_backoff(const struct job *job, int n)
+sched_backoff(const struct job *job, int n, double after)
 {
 	double base = job->spec->backoff >= 0 ? job->spec->backoff
 					      : S.opts->backoff;
@@ -351,7 +354,8 @@ sched_backoff(const struct job *job, int n)
 
 	if (d > max)
 		d = max;
-	return d * (1.0 + BACKOFF_JITTER * util_random());
+	d *= 1.0 + BACKOFF_JITTER * util_random();
+	return fmax(d, fmin(after, max));
 }
 
 /* An attempt ended: retry, or settle the job's future. */
@@ -375,12 +379,15 @@ sched_attempt_done(struct attempt *at, struct result *res)
 	retries = job->spec->retries >= 0 ? job->spec->retries
 					  : S.opts->retries;
 	if ((res->status == ST_FAILED || res->status == ST_TIMEOUT) &&
-	    at->number <= retries && S.run == RUN_GOING) {
+	    at->number <= retries && S.run == RUN_GOING &&
+	    retry_wanted(job->spec->retry_on, S.opts->retry_on, res)) {
 		/* The record will carry the last attempt's result. */
+		double after = res->retry_after;
+
 		result_move(&job->fut.res, res);
 		job->state = JS_BACKOFF;
 		ev_timer_init(&job->timer, sched_backoff_cb,
-			      sched_backoff(job, at->number), 0.);
+			      sched_backoff(job, at->number, after), 0.);
 		job->timer.data = job;
 		ev_timer_start(sched_loop, &job->timer);
 		return;

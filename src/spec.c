@@ -5,8 +5,9 @@
  * its line is gone, so it owns every string it points to, all in the same
  * block as the struct: the after[] and argv[] pointer arrays (and command
  * mode's args[]), then the id, the group, the after= list (its commas
- * turned into NULs), the kind word with its arguments, and command mode's
- * inputs and tag. One free() releases it. Pure: no I/O, no global state.
+ * turned into NULs), the kind word with its arguments, command mode's
+ * inputs and tag, and the retry-on= list. One free() releases it. Pure:
+ * no I/O, no global state.
  */
 #include "config.h"
 
@@ -37,6 +38,7 @@ spec_build(const struct spec_draft *l, size_t kseg)
 	size_t glen = t->group != NULL ? strlen(t->group) + 1 : 0;
 	size_t alen = l->after != NULL ? strlen(l->after) + 1 : 0;
 	size_t tlen = t->tag != NULL ? strlen(t->tag) + 1 : 0;
+	size_t rlen = t->retry_on != NULL ? strlen(t->retry_on) + 1 : 0;
 	size_t nptr = (size_t)t->nafter + (size_t)t->argc + 1 +
 		      (t->args != NULL ? (size_t)t->nargs : 0);
 	size_t vlen = 0;
@@ -45,7 +47,7 @@ spec_build(const struct spec_draft *l, size_t kseg)
 	for (int i = 0; t->args != NULL && i < t->nargs; i++)
 		vlen += strlen(t->args[i]) + 1;
 	s = xmalloc(sizeof *s + nptr * sizeof(char *) + idlen + glen + alen +
-		    kseg + tlen + vlen);
+		    kseg + tlen + vlen + rlen);
 	char **ptr = (char **)(void *)(s + 1);
 	char *str = (char *)(ptr + nptr);
 
@@ -94,7 +96,11 @@ spec_build(const struct spec_draft *l, size_t kseg)
 			str += n;
 		}
 	}
-	if (t->tag != NULL)
+	if (t->tag != NULL) {
 		s->tag = memcpy(str, t->tag, tlen);
+		str += tlen;
+	}
+	if (t->retry_on != NULL)
+		s->retry_on = memcpy(str, t->retry_on, rlen);
 	return s;
 }

@@ -36,6 +36,12 @@ static const char *const hostile[] = {
     "'\\''", "a'b\"c\\d\ne\tf=g#h$i",
 };
 
+/* retry-on= lists (the words of corun-jobs(5)). */
+static const char *const retry_lists[] = {
+    "timeout", "signal", "start", "exit:1", "exit:0-255", "http:429",
+    "http:5xx", "http:500-504", "timeout,exit:3,http:4xx,start,signal",
+};
+
 /* A small deterministic generator (xorshift64). */
 static uint64_t rng = 88172645463325252ULL;
 
@@ -161,6 +167,10 @@ round_trip(const struct job_spec *spec)
 	else
 		ck_assert_str_eq(back->group, spec->group);
 	ck_assert_int_eq(back->on, spec->on);
+	if (spec->retry_on == NULL)
+		ck_assert_ptr_null(back->retry_on);
+	else
+		ck_assert_str_eq(back->retry_on, spec->retry_on);
 	free(back);
 	buf_free(&line);
 	buf_free(&job);
@@ -294,6 +304,7 @@ START_TEST(every_option_reads_back)
 	d.s.nafter = 3;
 	d.s.group = "net-1";
 	d.s.on = EX_THREAD;
+	d.s.retry_on = "timeout,signal,start,exit:3-5,http:429,http:5xx";
 	buf_add(&kseg, "call\0./lib.so\0fn\0x=y z", 23);
 	s = make(&d, "call", 3, &kseg);
 	round_trip(s);
@@ -344,6 +355,12 @@ START_TEST(random_jobs_read_back)
 		}
 		if (rndn(4) == 0)
 			d.s.on = EX_LOOP;
+		/* Not from rnd(): the jobs drawn before retry-on= stay the
+		 * same. */
+		if (n % 3 == 0)
+			d.s.retry_on =
+			    retry_lists[(n / 3) % (sizeof retry_lists /
+						   sizeof *retry_lists)];
 		s = make(&d, "exec", argc, &kseg);
 		round_trip(s);
 		free(s);

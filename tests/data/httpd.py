@@ -9,7 +9,9 @@ accepts and whose queue is full (connecting to it hangs). Serves until its
 standard input reaches end-of-file, or for LIMIT seconds (default 60) at
 most. Connections are kept alive. Routes (any method):
 
-  /status/NNN     status NNN (200-599), body "status NNN\\n"
+  /status/NNN     status NNN (200-599), body "status NNN\\n"; with
+                  ?after=SECS a Retry-After: SECS header, with
+                  ?date=SECS a Retry-After of the HTTP-date SECS from now
   /body?n=BYTES   status 200, a body of BYTES 'x' characters
   /slow?s=SECS    sleeps SECS seconds, then status 200, body "slow\\n"
   /redirect       302 to /status/200
@@ -20,6 +22,7 @@ most. Connections are kept alive. Routes (any method):
   anything else   404
 """
 
+import email.utils
 import http.server
 import os
 import socket
@@ -79,7 +82,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/status/") and path[8:].isdigit() \
                 and 200 <= int(path[8:]) <= 599:
             code = int(path[8:])
-            self.reply(code, b"status %d\n" % code)
+            headers = []
+            if "after" in query:
+                headers.append(("Retry-After", query["after"][0]))
+            if "date" in query:
+                when = time.time() + float(query["date"][0])
+                headers.append(("Retry-After", email.utils.formatdate(
+                    when, usegmt=True)))
+            self.reply(code, b"status %d\n" % code, headers)
         elif path == "/body":
             n = int(query.get("n", ["0"])[0])
             self.send_response(200)
