@@ -174,6 +174,8 @@ int corun_parse_duration(const char *s, double *seconds);
 int corun_parse_backoff(const char *s, double *base, double *max);
 /* A group name of --limit and group=: an id, or all digits. */
 int corun_parse_group(const char *s);
+/* A size, "512", "64K", "1M", "2G" (KiB, MiB, GiB): 1 byte to 1 TiB. */
+int corun_parse_size(const char *s, size_t *bytes);
 /* --rate's "N/DUR" (N >= 1, DUR > 0). */
 int corun_parse_rate(const char *s, int *n, double *per);
 /* -j's value: N, N% of the online CPUs, +N or -N added to them (at least

@@ -238,30 +238,13 @@ opt_count(const char *name, const char *arg, long long min, long long max)
 	return (int)n;
 }
 
-/* A size option: digits with an optional K, M or G (KiB, MiB, GiB), from
- * 1 byte to 1 TiB. */
+/* A size option (corun_parse_size). */
 static size_t
 opt_size(const char *name, const char *arg)
 {
-	static const char units[] = "KMG";
-	size_t len = strlen(arg);
-	const char *u = len > 0 ? strchr(units, arg[len - 1]) : NULL;
-	int shift = u != NULL ? 10 * (int)(u - units + 1) : 0;
-	char digits[32];
-	long long n = -1;
+	size_t n;
 
-	if (u != NULL)
-		len--;
-	if (len > 0 && len < sizeof digits) {
-		memcpy(digits, arg, len);
-		digits[len] = '\0';
-		if (corun_parse_count(digits, &n) == -1 ||
-		    n > (1LL << 40) >> shift)
-			n = -1;
-		else
-			n <<= shift;
-	}
-	if (n < 1) {
+	if (corun_parse_size(arg, &n) == -1) {
 		fprintf(stderr,
 			"corun: %s: bad size '%s' (bytes, or a number with K, M "
 			"or G, at most 1024G)\nTry 'corun --help' for more "
@@ -269,7 +252,7 @@ opt_size(const char *name, const char *arg)
 			name, arg);
 		exit(2);
 	}
-	return (size_t)n;
+	return n;
 }
 
 /* A duration option. */
@@ -300,6 +283,20 @@ main_alloc(void *p, size_t n)
 	return p;
 }
 
+/* The group name of "GROUP=..." (eq is its '='), a copy; a bad one is
+ * the usage error msg. */
+static char *
+opt_group(const char *arg, const char *eq, const char *msg)
+{
+	char *group = main_alloc(NULL, (size_t)(eq - arg) + 1);
+
+	memcpy(group, arg, (size_t)(eq - arg));
+	group[eq - arg] = '\0';
+	if (corun_parse_group(group) == -1)
+		usage_error(msg, arg);
+	return group;
+}
+
 /* --limit GROUP=N, appended to the options (main frees them: limits_free).
  * A group named twice is a usage error, as a key given twice in a job line
  * is. */
@@ -309,13 +306,9 @@ opt_limit(struct corun_options *o, const char *arg)
 	const char *eq = strchr(arg, '=');
 	char *group;
 
-	if (eq == NULL || eq == arg)
+	if (eq == NULL)
 		usage_error("--limit: expected GROUP=N, got '%s'", arg);
-	group = main_alloc(NULL, (size_t)(eq - arg) + 1);
-	memcpy(group, arg, (size_t)(eq - arg));
-	group[eq - arg] = '\0';
-	if (corun_parse_group(group) == -1)
-		usage_error("--limit: bad group name in '%s'", arg);
+	group = opt_group(arg, eq, "--limit: bad group name in '%s'");
 	for (size_t i = 0; i < o->nlimits; i++)
 		if (strcmp(o->limits[i].group, group) == 0)
 			usage_error("--limit: group '%s' named twice", group);
@@ -333,15 +326,10 @@ opt_rate(struct corun_options *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	struct corun_rate *rates = (struct corun_rate *)o->rates, r = {0};
-	char *group = NULL;
+	char *group =
+	    eq != NULL ? opt_group(arg, eq, "--rate: bad group name in '%s'")
+		       : NULL;
 
-	if (eq != NULL) {
-		group = main_alloc(NULL, (size_t)(eq - arg) + 1);
-		memcpy(group, arg, (size_t)(eq - arg));
-		group[eq - arg] = '\0';
-		if (corun_parse_group(group) == -1)
-			usage_error("--rate: bad group name in '%s'", arg);
-	}
 	if (corun_parse_rate(eq != NULL ? eq + 1 : arg, &r.n, &r.per) == -1)
 		usage_error("--rate: expected [GROUP=]N/DUR (N from 1 to "
 			    "1000000, DUR more than 0), got '%s'",

@@ -128,6 +128,33 @@ corun_parse_group(const char *s)
 	return -1;
 }
 
+/* A size: digits with an optional K, M or G (KiB, MiB, GiB), from 1
+ * byte to 1 TiB. */
+int
+corun_parse_size(const char *s, size_t *bytes)
+{
+	static const char units[] = "KMG";
+	size_t len = strlen(s);
+	const char *u = len > 0 ? strchr(units, s[len - 1]) : NULL;
+	int shift = u != NULL ? 10 * (int)(u - units + 1) : 0;
+	char digits[32];
+	long long n;
+
+	len -= u != NULL;
+	if (len == 0 || len >= sizeof digits)
+		goto bad;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	if (parse_count(digits, &n) == -1 || n < 1 ||
+	    n > (1LL << 40) >> shift)
+		goto bad;
+	*bytes = (size_t)n << shift;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
 /* --rate's "N/DUR". */
 int
 corun_parse_rate(const char *s, int *n, double *per)
