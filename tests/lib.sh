@@ -287,6 +287,22 @@ wait_lines() {
 	done
 }
 
+# Start the test HTTP server (tests/data/httpd.py) for at most SECS
+# (scaled) seconds; its standard input is a fifo held open on fd 3, so it
+# exits when the test does. Sets HTTPD_PORT and HTTPD_FULL (a port whose
+# server accepts nothing more), or bails out.
+start_httpd() {
+	mkfifo httpd.in || bail "mkfifo failed"
+	"$PY" "$SRCDIR/tests/data/httpd.py" "$(scaled "$1")" <httpd.in \
+		>httpd.port &
+	bg_track $!
+	exec 3>httpd.in
+	wait_lines httpd.port 2 5
+	[ "$(nlines httpd.port)" -ge 2 ] || bail "the test server did not start"
+	HTTPD_PORT=$(sed -n 1p httpd.port)
+	HTTPD_FULL=$(sed -n 2p httpd.port)
+}
+
 # Wait up to SECS (scaled) seconds for FILE to exist; false if it never did.
 wait_for() {
 	wf_i=0

@@ -7,24 +7,10 @@
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
 
-# The test server: its standard input is a fifo held open on fd 3, so it
-# exits when this script does (and lib.sh kills it too).
-mkfifo httpd.in || bail "mkfifo failed"
-"$PY" "$SRCDIR/tests/data/httpd.py" "$(scaled 60)" <httpd.in >httpd.port &
-bg_track $!
-exec 3>httpd.in
-wait_for_port() {
-	i=0
-	max=$(ticks 5)
-	while [ "$(nlines httpd.port 2>/dev/null || echo 0)" -lt 2 ]; do
-		[ $i -ge "$max" ] && return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-wait_for_port || bail "the test server did not start"
-PORT=$(sed -n 1p httpd.port)
-FULL=$(sed -n 2p httpd.port)
+# The test HTTP server (lib.sh).
+start_httpd 60
+PORT=$HTTPD_PORT
+FULL=$HTTPD_FULL
 U="http://127.0.0.1:$PORT"
 # A port nobody listens on: bound, then closed.
 CLOSED=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

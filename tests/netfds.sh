@@ -10,18 +10,9 @@
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
 
-# The test server (as in net.sh): it exits when this script does.
-mkfifo httpd.in || bail "mkfifo failed"
-"$PY" "$SRCDIR/tests/data/httpd.py" "$(scaled 120)" <httpd.in >httpd.port &
-bg_track $!
-exec 3>httpd.in
-i=0
-while [ "$(nlines httpd.port 2>/dev/null || echo 0)" -lt 2 ]; do
-	[ $i -ge "$(ticks 5)" ] && bail "the test server did not start"
-	sleep 0.05
-	i=$((i + 1))
-done
-PORT=$(sed -n 1p httpd.port)
+# The test HTTP server (lib.sh).
+start_httpd 120
+PORT=$HTTPD_PORT
 U="http://127.0.0.1:$PORT"
 
 # Run corun with at most 40 open files (or LIMIT): lowfd [-LIMIT] NAME

@@ -109,27 +109,27 @@ done
 mkdir proc
 echo '9.00 9.00 9.00 1/100 1000' >proc/loadavg
 printf 'MemTotal:       8000000 kB\nMemAvailable:     100000 kB\n' >proc/meminfo
-echo 'id=l exec touch load.started' >load.jobs
-CORUN_TEST_PROC=$T/proc bg_corun load /dev/null load.json load.err \
-	--json --load 2 load.jobs
-t0=$(now)
-# Held back for 1.5 s: a corun that ignored --load starts it at once.
-sleep 1.5
-check "--load 2: no job starts while the load average is 9" test ! -e load.started
-echo '0.50 1.00 1.00 1/100 1000' >proc/loadavg
-is "$(bg_wait load 20)" 0 "--load: the job ran once the load average fell"
-check "--load: the record's queued covers the wait" \
-	test "$(jpy load.json 'by["l"]["queued"] >= 1.4')" = true
-
-echo 'id=m exec touch mem.started' >mem.jobs
-CORUN_TEST_PROC=$T/proc bg_corun mem /dev/null mem.json mem.err \
-	--json --memfree 1G mem.jobs
-sleep 1.5
-check "--memfree 1G: no job starts with 100000 kB available" test ! -e mem.started
-printf 'MemTotal:       8000000 kB\nMemAvailable:    2000000 kB\n' >proc/meminfo
-is "$(bg_wait mem 20)" 0 "--memfree: the job ran once memory was available"
-check "--memfree: the record's queued covers the wait" \
-	test "$(jpy mem.json 'by["m"]["queued"] >= 1.4')" = true
+# held ID DESC FILE TEXT OPTION...: job ID, run with OPTION... while the
+# fake /proc holds it back, has not started 1.5 s later (a corun that
+# ignored the option starts it at once); once proc/FILE holds TEXT it
+# runs, and its record's queued covers the wait.
+held() {
+	h_id=$1 h_desc=$2 h_file=$3 h_text=$4
+	shift 4
+	echo "id=$h_id exec touch $h_id.started" >"$h_id.jobs"
+	CORUN_TEST_PROC=$T/proc bg_corun "$h_id" /dev/null "$h_id.json" \
+		"$h_id.err" --json "$@" "$h_id.jobs"
+	sleep 1.5
+	check "$h_desc: the job does not start" test ! -e "$h_id.started"
+	printf "$h_text" >"proc/$h_file"
+	is "$(bg_wait "$h_id" 20)" 0 "$h_desc: the job ran once it could"
+	check "$h_desc: the record's queued covers the wait" \
+		test "$(jpy "$h_id.json" "by['$h_id']['queued'] >= 1.4")" = true
+}
+held l "--load 2, load average 9" loadavg '0.50 1.00 1.00 1/100 1000\n' \
+	--load 2
+held m "--memfree 1G, 100000 kB available" meminfo \
+	'MemTotal:       8000000 kB\nMemAvailable:    2000000 kB\n' --memfree 1G
 
 corun --load 100% --memfree 1K -c true ::: a >/dev/null 2>lm.err
 is "$?" 0 "--load 100% and --memfree 1K are taken"

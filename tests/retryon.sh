@@ -9,19 +9,9 @@
 # shellcheck source=tests/lib.sh
 . "$SRCDIR/tests/lib.sh"
 
-# The test server (as tests/net.sh): its standard input is a fifo held
-# open on fd 3, so it exits when this script does.
-mkfifo httpd.in || bail "mkfifo failed"
-"$PY" "$SRCDIR/tests/data/httpd.py" "$(scaled 60)" <httpd.in >httpd.port &
-bg_track $!
-exec 3>httpd.in
-i=0
-while [ "$(nlines httpd.port 2>/dev/null || echo 0)" -lt 2 ]; do
-	[ $i -ge "$(ticks 5)" ] && bail "the test server did not start"
-	sleep 0.05
-	i=$((i + 1))
-done
-U="http://127.0.0.1:$(sed -n 1p httpd.port)"
+# The test HTTP server (lib.sh).
+start_httpd 60
+U="http://127.0.0.1:$HTTPD_PORT"
 # A port nobody listens on: bound, then closed.
 CLOSED=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 C="$BUILDDIR/examples/plugins/crash.so"
