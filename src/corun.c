@@ -226,8 +226,13 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		 * template; -j blocks in flight at most (pipe_in.c). */
 		if (pipe_in_check(opts) == -1)
 			return 2;
-		if (opts->jobs > 0 && opts->max_inflight > opts->jobs)
-			opts->max_inflight = opts->jobs;
+		int cap = opts->jobs > 0 ? opts->jobs
+					 : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (cap < 1)
+			cap = 1;
+		if (opts->max_inflight > cap)
+			opts->max_inflight = cap;
 	}
 	/* Command mode reads its argument lists instead of job files;
 	 * --pipe, standard input. */

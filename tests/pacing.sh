@@ -98,6 +98,9 @@ is "$(jslots +1)" "$((cpus + 1))" "-j +1: one more than the CPUs"
 is "$(jslots -1)" "$(( cpus > 1 ? cpus - 1 : 1 ))" "-j -1: one fewer, at least 1"
 is "$(jslots 200%)" "$((cpus * 2))" "-j 200%: twice the CPUs"
 is "$(jslots 0)" "$((cpus * 3 + 3))" "-j 0: every job at once"
+is "$(seq 100000 | corun --pipe -j 0 --block 10K -c 'wc -l' |
+	awk '{ s += $1 } END { print s }')" 100000 \
+	"-j 0 with --pipe: every block is counted once"
 for bad in 1.5 abc 5%x +1% '' -1.5 0x10; do
 	corun -j "$bad" -c true ::: a >/dev/null 2>jbad.err
 	is "$?" 2 "-j '$bad' is a usage error"
