@@ -85,19 +85,32 @@ check "--delay 300ms: starts at least 0.3 s apart (smallest gap $2 s)" \
 # --- -j's forms -----------------------------------------------------------
 
 cpus=$(getconf _NPROCESSORS_ONLN)
-# The largest job slot in use: 3 times as many 0.3 s jobs as CPUs.
-maxslot() {
-	"$PY" -c 'import sys; print(max(int(l.split()[0]) for l in sys.stdin))'
-}
+# The largest job slot in use when each job waits (up to 10 s, a hang
+# detector) until N jobs have started: -j N lets exactly N run at once, so
+# slot N is reached however slowly children start, and none above it.
+cat >barrier.sh <<'EOF2'
+touch "bar/$2"
+i=0
+while [ "$(ls bar | wc -l)" -lt "$1" ] && [ $i -lt 500 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+echo "$CORUN_SLOT"
+EOF2
 jslots() {
-	corun -j "$1" -c 'sh "sleep 0.3; echo $CORUN_SLOT {}"' ::: \
-		$(seq $((cpus * 3 + 3))) 2>jslot.err | maxslot
+	rm -rf bar && mkdir bar
+	corun -j "$1" -c "exec sh $T/barrier.sh $2 {}" ::: $(seq $(($2 + 3))) \
+		2>jslot.err |
+		"$PY" -c 'import sys; print(max(int(l) for l in sys.stdin))'
 }
-is "$(jslots 50%)" "$(( cpus / 2 > 0 ? cpus / 2 : 1 ))" "-j 50%: half the CPUs"
-is "$(jslots +1)" "$((cpus + 1))" "-j +1: one more than the CPUs"
-is "$(jslots -1)" "$(( cpus > 1 ? cpus - 1 : 1 ))" "-j -1: one fewer, at least 1"
-is "$(jslots 200%)" "$((cpus * 2))" "-j 200%: twice the CPUs"
-is "$(jslots 0)" "$((cpus * 3 + 3))" "-j 0: every job at once"
+n=$((cpus / 2 > 0 ? cpus / 2 : 1))
+is "$(jslots 50% $n)" $n "-j 50%: half the CPUs"
+is "$(jslots +1 $((cpus + 1)))" $((cpus + 1)) "-j +1: one more than the CPUs"
+n=$((cpus > 1 ? cpus - 1 : 1))
+is "$(jslots -1 $n)" $n "-j -1: one fewer, at least 1"
+is "$(jslots 200% $((cpus * 2)))" $((cpus * 2)) "-j 200%: twice the CPUs"
+check "-j 0: of 23 jobs, 20 run at once at least (no limit of its own)" \
+	test "$(jslots 0 20)" -ge 20
 is "$(seq 100000 | corun --pipe -j 0 --block 10K -c 'wc -l' |
 	awk '{ s += $1 } END { print s }')" 100000 \
 	"-j 0 with --pipe: every block is counted once"
