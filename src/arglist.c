@@ -607,4 +607,5 @@ const struct sched_source arglist_source = {
     arglist_stop,
     arglist_done,
     arglist_slotted,
+    NULL,
 };

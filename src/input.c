@@ -553,4 +553,5 @@ const struct sched_source input_source = {
 	input_stop,
 	input_done,
 	NULL,
+	NULL,
 };

@@ -224,7 +224,7 @@ sched_job_free(struct job *job)
 	future_free(&job->fut);
 	free(job->spec);
 	free(job->groups);
-	buf_free(&job->input);
+	sched_input_free(&job->input);
 	free(job);
 }
 

@@ -160,6 +160,7 @@ enum run_state sched_run_state(void);
 void sched_enqueue(struct job *);
 void sched_defer(struct job *, enum job_status, const char *why);
 const char *sched_stop_why(void);
+void sched_input_free(struct buf *);
 /* sched.c, for group.c. */
 void sched_requeue_front(struct job *);
 void sched_inflight_grew(void);

@@ -63,7 +63,49 @@ static struct {
 	int eof, paused, stopped, done, busy, failed;
 	int fd, sock;	 /* standard input, as stdin_reader gave it */
 	ev_io io;
+	struct buf *spares; /* blocks' buffers that jobs are done with */
+	size_t nspares, maxspares;
 } P;
+
+/* A buffer for the next bytes: a spare one (its pages are in memory
+ * already: a new one costs a page fault per 4 KiB, the most of a block's
+ * cost where faults are dear), else an empty one. */
+static struct buf
+pipe_spare(void)
+{
+	struct buf b = BUF_INIT;
+
+	if (P.nspares > 0) {
+		b = P.spares[--P.nspares];
+		b.len = 0;
+	}
+	return b;
+}
+
+/* A job is done with its block: keep the buffer for a later block. Each
+ * spare was a block in flight, so blocks and spares together stay within
+ * the bound of memory above. */
+static void
+pipe_recycle(struct buf *b)
+{
+	if (!P.stopped && P.nspares < P.maxspares) {
+		P.spares[P.nspares++] = *b;
+		*b = (struct buf)BUF_INIT;
+		return;
+	}
+	buf_free(b);
+}
+
+/* Free the spare buffers. */
+static void
+pipe_spares_free(void)
+{
+	while (P.nspares > 0)
+		buf_free(&P.spares[--P.nspares]);
+	free(P.spares);
+	P.spares = NULL;
+	P.maxspares = 0;
+}
 
 /* The -c template for --pipe: no {} is appended (a block is not an
  * argument); NULL after a message. */
@@ -178,7 +220,7 @@ pipe_cut(void)
 static void
 pipe_emit(size_t n)
 {
-	struct buf block = P.buf, rest = BUF_INIT;
+	struct buf block = P.buf, rest = pipe_spare();
 	struct job_spec *spec = NULL;
 	char err[512];
 
@@ -253,6 +295,8 @@ pipe_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop, (void)revents;
 	if (want > PIPE_READ_MAX)
 		want = PIPE_READ_MAX;
+	if (P.buf.data == NULL)
+		P.buf = pipe_spare();
 	buf_reserve(&P.buf, want);
 	n = stdin_read(w->fd, P.sock, P.buf.data + P.buf.len, want);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -281,6 +325,8 @@ pipe_in_start(struct ev_loop *loop, const struct corun_options *opts)
 	P.loop = loop;
 	P.opts = opts;
 	P.block = opts->block > 0 ? opts->block : 1;
+	P.maxspares = (size_t)opts->max_inflight + 1;
+	P.spares = xcalloc(P.maxspares, sizeof *P.spares);
 	P.tpl = pipe_template(opts); /* pipe_in_check made it once */
 	if (P.tpl == NULL) {
 		P.failed = P.done = 1;
@@ -339,6 +385,7 @@ pipe_in_stop(void)
 		return;
 	pipe_close();
 	buf_free(&P.buf);
+	pipe_spares_free();
 	template_free(P.tpl);
 	free(P.sep);
 	P.tpl = NULL;
@@ -370,4 +417,5 @@ const struct sched_source pipe_in_source = {
 	pipe_in_stop,
 	pipe_in_done,
 	pipe_in_slotted,
+	pipe_recycle,
 };

@@ -788,6 +788,16 @@ sched_stop_signal(void)
 	return S.signal;
 }
 
+/* A job is done with its standard input: back to its source, or freed. */
+void
+sched_input_free(struct buf *b)
+{
+	if (b->data != NULL && S.source != NULL && S.source->recycle != NULL)
+		S.source->recycle(b);
+	else
+		buf_free(b);
+}
+
 /* Take jobs from source. */
 void
 sched_set_source(const struct sched_source *source)

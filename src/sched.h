@@ -37,6 +37,10 @@ struct sched_source {
 	 * to run (maybe spec itself). */
 	struct job_spec *(*slotted)(struct job_spec *, uint64_t seq,
 				    unsigned slot);
+	/* Optional (NULL: freed): a job is done with the standard input
+	 * sched_add_input gave it; takes the buffer over (--pipe reuses
+	 * its blocks' memory). */
+	void (*recycle)(struct buf *);
 };
 
 /* Set the scheduler up on a loop; opts must outlive the run. */
