@@ -526,15 +526,15 @@ struct child *
 child_spawn(struct ev_loop *loop, char *const argv[], child_done_fn done,
 	    void *ctx, char *err, size_t errlen)
 {
-	return child_spawn_in(loop, argv, NULL, 0, done, ctx, err, errlen);
+	return child_spawn_in(loop, argv, NULL, done, ctx, err, errlen);
 }
 
-/* child_spawn with in's inlen bytes (kept by the caller until done; NULL:
+/* child_spawn with in's bytes (kept by the caller until done; NULL:
  * /dev/null) fed to the child's standard input. */
 struct child *
-child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
-	       size_t inlen, child_done_fn done, void *ctx, char *err,
-	       size_t errlen)
+child_spawn_in(struct ev_loop *loop, char *const argv[],
+	       const struct feed_src *in, child_done_fn done, void *ctx,
+	       char *err, size_t errlen)
 {
 	int outp[2], errp[2], inp[2] = {-1, -1};
 	pid_t pid;
@@ -622,7 +622,7 @@ child_spawn_in(struct ev_loop *loop, char *const argv[], const char *in,
 	}
 
 	if (inp[1] != -1)
-		c->in = feed_start(loop, inp[1], in, inlen);
+		c->in = feed_start(loop, inp[1], in);
 	LIST_INSERT_HEAD(&child_list, c, link);
 	child_live++;
 	return c;

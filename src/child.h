@@ -30,18 +30,13 @@ typedef void (*child_done_fn)(void *ctx, struct result *res);
  * ENFILE when out of fds, EAGAIN when out of processes. */
 struct child *child_spawn(struct ev_loop *, char *const argv[],
 			  child_done_fn, void *ctx, char *err, size_t errlen);
-/* The same, with in's inlen bytes (NULL: /dev/null instead) written to
- * the child's standard input as it reads them, then end-of-file (feed.c);
- * in is the caller's and must stay until done is called. */
+/* The same, with in's bytes (NULL: /dev/null instead) written to the
+ * child's standard input by the loop as it reads them, then EOF (feed.c);
+ * they are the caller's and must stay until done is called. A child that
+ * does not read them all is no error. */
+struct feed_src;
 struct child *child_spawn_in(struct ev_loop *, char *const argv[],
-			     const char *in, size_t inlen, child_done_fn,
-			     void *ctx, char *err, size_t errlen);
-/* The same, with in's inlen bytes (NULL: /dev/null instead) written to
- * the child's standard input by the loop as it reads them, then EOF; in
- * is the caller's and must stay until done is called. A child that does
- * not read it all is no error. */
-struct child *child_spawn_in(struct ev_loop *, char *const argv[],
-			     const char *in, size_t inlen, child_done_fn,
+			     const struct feed_src *in, child_done_fn,
 			     void *ctx, char *err, size_t errlen);
 /* Stop it: SIGTERM to its process group, SIGKILL after grace seconds
  * (at once when grace <= 0). done is still called once, at most a fraction

@@ -173,8 +173,8 @@ loop_child_start(struct attempt *at)
 	spawn_env(at->seq, at->slot, at->id);
 	if (rawout_on())
 		child_next_stdout(rawout_stdout_file(at));
-	c = child_spawn_in(sched_loop, argv, at->input, at->input_len,
-			   loop_child_done, at, err, sizeof err);
+	c = child_spawn_in(sched_loop, argv, at->input, loop_child_done, at,
+			   err, sizeof err);
 	if (c == NULL &&
 	    (errno == EMFILE || errno == ENFILE || errno == EAGAIN) &&
 	    room_wait()) {

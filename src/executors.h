@@ -28,6 +28,7 @@
 
 struct job_spec;
 struct corun_options;
+struct feed_src;
 
 /* One attempt of a job, as its executor sees it. The scheduler owns it;
  * it stays valid until the attempt has been answered. */
@@ -39,8 +40,8 @@ struct attempt {
 	int number;		     /* 1 for the first attempt */
 	uint64_t seq;		     /* the job's sequence number, from 1 */
 	unsigned slot;		     /* its job slot, 1..-j, or 0: none */
-	const char *input;	     /* --pipe: the job's standard input, */
-	size_t input_len;	     /* input_len bytes; NULL: /dev/null */
+	const struct feed_src *input; /* --pipe: the job's standard input
+				       * (feed.h); NULL: /dev/null */
 	void *xdata;		     /* the executor's state for the attempt */
 };
 

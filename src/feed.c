@@ -36,10 +36,40 @@
 struct feed {
 	struct ev_loop *loop;
 	ev_io w;	  /* the write end; fd -1 once closed */
-	const char *data; /* the caller's bytes */
-	size_t len;
+	struct feed_src src;
 	size_t off; /* bytes written so far */
 };
+
+/* Write what the pipe takes of the bytes left: as write(2). */
+static ssize_t
+feed_put(struct feed *f)
+{
+	size_t left = f->src.len - f->off;
+
+	if (f->src.data != NULL)
+		return write(f->w.fd, f->src.data + f->off, left);
+#ifdef HAVE_SPLICE
+	{
+		loff_t at = (loff_t)f->src.off + (loff_t)f->off;
+		ssize_t n = splice(f->src.fd, &at, f->w.fd, NULL, left,
+				   SPLICE_F_NONBLOCK);
+
+		if (n != -1 || (errno != EINVAL && errno != ENOSYS))
+			return n;
+	}
+#endif
+	/* No splice: through a buffer. */
+	{
+		char buf[64 * 1024];
+		ssize_t n = pread(f->src.fd, buf, left < sizeof buf ? left
+								   : sizeof buf,
+				  f->src.off + (off_t)f->off);
+
+		if (n <= 0)
+			return n;
+		return write(f->w.fd, buf, (size_t)n);
+	}
+}
 
 /* Close fd1 and fd2 (-1: none), set errno to e and return -1. */
 static int
@@ -95,8 +125,8 @@ feed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	while (f->off < f->len) {
-		ssize_t n = write(w->fd, f->data + f->off, f->len - f->off);
+	while (f->off < f->src.len) {
+		ssize_t n = feed_put(f);
 
 		if (n > 0) {
 			f->off += (size_t)n;
@@ -114,13 +144,13 @@ feed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 /* Start writing data into fd (taken over); the caller frees the feed with
  * feed_free, and keeps data until then. */
 struct feed *
-feed_start(struct ev_loop *loop, int fd, const char *data, size_t len)
+feed_start(struct ev_loop *loop, int fd, const struct feed_src *src)
 {
 	struct feed *f = xcalloc(1, sizeof *f);
+	size_t len = src->len;
 
 	f->loop = loop;
-	f->data = data;
-	f->len = len;
+	f->src = *src;
 #ifdef F_SETPIPE_SZ
 	/* Best effort: a pipe that cannot grow works as it is. */
 	if (len > 64 * 1024)

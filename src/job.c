@@ -501,7 +501,8 @@ sched_add(struct job_spec *spec, const char *file, unsigned line)
 }
 
 static struct job *job_submit(struct job_spec *, const char *, unsigned,
-			      sched_final_fn *, void *, struct buf *);
+			      sched_final_fn *, void *, struct buf *,
+			      const struct feed_src *);
 
 /* A --pipe block: a job whose standard input is input's bytes (spec and
  * input are taken over). */
@@ -509,7 +510,18 @@ void
 sched_add_input(struct job_spec *spec, const char *file, unsigned line,
 		struct buf *input)
 {
-	job_submit(spec, file, line, NULL, NULL, input);
+	job_submit(spec, file, line, NULL, NULL, input, NULL);
+}
+
+/* A --pipe block of a regular file: a job whose standard input is len
+ * bytes of fd from off (spec is taken over; fd stays the caller's). */
+void
+sched_add_input_file(struct job_spec *spec, const char *file, unsigned line,
+		     int fd, off_t off, size_t len)
+{
+	struct feed_src range = {NULL, fd, off, len};
+
+	job_submit(spec, file, line, NULL, NULL, NULL, &range);
 }
 
 /* Make a job of spec (taken over) and queue it, or settle it at once when
@@ -519,14 +531,15 @@ struct job *
 sched_submit(struct job_spec *spec, const char *file, unsigned line,
 	     sched_final_fn *final, void *arg)
 {
-	return job_submit(spec, file, line, final, arg, NULL);
+	return job_submit(spec, file, line, final, arg, NULL, NULL);
 }
 
 /* sched_submit, with input (NULL: none) taken over as the job's standard
- * input. */
+ * input, or a range of a file (NULL: none) as it. */
 static struct job *
 job_submit(struct job_spec *spec, const char *file, unsigned line,
-	   sched_final_fn *final, void *arg, struct buf *input)
+	   sched_final_fn *final, void *arg, struct buf *input,
+	   const struct feed_src *range)
 {
 	struct job *job;
 	const char *id;
@@ -538,8 +551,12 @@ job_submit(struct job_spec *spec, const char *file, unsigned line,
 	if (input != NULL) {
 		job->input = *input;
 		*input = (struct buf)BUF_INIT;
-		job->at.input = job->input.data;
-		job->at.input_len = job->input.len;
+		job->src = (struct feed_src){job->input.data, -1, 0,
+					     job->input.len};
+		job->at.input = &job->src;
+	} else if (range != NULL) {
+		job->src = *range;
+		job->at.input = &job->src;
 	}
 	job->final = final;
 	job->final_arg = arg;

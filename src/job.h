@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 
 #include "executors.h"
+#include "feed.h"
 #include "future.h"
 #include "kinds.h"
 #include "sched.h"
@@ -87,7 +88,8 @@ struct job {
 	double read_at;	       /* when it was read (ev_now's clock) */
 	sched_final_fn *final; /* libcorun: called instead of a record */
 	void *final_arg;
-	struct buf input;      /* --pipe: its standard input (at.input) */
+	struct buf input;      /* --pipe: its standard input's bytes */
+	struct feed_src src;   /* --pipe: what at.input points to */
 };
 
 /* A queue of jobs (sched.c's: per slot class, per --limit group). */

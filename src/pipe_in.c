@@ -48,6 +48,9 @@
  * loop is not held up by one read of a big file. */
 #define PIPE_READ_MAX (1024 * 1024)
 
+/* The bytes read at a time looking for a boundary in a regular file. */
+#define PIPE_WINDOW (64 * 1024)
+
 static struct {
 	struct ev_loop *loop;
 	const struct corun_options *opts;
@@ -65,6 +68,8 @@ static struct {
 	ev_io io;
 	struct buf *spares; /* blocks' buffers that jobs are done with */
 	size_t nspares, maxspares;
+	int file;	 /* standard input is a regular file: read in place */
+	off_t pos, size; /* the file: where the next block starts, its end */
 } P;
 
 /* A buffer for the next bytes: a spare one (its pages are in memory
@@ -216,13 +221,28 @@ pipe_cut(void)
 	return P.eof ? len : 0;
 }
 
+/* The next block's job: 0 and *spec, or -1 after an error record. */
+static int
+pipe_job(struct job_spec **spec)
+{
+	char err[512];
+
+	*spec = NULL;
+	/* {%} is filled when the job gets its slot (pipe_in_slotted). */
+	P.blocks++;
+	if (template_expand(P.tpl, NULL, 0, P.blocks, 0, spec, err,
+			    sizeof err) == PARSE_JOB)
+		return 0;
+	sched_add_error(*spec, "-", P.blocks, err);
+	return -1;
+}
+
 /* Cut the first n bytes off the buffer and run them as a job. */
 static void
 pipe_emit(size_t n)
 {
 	struct buf block = P.buf, rest = pipe_spare();
-	struct job_spec *spec = NULL;
-	char err[512];
+	struct job_spec *spec;
 
 	if (n < P.buf.len) {
 		buf_reserve(&rest,
@@ -233,15 +253,138 @@ pipe_emit(size_t n)
 	P.buf = rest;
 	P.searched = 0;
 	P.scan = 0;
-	/* {%} is filled when the job gets its slot (pipe_in_slotted). */
-	P.blocks++;
-	if (template_expand(P.tpl, NULL, 0, P.blocks, 0, &spec, err,
-			    sizeof err) != PARSE_JOB) {
-		sched_add_error(spec, "-", P.blocks, err);
+	if (pipe_job(&spec) == -1) {
 		buf_free(&block);
 		return;
 	}
 	sched_add_input(spec, "-", P.blocks, &block);
+}
+
+/* The file mode. A regular file on standard input is not copied into
+ * blocks: boundaries are found by reading a window around each block's
+ * end (the same rule as pipe_cut), and each job's standard input is its
+ * range of the file, which its feed splices into the child's pipe (no
+ * copy through corun; feed.c). No block is held in memory, whatever
+ * --block says. */
+
+/* Read len bytes of the file at off into w: 0, or -1 (an error, or the
+ * file shrank). */
+static int
+pipe_pread(char *w, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pread(P.fd, w, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = 0;
+		if (n <= 0)
+			return -1;
+		w += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Is sep at w? */
+static int
+pipe_sep_in(const char *w)
+{
+	return w[0] == P.sep[0] && memcmp(w, P.sep, P.seplen) == 0;
+}
+
+/* Where the block of the file that starts at start ends (pipe_cut's
+ * rule), or -1 when the file cannot be read. */
+static off_t
+pipe_file_cut(off_t start)
+{
+	char w[PIPE_WINDOW];
+	off_t end = start + (off_t)P.block, hi, lo, o;
+	off_t sep = (off_t)P.seplen, endlen = (off_t)P.endlen;
+
+	if (end >= P.size)
+		return P.size;
+	if (sep == 0)
+		return end;
+	/* The last boundary at or before end: sep at o, from start on. */
+	hi = P.block >= P.endlen ? end - endlen : start - 1;
+	if (hi > P.size - sep)
+		hi = P.size - sep;
+	for (; hi >= start; hi = lo - 1) {
+		lo = hi - (off_t)(PIPE_WINDOW - P.seplen) + 1;
+		if (lo < start)
+			lo = start;
+		if (pipe_pread(w, (size_t)(hi + sep - lo), lo) == -1)
+			return -1;
+		for (o = hi; o >= lo; o--)
+			if (pipe_sep_in(w + (o - lo)) && o + endlen > start)
+				return o + endlen;
+	}
+	/* A record longer than the block: the first boundary after it. */
+	o = P.block >= P.endlen ? end - endlen + 1 : start;
+	while (o + sep <= P.size) {
+		size_t n = P.size - o < PIPE_WINDOW ? (size_t)(P.size - o)
+						    : PIPE_WINDOW;
+
+		if (pipe_pread(w, n, o) == -1)
+			return -1;
+		for (size_t i = 0; i + P.seplen <= n; i++)
+			if (pipe_sep_in(w + i) && o + (off_t)i + endlen > start)
+				return o + (off_t)i + endlen;
+		o += (off_t)(n - P.seplen + 1);
+	}
+	return P.size;
+}
+
+/* Hand out the file's blocks while the scheduler has room. */
+static void
+pipe_file_pump(void)
+{
+	struct job_spec *spec;
+	off_t end;
+
+	P.busy = 1;
+	while (!P.paused && !P.stopped && P.pos < P.size) {
+		if ((end = pipe_file_cut(P.pos)) == -1) {
+			warnx("standard input: %s",
+			      errno != 0 ? strerror(errno) : "the file shrank");
+			P.failed = 1;
+			break;
+		}
+		if (pipe_job(&spec) == 0)
+			sched_add_input_file(spec, "-", P.blocks, P.fd, P.pos,
+					     (size_t)(end - P.pos));
+		P.pos = end;
+	}
+	P.busy = 0;
+	if (P.stopped) {
+		pipe_in_stop();
+		return;
+	}
+	if (P.pos >= P.size || P.failed) {
+		/* Read, as far as whoever shares standard input can tell. */
+		(void)lseek(P.fd, P.pos, SEEK_SET);
+		P.done = 1;
+	}
+}
+
+/* Is standard input a regular file to read in place? Then set the file
+ * mode up. */
+static int
+pipe_file_start(void)
+{
+	struct stat st;
+	off_t at;
+
+	if (P.sock || fstat(P.fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (at = lseek(P.fd, 0, SEEK_CUR)) == -1)
+		return 0;
+	P.file = 1;
+	P.pos = at;
+	P.size = st.st_size > at ? st.st_size : at;
+	return 1;
 }
 
 /* Stop watching standard input and close what stdin_reader opened. */
@@ -261,6 +404,10 @@ pipe_pump(void)
 {
 	size_t n;
 
+	if (P.file) {
+		pipe_file_pump();
+		return;
+	}
 	P.busy = 1;
 	while (!P.paused && !P.stopped && (n = pipe_cut()) > 0)
 		pipe_emit(n);
@@ -345,6 +492,7 @@ pipe_in_start(struct ev_loop *loop, const struct corun_options *opts)
 	/* Its flags are shared with other processes: never changed. */
 	P.fd = stdin_reader(&P.sock);
 	ev_io_init(&P.io, pipe_read_cb, P.fd, EV_READ);
+	(void)pipe_file_start();
 	pipe_pump();
 }
 

@@ -14,6 +14,7 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "future.h"
 #include "kinds.h"
@@ -57,6 +58,10 @@ void sched_add(struct job_spec *, const char *file, unsigned line);
  * attempt's. */
 void sched_add_input(struct job_spec *, const char *file, unsigned line,
 		     struct buf *input);
+/* The same for a block of a regular file: len bytes of fd from off (fd
+ * stays the caller's and open until the run ends). */
+void sched_add_input_file(struct job_spec *, const char *file, unsigned line,
+			  int fd, off_t off, size_t len);
 /* A line did not parse: an error record (spec, partial or NULL, is taken
  * over). */
 void sched_add_error(struct job_spec *, const char *file, unsigned line,

@@ -23,6 +23,7 @@
 
 #include "corun.h"
 #include "child.h"
+#include "feed.h"
 #include "future.h"
 #include "util.h"
 
@@ -708,9 +709,11 @@ spawn_sh_in(const char *script, const char *data, size_t len,
 	char *argv[] = {"sh", "-c", (char *)script, NULL};
 	char err[256] = "";
 
+	struct feed_src src = {data, -1, 0, len};
+
 	result_init(&o->res);
 	o->calls = 0;
-	ck_assert_msg(child_spawn_in(loop, argv, data, len, on_done, o, err,
+	ck_assert_msg(child_spawn_in(loop, argv, &src, on_done, o, err,
 				     sizeof err) != NULL,
 		      "spawn failed: %s", err);
 	waiting++;
@@ -732,6 +735,43 @@ START_TEST(test_input_is_fed_whole_then_eof)
 	ck_assert_uint_eq(o.res.value.len, len);
 	ck_assert(memcmp(o.res.value.data, data, len) == 0);
 	result_free(&o.res);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_input_from_a_file_range)
+{
+	/* A range of a regular file, spliced: cat gives back exactly those
+	 * bytes, many pipes' worth, from an offset that is not a page's. */
+	size_t len = 700 * 1000, off = 12345;
+	char *data = xmalloc(off + len + 100);
+	char path[] = "/tmp/check_child.XXXXXX";
+	int fd = mkstemp(path);
+	char *argv[] = {"cat", NULL};
+	char err[256] = "";
+	struct outcome o;
+
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	for (size_t i = 0; i < off + len + 100; i++)
+		data[i] = (char)(i % 253);
+	ck_assert(write(fd, data, off + len + 100) == (ssize_t)(off + len + 100));
+	{
+		struct feed_src src = {NULL, fd, (off_t)off, len};
+
+		result_init(&o.res);
+		o.calls = 0;
+		ck_assert_msg(child_spawn_in(loop, argv, &src, on_done, &o, err,
+					     sizeof err) != NULL,
+			      "spawn failed: %s", err);
+		waiting++;
+	}
+	run_children();
+	ck_assert_int_eq(o.res.status, ST_OK);
+	ck_assert_uint_eq(o.res.value.len, len);
+	ck_assert(memcmp(o.res.value.data, data + off, len) == 0);
+	result_free(&o.res);
+	close(fd);
 	free(data);
 }
 END_TEST
@@ -933,6 +973,7 @@ child_suite(void)
 	tcase_add_test(tc, test_child_leads_its_own_process_group);
 	tcase_add_test(tc, test_stdin_is_dev_null);
 	tcase_add_test(tc, test_input_is_fed_whole_then_eof);
+	tcase_add_test(tc, test_input_from_a_file_range);
 	tcase_add_test(tc, test_input_not_read_is_no_error);
 	tcase_add_test(tc, test_signals_start_with_defaults);
 	tcase_add_test(tc, test_missing_program_fails_without_leaks);

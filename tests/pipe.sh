@@ -172,22 +172,80 @@ is "$(jpy retry.out 'sorted(r["value"].split("_")[0] for r in R)')" \
 
 # ---------------------------------------------------------------------
 # Memory stays bounded: 64 MiB of lines into slow jobs, two at a time,
-# keep corun at a few blocks (1 MiB each), not the input.
+# keep corun at a few blocks (1 MiB each), not the input, when it comes
+# through a pipe; from a regular file no block is held at all, even of
+# 16 MiB.
 if [ $have_time = 1 ]; then
 	"$PY" -c 'import sys; sys.stdout.write(("%063d\n" % 7) * (1 << 20))' \
 		>huge
-	timeout -k 3 "$(scaled 120)" /usr/bin/time -f %M -o huge.rss \
-		"$CORUN_LINK" --pipe -j2 --json -c 'sh "sleep 0.02; wc -l"' \
-		<huge >huge.out 2>huge.err
+	cat huge | timeout -k 3 "$(scaled 120)" /usr/bin/time -f %M \
+		-o huge.rss "$CORUN_LINK" --pipe -j2 --json \
+		-c 'sh "sleep 0.02; wc -l"' >huge.out 2>huge.err
 	is "$? $(vsum huge.out)" "0 1048576" \
 		"64 MiB into slow jobs: every line counted, exit status 0"
 	diag "peak RSS $(tail -n 1 huge.rss) KB for 64 MiB of input"
 	lt "$(tail -n 1 huge.rss)" 30720 \
-		"64 MiB into slow jobs, -j2: corun stays under 30 MiB"
+		"64 MiB through a pipe into slow jobs, -j2: corun stays under 30 MiB"
+	timeout -k 3 "$(scaled 120)" /usr/bin/time -f %M -o hugef.rss \
+		"$CORUN_LINK" --pipe -j2 --block 16M --json \
+		-c 'sh "sleep 0.02; wc -l"' <huge >hugef.out 2>hugef.err
+	is "$? $(vsum hugef.out)" "0 1048576" \
+		"64 MiB from a file, --block 16M: every line counted"
+	diag "peak RSS $(tail -n 1 hugef.rss) KB for 64 MiB in 16 MiB blocks"
+	lt "$(tail -n 1 hugef.rss)" 16384 \
+		"64 MiB from a file in 16 MiB blocks: corun stays under 16 MiB"
 else
 	skip "64 MiB into slow jobs: memory bounded" \
 		"no GNU /usr/bin/time, or a sanitizer build"
+	skip "64 MiB from a file: memory bounded" \
+		"no GNU /usr/bin/time, or a sanitizer build"
 fi
+
+# ---------------------------------------------------------------------
+# A regular file on standard input is read in place (its blocks spliced
+# into the jobs' pipes): the same blocks as through a pipe, every rule.
+# samecut NAME FILE ARG...: the blocks of FILE, from the file and from a
+# pipe, shown as "---" and their bytes, must be the same.
+samecut() {
+	sc_name=$1
+	sc_file=$2
+	shift 2
+	corun --pipe -k -c cat --json "$@" <"$sc_file" >"$sc_name.f"
+	cat "$sc_file" | corun --pipe -k -c cat --json "$@" >"$sc_name.p"
+	is "$(jpy "$sc_name.f" '"".join("---\n" + r["value"] for r in R)' |
+		md5sum)" \
+		"$(jpy "$sc_name.p" '"".join("---\n" + r["value"] for r in R)' |
+			md5sum)" \
+		"a file and a pipe are cut alike: $*"
+}
+printf 'a1;b2;c3;d4' >r1
+printf 'a1\nb2\nXc3\nd4\nXe\n' >r2
+printf 'a;b;Xc;Xd;e;Xf;g;h;Xi' >r3
+"$PY" -c 'import sys; sys.stdout.write("".join("x" * n + "\n"
+    for n in (5, 30000, 7, 200000, 3, 70000, 1)))' >long
+samecut s1 r1 --block 3 --recend ';'
+samecut s2 r2 --block 3 --recstart X
+samecut s3 r3 --block 8 --recend ';' --recstart X
+samecut s4 r1 --block 3 --recend ''
+samecut s5 big --block 10K
+samecut s6 long --block 10K
+samecut s7 long --block 100K --recend 'x\n'
+samecut s8 bin --block 10000 --recend ''
+samecut s9 r2 --block 1
+
+# Reading in place starts where standard input is and leaves it at the
+# end, as reading would: what came before is not cut, what comes after
+# sees nothing left.
+seq 1000 >off
+(
+	dd bs=1000 count=1 of=/dev/null 2>/dev/null
+	corun --pipe -k -c cat --json >off.out
+	cat
+) <off >off.rest
+is "$(values off.out | md5sum)" "$(tail -c +1001 off | md5sum)" \
+	"a file read in place: from where standard input is"
+is "$(wc -c <off.rest | tr -d ' ')" 0 \
+	"a file read in place: standard input is left at its end"
 
 # ---------------------------------------------------------------------
 # Usage errors, and standard input without --pipe.
