@@ -378,12 +378,14 @@ pipe_file_start(void)
 	struct stat st;
 	off_t at;
 
+	/* A file whose size says nothing is left (empty, or in /proc where
+	 * sizes are 0) is read as any other input. */
 	if (P.sock || fstat(P.fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (at = lseek(P.fd, 0, SEEK_CUR)) == -1)
+	    (at = lseek(P.fd, 0, SEEK_CUR)) == -1 || st.st_size <= at)
 		return 0;
 	P.file = 1;
 	P.pos = at;
-	P.size = st.st_size > at ? st.st_size : at;
+	P.size = st.st_size;
 	return 1;
 }
 

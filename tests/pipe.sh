@@ -246,6 +246,10 @@ is "$(values off.out | md5sum)" "$(tail -c +1001 off | md5sum)" \
 	"a file read in place: from where standard input is"
 is "$(wc -c <off.rest | tr -d ' ')" 0 \
 	"a file read in place: standard input is left at its end"
+# A file whose size is 0 though it has bytes (/proc) is read, not skipped.
+is "$(corun --pipe -c 'wc -l' </proc/self/status)" \
+	"$(wc -l </proc/self/status | tr -d ' ')" \
+	"--pipe on a /proc file (size 0): its lines are read"
 
 # ---------------------------------------------------------------------
 # Usage errors, and standard input without --pipe.
