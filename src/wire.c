@@ -25,22 +25,22 @@
 
 /* The wire's status numbers are enum job_status's: keep them fixed. */
 _Static_assert(ST_OK == 0 && ST_FAILED == 1 && ST_TIMEOUT == 2 &&
-		       ST_CANCELLED == 3 && ST_SKIPPED == 4 && ST_ERROR == 5 &&
-		       ST_COUNT == 6,
+		   ST_CANCELLED == 3 && ST_SKIPPED == 4 && ST_ERROR == 5 &&
+		   ST_COUNT == 6,
 	       "enum job_status is wire protocol: do not renumber");
 _Static_assert(CORUN_OUTPUT_CAP + CORUN_STDERR_CAP + WIRE_ERROR_MAX + 64 <=
-		       WIRE_FRAME_MAX,
+		   WIRE_FRAME_MAX,
 	       "a RESULT at its caps fits in a frame");
 _Static_assert(WIRE_LINE_MAX + 64 <= WIRE_FRAME_MAX, "a JOB fits a frame");
 _Static_assert(WIRE_CHUNK_MAX + WIRE_NAME_MAX + 64 <= WIRE_FRAME_MAX,
 	       "a FILE fits a frame");
 
 #define GREETING_FIXED (WIRE_MAGIC_LEN + 3) /* magic, u16 proto, u8 n */
-#define HELLO_FIXED 20                      /* 4 x u32, kinds' length */
-#define JOB_FIXED 16                        /* attempt, timeout, length */
-#define RESULT_FIXED 36                     /* 6 x u32, 3 lengths */
-#define CANCEL_LEN 12                       /* grace, flags */
-#define FILE_FIXED 20                       /* offset, flags, 2 lengths */
+#define HELLO_FIXED 20			    /* 4 x u32, kinds' length */
+#define JOB_FIXED 16			    /* attempt, timeout, length */
+#define RESULT_FIXED 36			    /* 6 x u32, 3 lengths */
+#define CANCEL_LEN 12			    /* grace, flags */
+#define FILE_FIXED 20			    /* offset, flags, 2 lengths */
 
 #define RESULT_TRUNCATED 0x1u
 #define RESULT_HAS_ERROUT 0x2u
@@ -56,7 +56,7 @@ wire_type_name(uint32_t type)
 {
 	static const char *const names[] = {
 	    NULL,     "HELLO", "JOB",  "STARTED", "RESULT",
-	    "CANCEL", "PING",  "PONG", "FILE",    "BYE",
+	    "CANCEL", "PING",  "PONG", "FILE",	  "BYE",
 	};
 
 	if (type == 0 || type >= sizeof names / sizeof names[0])
@@ -166,7 +166,7 @@ wire_put_greeting(struct buf *b)
 	size_t n = strlen(PACKAGE_VERSION);
 
 	_Static_assert(sizeof PACKAGE_VERSION - 1 <= WIRE_VERSION_MAX &&
-			       sizeof PACKAGE_VERSION > 1,
+			   sizeof PACKAGE_VERSION > 1,
 		       "PACKAGE_VERSION fits a greeting");
 	buf_add(b, WIRE_MAGIC, WIRE_MAGIC_LEN);
 	put16(b, WIRE_PROTO);
@@ -183,7 +183,8 @@ quote_start(char *out, size_t outlen, const char *p, size_t n)
 	for (size_t i = 0; i < n && i < 16 && o + 5 < outlen; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+			o +=
+			    (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
 		else
 			out[o++] = (char)c;
 	}
@@ -366,9 +367,7 @@ result_ok(const struct wire_result *r)
 {
 	return r->status < ST_COUNT &&
 	       (r->exit == WIRE_NO_EXIT || r->exit <= 255) &&
-	       r->signal <= 127 &&
-	       (r->http_status == 0 ||
-		(r->http_status >= 100 && r->http_status <= 999)) &&
+	       r->signal <= 127 && r->http_status <= 999 &&
 	       r->vlen <= CORUN_OUTPUT_CAP && r->errlen <= CORUN_STDERR_CAP &&
 	       (r->has_error || r->msglen == 0) &&
 	       str_ok(r->error, r->msglen, 0, WIRE_ERROR_MAX);
@@ -397,6 +396,63 @@ wire_put_result(struct buf *b, uint64_t tag, const struct wire_result *r)
 	putstr(b, r->errout, r->errlen);
 	putstr(b, r->error, r->msglen);
 	return 0;
+}
+
+/* Point w at a local result's fields, made to fit; see wire.h. */
+void
+wire_result_from(struct wire_result *w, const struct result *r)
+{
+	size_t msglen = r->error ? strlen(r->error) : 0;
+
+	*w = (struct wire_result){
+	    .status = (uint32_t)r->status,
+	    .exit = r->exit >= 0 && r->exit <= 255 ? (uint32_t)r->exit
+						   : WIRE_NO_EXIT,
+	    .signal =
+		r->signal > 0 && r->signal <= 127 ? (uint32_t)r->signal : 0,
+	    .http_status = r->http_status > 0 && r->http_status <= 999
+			       ? (uint32_t)r->http_status
+			       : 0,
+	    .retry_after = r->retry_after > 0 ? (uint32_t)r->retry_after : 0,
+	    .truncated = r->truncated || r->value.len > CORUN_OUTPUT_CAP,
+	    .has_errout = r->has_errout,
+	    .unstarted = r->unstarted,
+	    .has_error = r->error != NULL,
+	    .value = r->value.data,
+	    .vlen =
+		(uint32_t)(r->value.len > CORUN_OUTPUT_CAP ? CORUN_OUTPUT_CAP
+							   : r->value.len),
+	    .errout = r->errout.data,
+	    .errlen = (uint32_t)r->errout.len,
+	    .error = r->error,
+	    .msglen =
+		(uint32_t)(msglen > WIRE_ERROR_MAX ? WIRE_ERROR_MAX : msglen),
+	};
+	if (r->errout.len > CORUN_STDERR_CAP) {
+		w->errout += r->errout.len - CORUN_STDERR_CAP;
+		w->errlen = CORUN_STDERR_CAP;
+	}
+}
+
+/* Fill a fresh local result from a decoded one. */
+void
+wire_result_to(struct result *r, const struct wire_result *w)
+{
+	r->status = (enum job_status)w->status;
+	r->exit = w->exit == WIRE_NO_EXIT ? -1 : (int)w->exit;
+	r->signal = (int)w->signal;
+	r->http_status = (int)w->http_status;
+	r->retry_after =
+	    w->retry_after > INT32_MAX ? INT32_MAX : (int)w->retry_after;
+	r->truncated = w->truncated;
+	r->has_errout = w->has_errout;
+	r->unstarted = w->unstarted;
+	if (w->vlen > 0)
+		buf_add(&r->value, w->value, w->vlen);
+	if (w->errlen > 0)
+		buf_add(&r->errout, w->errout, w->errlen);
+	r->error = w->has_error ? xstrndup(w->msglen ? w->error : "", w->msglen)
+				: NULL;
 }
 
 /* Append a CANCEL frame. */
@@ -574,8 +630,7 @@ decode_result(struct cur *c, struct wire_result *r)
 	    cur_str(c, "value", CORUN_OUTPUT_CAP, 0, &r->value, &r->vlen) < 0 ||
 	    cur_str(c, "stderr tail", CORUN_STDERR_CAP, 0, &r->errout,
 		    &r->errlen) < 0 ||
-	    cur_str(c, "error", WIRE_ERROR_MAX, 1, &r->error, &r->msglen) <
-		0 ||
+	    cur_str(c, "error", WIRE_ERROR_MAX, 1, &r->error, &r->msglen) < 0 ||
 	    cur_end(c) < 0)
 		return -1;
 	if (flags & ~RESULT_FLAGS)
@@ -631,8 +686,7 @@ wire_decode(const char *p, size_t n, struct wire_msg *m, char *err,
 	if (n >= 4) {
 		len = get32(p);
 		if (len > WIRE_FRAME_MAX) {
-			errfmt(err, errlen,
-			       "frame of %u bytes over the cap %u",
+			errfmt(err, errlen, "frame of %u bytes over the cap %u",
 			       (unsigned)len, (unsigned)WIRE_FRAME_MAX);
 			return -1;
 		}
@@ -650,8 +704,8 @@ wire_decode(const char *p, size_t n, struct wire_msg *m, char *err,
 	memset(m, 0, sizeof *m);
 	m->type = (enum wire_type)type;
 	m->tag = get64(p + 8);
-	c = (struct cur){p + WIRE_HDR, len, 0, wire_type_name(type), err,
-			 errlen};
+	c = (struct cur){p + WIRE_HDR,	       len, 0,
+			 wire_type_name(type), err, errlen};
 	switch (m->type) {
 	case WIRE_HELLO:
 		rc = decode_hello(&c, &m->u.hello);

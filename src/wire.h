@@ -54,7 +54,7 @@
  *             src/future.h): u32 status (enum job_status: 0 ok, 1 failed,
  *             2 timeout, 3 cancelled, 4 skipped, 5 error), u32 exit
  *             (0xffffffff: none, else 0..255), u32 signal (0: none, else
- *             1..127), u32 http_status (0: none, else 100..999), u32
+ *             1..127), u32 http_status (0: none, else 1..999), u32
  *             retry_after (seconds; 0: none), u32 flags (bit 0 truncated,
  *             bit 1 has_errout, bit 2 unstarted, bit 3 has_error; other
  *             bits 0), string value (any bytes, at most CORUN_OUTPUT_CAP),
@@ -88,18 +88,18 @@
 #include "corun.h"
 #include "util.h"
 
-#define WIRE_PROTO 1                 /* the protocol version spoken here */
+#define WIRE_PROTO 1 /* the protocol version spoken here */
 #define WIRE_MAGIC "CORUNW"
 #define WIRE_MAGIC_LEN 6
-#define WIRE_VERSION_MAX 64          /* bytes of a corun version */
-#define WIRE_HDR 16                  /* u32 length, u32 type, u64 tag */
+#define WIRE_VERSION_MAX 64		  /* bytes of a corun version */
+#define WIRE_HDR 16			  /* u32 length, u32 type, u64 tag */
 #define WIRE_FRAME_MAX (4u * 1024 * 1024) /* largest payload */
 #define WIRE_LINE_MAX (2u * 1024 * 1024)  /* a JOB's line */
-#define WIRE_CHUNK_MAX (1024u * 1024)     /* a FILE's data */
-#define WIRE_NAME_MAX 4096u               /* a FILE's name, HELLO's kinds */
-#define WIRE_ERROR_MAX (64u * 1024)       /* a RESULT's error message */
-#define WIRE_NO_TIME UINT64_MAX           /* a duration that is none */
-#define WIRE_NO_EXIT UINT32_MAX           /* a RESULT without exit status */
+#define WIRE_CHUNK_MAX (1024u * 1024)	  /* a FILE's data */
+#define WIRE_NAME_MAX 4096u		  /* a FILE's name, HELLO's kinds */
+#define WIRE_ERROR_MAX (64u * 1024)	  /* a RESULT's error message */
+#define WIRE_NO_TIME UINT64_MAX		  /* a duration that is none */
+#define WIRE_NO_EXIT UINT32_MAX		  /* a RESULT without exit status */
 
 enum wire_type {
 	WIRE_HELLO = 1,
@@ -137,7 +137,7 @@ struct wire_job {
 
 struct wire_result {
 	uint32_t status; /* enum job_status */
-	uint32_t exit;   /* WIRE_NO_EXIT: none */
+	uint32_t exit;	 /* WIRE_NO_EXIT: none */
 	uint32_t signal, http_status, retry_after;
 	int truncated, has_errout, unstarted, has_error;
 	const char *value;
@@ -199,6 +199,18 @@ void wire_kinds(struct buf *b);
  * one-line message naming host and the kinds it lacks. */
 int wire_hello_check(const char *host, const struct wire_hello *ours,
 		     const struct wire_hello *peer, char *err, size_t errlen);
+
+struct result;
+/* Point w at r's fields for wire_put_result (w borrows r's buffers):
+ * exit -1 is WIRE_NO_EXIT, an error of NULL is no has_error. What no
+ * local result holds is made to fit, so wire_put_result takes it: the
+ * value is cut at CORUN_OUTPUT_CAP (truncated), the stderr tail keeps its
+ * last CORUN_STDERR_CAP bytes, the error its first WIRE_ERROR_MAX, an
+ * exit, signal or HTTP status out of range becomes none. */
+void wire_result_from(struct wire_result *w, const struct result *r);
+/* Fill r, just result_init'ed, from a decoded w: the reverse mapping; r
+ * owns copies of the bytes. */
+void wire_result_to(struct result *r, const struct wire_result *w);
 
 /* Encoders: append one whole frame and return 0, or return -1 and append
  * nothing when a field breaks its rule (a cap, a NUL, a range). */

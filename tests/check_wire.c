@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "future.h"
 #include "kinds.h"
 #include "wire.h"
 
@@ -34,8 +35,8 @@ decode_all(const struct buf *b, struct wire_msg *m)
 	char err[256] = "";
 	ssize_t n = wire_decode(b->data, b->len, m, err, sizeof err);
 
-	ck_assert_msg(n == (ssize_t)b->len, "decoded %zd of %zu: %s", n,
-		      b->len, err);
+	ck_assert_msg(n == (ssize_t)b->len, "decoded %zd of %zu: %s", n, b->len,
+		      err);
 }
 
 /* Decode bytes that must be refused, with a message containing want. */
@@ -66,12 +67,11 @@ START_TEST(test_wire_greeting_round_trips_and_checks)
 
 	wire_put_greeting(&b);
 	for (size_t cut = 0; cut < b.len; cut++)
-		ck_assert_int_eq(wire_greeting_decode(b.data, cut, &g, err,
-						      sizeof err),
-				 0);
-	ck_assert_int_eq(wire_greeting_decode(b.data, b.len, &g, err,
-					      sizeof err),
-			 (ssize_t)b.len);
+		ck_assert_int_eq(
+		    wire_greeting_decode(b.data, cut, &g, err, sizeof err), 0);
+	ck_assert_int_eq(
+	    wire_greeting_decode(b.data, b.len, &g, err, sizeof err),
+	    (ssize_t)b.len);
 	ck_assert_uint_eq(g.proto, WIRE_PROTO);
 	ck_assert_str_eq(g.version, PACKAGE_VERSION);
 	ck_assert_int_eq(wire_greeting_check("h1", &g, err, sizeof err), 0);
@@ -88,9 +88,9 @@ START_TEST(test_wire_greeting_of_another_protocol_names_host_and_versions)
 	struct wire_greeting g;
 	char err[256] = "", want[256];
 
-	ck_assert_int_eq(wire_greeting_decode(bytes, sizeof bytes - 1, &g, err,
-					      sizeof err),
-			 12);
+	ck_assert_int_eq(
+	    wire_greeting_decode(bytes, sizeof bytes - 1, &g, err, sizeof err),
+	    12);
 	ck_assert_uint_eq(g.proto, 2);
 	ck_assert_str_eq(g.version, "9.9");
 	ck_assert_int_eq(wire_greeting_check("node7", &g, err, sizeof err), -1);
@@ -121,17 +121,15 @@ START_TEST(test_wire_greeting_refuses_other_output)
 			 -1);
 	ck_assert_int_eq(wire_greeting_decode("CORU", 4, &g, err, sizeof err),
 			 0);
-	ck_assert_int_eq(wire_greeting_decode("\x01\x02", 2, &g, err,
-					      sizeof err),
-			 -1);
+	ck_assert_int_eq(
+	    wire_greeting_decode("\x01\x02", 2, &g, err, sizeof err), -1);
 	ck_assert_str_eq(err, "not a corun worker: its output begins "
 			      "\"\\x01\\x02\"");
-	ck_assert_int_eq(wire_greeting_decode(zero, sizeof zero - 1, &g, err,
-					      sizeof err),
-			 -1);
-	ck_assert_int_eq(wire_greeting_decode(ctl, sizeof ctl - 1, &g, err,
-					      sizeof err),
-			 -1);
+	ck_assert_int_eq(
+	    wire_greeting_decode(zero, sizeof zero - 1, &g, err, sizeof err),
+	    -1);
+	ck_assert_int_eq(
+	    wire_greeting_decode(ctl, sizeof ctl - 1, &g, err, sizeof err), -1);
 	ck_assert(strstr(err, "0x0a") != NULL);
 }
 END_TEST
@@ -146,8 +144,11 @@ START_TEST(test_wire_hello_round_trips_and_check_names_missing_kinds)
 	wire_kinds(&kinds);
 	ck_assert_str_eq(kinds.data, "sleep exec sh cancel http tcp resolve "
 				     "block read primes spin call");
-	ours = (struct wire_hello){.cpus = 2, .jobs = 0, .procs = 2,
-				   .threads = INT32_MAX, .kinds = kinds.data,
+	ours = (struct wire_hello){.cpus = 2,
+				   .jobs = 0,
+				   .procs = 2,
+				   .threads = INT32_MAX,
+				   .kinds = kinds.data,
 				   .kindslen = (uint32_t)kinds.len};
 	ck_assert_int_eq(wire_put_hello(&b, &ours), 0);
 	decode_all(&b, &m);
@@ -159,9 +160,8 @@ START_TEST(test_wire_hello_round_trips_and_check_names_missing_kinds)
 	ck_assert_uint_eq(m.u.hello.threads, INT32_MAX);
 	ck_assert_uint_eq(m.u.hello.kindslen, kinds.len);
 	ck_assert(memcmp(m.u.hello.kinds, kinds.data, kinds.len) == 0);
-	ck_assert_int_eq(wire_hello_check("h", &ours, &m.u.hello, err,
-					  sizeof err),
-			 0);
+	ck_assert_int_eq(
+	    wire_hello_check("h", &ours, &m.u.hello, err, sizeof err), 0);
 
 	peer = ours;
 	peer.kinds = "sleep exec sh cancel resolve block read primes spin "
@@ -209,17 +209,30 @@ START_TEST(test_wire_every_frame_type_round_trips_with_edge_values)
 	struct wire_job j1 = {1, WIRE_NO_TIME, "1 process sleep 1", 17};
 	struct wire_job j2 = {UINT32_MAX, 0, line, WIRE_LINE_MAX};
 	struct wire_result r1 = {.status = 5, .exit = WIRE_NO_EXIT};
-	struct wire_result r2 = {
-	    .status = 1, .exit = 255, .signal = 127, .http_status = 999,
-	    .retry_after = UINT32_MAX, .truncated = 1, .has_errout = 1,
-	    .unstarted = 1, .has_error = 1, .value = value,
-	    .vlen = CORUN_OUTPUT_CAP, .errout = errout,
-	    .errlen = CORUN_STDERR_CAP, .error = msg, .msglen = WIRE_ERROR_MAX};
-	struct wire_result r3 = {.status = 0, .exit = 0, .value = "a\0b",
-				 .vlen = 3, .has_error = 1};
+	struct wire_result r2 = {.status = 1,
+				 .exit = 255,
+				 .signal = 127,
+				 .http_status = 999,
+				 .retry_after = UINT32_MAX,
+				 .truncated = 1,
+				 .has_errout = 1,
+				 .unstarted = 1,
+				 .has_error = 1,
+				 .value = value,
+				 .vlen = CORUN_OUTPUT_CAP,
+				 .errout = errout,
+				 .errlen = CORUN_STDERR_CAP,
+				 .error = msg,
+				 .msglen = WIRE_ERROR_MAX};
+	struct wire_result r3 = {
+	    .status = 0, .exit = 0, .value = "a\0b", .vlen = 3, .has_error = 1};
 	struct wire_cancel c1 = {WIRE_NO_TIME - 1, 1}, c2 = {0, 0};
-	struct wire_file f1 = {UINT64_MAX - WIRE_CHUNK_MAX, 1, name,
-			       WIRE_NAME_MAX, chunk, WIRE_CHUNK_MAX};
+	struct wire_file f1 = {UINT64_MAX - WIRE_CHUNK_MAX,
+			       1,
+			       name,
+			       WIRE_NAME_MAX,
+			       chunk,
+			       WIRE_CHUNK_MAX};
 	struct wire_file f2 = {0, 0, "b", 1, NULL, 0};
 	struct wire_msg m;
 	size_t pos = 0;
@@ -240,13 +253,13 @@ START_TEST(test_wire_every_frame_type_round_trips_with_edge_values)
 	ck_assert_int_eq(wire_put_file(&b, &f2), 0);
 	wire_put_bye(&b);
 
-#define NEXT(want)                                                           \
-	do {                                                                 \
-		n = wire_decode(b.data + pos, b.len - pos, &m, err,          \
-				sizeof err);                                 \
-		ck_assert_msg(n > 0, "frame at %zu: %zd %s", pos, n, err);   \
-		ck_assert_int_eq(m.type, want);                              \
-		pos += (size_t)n;                                            \
+#define NEXT(want)                                                             \
+	do {                                                                   \
+		n = wire_decode(b.data + pos, b.len - pos, &m, err,            \
+				sizeof err);                                   \
+		ck_assert_msg(n > 0, "frame at %zu: %zd %s", pos, n, err);     \
+		ck_assert_int_eq(m.type, want);                                \
+		pos += (size_t)n;                                              \
 	} while (0)
 
 	NEXT(WIRE_JOB);
@@ -271,9 +284,8 @@ START_TEST(test_wire_every_frame_type_round_trips_with_edge_values)
 	ck_assert_uint_eq(m.u.result.http_status, 0);
 	ck_assert(!m.u.result.truncated && !m.u.result.has_errout &&
 		  !m.u.result.unstarted && !m.u.result.has_error);
-	ck_assert_uint_eq(m.u.result.vlen + m.u.result.errlen +
-			      m.u.result.msglen,
-			  0);
+	ck_assert_uint_eq(
+	    m.u.result.vlen + m.u.result.errlen + m.u.result.msglen, 0);
 	NEXT(WIRE_RESULT);
 	ck_assert(m.tag == 43);
 	ck_assert_uint_eq(m.u.result.status, 1);
@@ -342,14 +354,17 @@ START_TEST(test_wire_encoders_refuse_one_past_caps_and_bad_fields)
 	struct wire_job j;
 	struct wire_file f;
 
-	r = (struct wire_result){.exit = WIRE_NO_EXIT, .value = big,
-				 .vlen = CORUN_OUTPUT_CAP + 1};
+	r = (struct wire_result){
+	    .exit = WIRE_NO_EXIT, .value = big, .vlen = CORUN_OUTPUT_CAP + 1};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
-	r = (struct wire_result){.exit = WIRE_NO_EXIT, .errout = big,
+	r = (struct wire_result){.exit = WIRE_NO_EXIT,
+				 .errout = big,
 				 .errlen = CORUN_STDERR_CAP + 1};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
-	r = (struct wire_result){.exit = WIRE_NO_EXIT, .has_error = 1,
-				 .error = big, .msglen = WIRE_ERROR_MAX + 1};
+	r = (struct wire_result){.exit = WIRE_NO_EXIT,
+				 .has_error = 1,
+				 .error = big,
+				 .msglen = WIRE_ERROR_MAX + 1};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
 	r = (struct wire_result){.has_error = 1, .error = "a\0b", .msglen = 3};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
@@ -361,7 +376,7 @@ START_TEST(test_wire_encoders_refuse_one_past_caps_and_bad_fields)
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
 	r = (struct wire_result){.signal = 128};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
-	r = (struct wire_result){.http_status = 99};
+	r = (struct wire_result){.http_status = 1000};
 	ck_assert_int_eq(wire_put_result(&b, 1, &r), -1);
 
 	j = (struct wire_job){1, 0, line, WIRE_LINE_MAX + 1};
@@ -395,8 +410,8 @@ START_TEST(test_wire_decoder_refuses_one_past_caps)
 {
 	struct buf b = BUF_INIT;
 	char *value = filled(CORUN_OUTPUT_CAP, 'v', 0);
-	struct wire_result r = {.exit = WIRE_NO_EXIT, .value = value,
-				.vlen = CORUN_OUTPUT_CAP};
+	struct wire_result r = {
+	    .exit = WIRE_NO_EXIT, .value = value, .vlen = CORUN_OUTPUT_CAP};
 	struct wire_file f = {0, 1, "name", 4, value, WIRE_CHUNK_MAX};
 	size_t voff = WIRE_HDR + 24; /* the value's length */
 
@@ -424,9 +439,8 @@ START_TEST(test_wire_decoder_refuses_one_past_caps)
 	{
 		struct wire_msg m;
 		char err[64];
-		ck_assert_int_eq(wire_decode(b.data, b.len, &m, err,
-					     sizeof err),
-				 0);
+		ck_assert_int_eq(
+		    wire_decode(b.data, b.len, &m, err, sizeof err), 0);
 	}
 	buf_free(&b);
 	free(value);
@@ -438,10 +452,16 @@ START_TEST(test_wire_every_truncation_of_a_stream_needs_more)
 	struct buf kinds = BUF_INIT, b = BUF_INIT;
 	struct wire_hello h = {4, 8, 2, 2, NULL, 0};
 	struct wire_job j = {1, 2500000, "1 process exec echo hi", 22};
-	struct wire_result r = {.status = 1, .exit = 3, .value = "v\0v",
-				.vlen = 3, .errout = "e", .errlen = 1,
-				.has_errout = 1, .has_error = 1,
-				.error = "exit status 3", .msglen = 13};
+	struct wire_result r = {.status = 1,
+				.exit = 3,
+				.value = "v\0v",
+				.vlen = 3,
+				.errout = "e",
+				.errlen = 1,
+				.has_errout = 1,
+				.has_error = 1,
+				.error = "exit status 3",
+				.msglen = 13};
 	struct wire_cancel c = {3000000, 0};
 	struct wire_file f = {4, 1, "base", 4, "\0\1\2", 3};
 	size_t ends[16], nends = 0;
@@ -520,7 +540,8 @@ START_TEST(test_wire_corrupt_frames_are_errors)
 	 * left over; unknown flag bits; attempt 0. */
 	ck_assert_int_eq(wire_put_job(&b, 1, &j), 0);
 	poke32(b.data, WIRE_HDR + 12, 2);
-	refused(b.data, b.len, "JOB: line of 2 bytes runs past the payload's end");
+	refused(b.data, b.len,
+		"JOB: line of 2 bytes runs past the payload's end");
 	poke32(b.data, WIRE_HDR + 12, 1);
 	b.data[WIRE_HDR + 16] = '\0';
 	refused(b.data, b.len, "JOB: NUL byte in the line");
@@ -539,15 +560,119 @@ START_TEST(test_wire_corrupt_frames_are_errors)
 	poke32(b.data, WIRE_HDR + 8, 3);
 	refused(b.data, b.len, "CANCEL: flags out of range");
 	buf_reset(&b);
-	ck_assert_int_eq(wire_put_result(&b, 1,
-					 &(struct wire_result){.exit = 1}),
-			 0);
+	ck_assert_int_eq(
+	    wire_put_result(&b, 1, &(struct wire_result){.exit = 1}), 0);
 	poke32(b.data, WIRE_HDR + 20, 0x10);
 	refused(b.data, b.len, "RESULT: flags out of range");
 	poke32(b.data, WIRE_HDR + 20, 0);
 	poke32(b.data, WIRE_HDR, 6);
 	refused(b.data, b.len, "RESULT: a status field out of range");
 	buf_free(&b);
+}
+END_TEST
+
+/* A result as result_init leaves it (check_wire links the parser's
+ * library alone, without future.c). */
+static void
+result_zero(struct result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->exit = -1;
+}
+
+/* Free what result_zero's result came to own. */
+static void
+result_drop(struct result *r)
+{
+	buf_free(&r->value);
+	buf_free(&r->errout);
+	free(r->error);
+}
+
+/* Send r through a RESULT frame and back into out. */
+static void
+result_through_wire(const struct result *r, struct result *out)
+{
+	struct buf b = BUF_INIT;
+	struct wire_result w;
+	struct wire_msg m;
+
+	wire_result_from(&w, r);
+	ck_assert_int_eq(wire_put_result(&b, 5, &w), 0);
+	decode_all(&b, &m);
+	ck_assert_int_eq(m.type, WIRE_RESULT);
+	result_zero(out);
+	wire_result_to(out, &m.u.result);
+	buf_free(&b);
+}
+
+START_TEST(test_wire_result_maps_struct_result_both_ways)
+{
+	struct result r, o;
+	char *big;
+
+	result_zero(&r);
+	r.status = ST_TIMEOUT;
+	r.signal = 9;
+	r.retry_after = 5;
+	r.has_errout = true;
+	buf_add(&r.value, "a\0b", 3);
+	buf_adds(&r.errout, "tail");
+	r.error = strdup("timed out after 1s");
+	result_through_wire(&r, &o);
+	ck_assert_int_eq(o.status, ST_TIMEOUT);
+	ck_assert_int_eq(o.exit, -1);
+	ck_assert_int_eq(o.signal, 9);
+	ck_assert_int_eq(o.http_status, 0);
+	ck_assert_int_eq(o.retry_after, 5);
+	ck_assert(!o.truncated && o.has_errout && !o.unstarted);
+	ck_assert_uint_eq(o.value.len, 3);
+	ck_assert(memcmp(o.value.data, "a\0b", 3) == 0);
+	ck_assert_str_eq(o.errout.data, "tail");
+	ck_assert_str_eq(o.error, "timed out after 1s");
+	result_drop(&o);
+	result_drop(&r);
+
+	/* No message stays no message; an empty one stays empty. */
+	result_zero(&r);
+	r.status = ST_OK;
+	r.exit = 0;
+	r.http_status = 204;
+	r.unstarted = true;
+	result_through_wire(&r, &o);
+	ck_assert_int_eq(o.exit, 0);
+	ck_assert_int_eq(o.http_status, 204);
+	ck_assert(o.unstarted);
+	ck_assert_ptr_null(o.error);
+	ck_assert_uint_eq(o.value.len + o.errout.len, 0);
+	result_drop(&o);
+	r.error = strdup("");
+	result_through_wire(&r, &o);
+	ck_assert_str_eq(o.error, "");
+	result_drop(&o);
+	result_drop(&r);
+
+	/* What no local result holds is made to fit: the value cut (and
+	 * marked truncated), the stderr tail's last bytes, the message's
+	 * first, an exit status out of range dropped. */
+	result_zero(&r);
+	r.status = ST_FAILED;
+	r.exit = 300;
+	big = filled(CORUN_OUTPUT_CAP + 10, 'v', 0);
+	buf_add(&r.value, big, CORUN_OUTPUT_CAP + 10);
+	buf_add(&r.errout, big, CORUN_STDERR_CAP + 5);
+	buf_adds(&r.errout, "END");
+	big[WIRE_ERROR_MAX + 10] = '\0';
+	r.error = big;
+	result_through_wire(&r, &o);
+	ck_assert_int_eq(o.exit, -1);
+	ck_assert(o.truncated);
+	ck_assert_uint_eq(o.value.len, CORUN_OUTPUT_CAP);
+	ck_assert_uint_eq(o.errout.len, CORUN_STDERR_CAP);
+	ck_assert(memcmp(o.errout.data + CORUN_STDERR_CAP - 3, "END", 3) == 0);
+	ck_assert_uint_eq(strlen(o.error), WIRE_ERROR_MAX);
+	result_drop(&o);
+	result_drop(&r);
 }
 END_TEST
 
@@ -584,9 +709,8 @@ START_TEST(test_wire_byte_order_is_network_order)
 	ck_assert(memcmp(b.data, job, b.len) == 0);
 	buf_reset(&b);
 
-	ck_assert_int_eq(wire_decode(ping, sizeof ping - 1, &m, err,
-				     sizeof err),
-			 16);
+	ck_assert_int_eq(
+	    wire_decode(ping, sizeof ping - 1, &m, err, sizeof err), 16);
 	ck_assert_int_eq(m.type, WIRE_PING);
 	ck_assert(m.tag == 0x1122334455667788ull);
 	wire_put_pong(&b, m.tag);
@@ -621,17 +745,19 @@ wire_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_wire_greeting_round_trips_and_checks);
-	tcase_add_test(tc,
-		       test_wire_greeting_of_another_protocol_names_host_and_versions);
+	tcase_add_test(
+	    tc, test_wire_greeting_of_another_protocol_names_host_and_versions);
 	tcase_add_test(tc, test_wire_greeting_refuses_other_output);
-	tcase_add_test(tc,
-		       test_wire_hello_round_trips_and_check_names_missing_kinds);
+	tcase_add_test(
+	    tc, test_wire_hello_round_trips_and_check_names_missing_kinds);
 	tcase_add_test(tc,
 		       test_wire_every_frame_type_round_trips_with_edge_values);
-	tcase_add_test(tc, test_wire_encoders_refuse_one_past_caps_and_bad_fields);
+	tcase_add_test(tc,
+		       test_wire_encoders_refuse_one_past_caps_and_bad_fields);
 	tcase_add_test(tc, test_wire_decoder_refuses_one_past_caps);
 	tcase_add_test(tc, test_wire_every_truncation_of_a_stream_needs_more);
 	tcase_add_test(tc, test_wire_corrupt_frames_are_errors);
+	tcase_add_test(tc, test_wire_result_maps_struct_result_both_ways);
 	tcase_add_test(tc, test_wire_byte_order_is_network_order);
 	tcase_add_test(tc, test_wire_durations_are_microseconds);
 	suite_add_tcase(s, tc);

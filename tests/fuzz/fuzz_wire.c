@@ -72,7 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n < 0 && err[0] == '\0')
 		abort();
 	if (n > 0) {
-		if (strlen(g.version) == 0 || strlen(g.version) > WIRE_VERSION_MAX)
+		if (strlen(g.version) == 0 ||
+		    strlen(g.version) > WIRE_VERSION_MAX)
 			abort();
 		(void)wire_greeting_check("fuzz", &g, err, sizeof err);
 		off = (size_t)n;
@@ -91,7 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.len != (size_t)n || memcmp(b.data, p + off, b.len) != 0)
 			abort();
 		buf_free(&b);
-		if (wire_decode(p + off, (size_t)n - 1, &m, err, sizeof err) != 0)
+		if (wire_decode(p + off, (size_t)n - 1, &m, err, sizeof err) !=
+		    0)
 			abort();
 		off += (size_t)n;
 	}
