@@ -31,10 +31,11 @@
  *
  *   u32 payload length (at most WIRE_FRAME_MAX), u32 type, u64 tag
  *
- * The tag is the job's tag (chosen by the parent, unique among the jobs in
- * flight on the connection) for JOB, STARTED, RESULT and CANCEL; the
- * nonce for PING and PONG; 0 for HELLO, FILE and BYE. A type this version
- * does not know is an error: a newer peer announces itself in its greeting.
+ * The tag is the attempt's tag (chosen by the parent, unique among the
+ * attempts in flight on the connection) for JOB, STARTED, RESULT and
+ * CANCEL; the nonce for PING and PONG; 0 for HELLO, FILE and BYE. A type
+ * this version does not know is an error: a newer peer announces itself in
+ * its greeting.
  * Each payload must be filled exactly by its fields, and every length is
  * checked against the bytes present and against its field's cap.
  *
@@ -62,8 +63,11 @@
  *             CORUN_STDERR_CAP), string error (no NUL, at most
  *             WIRE_ERROR_MAX; empty unless has_error; has_error with an
  *             empty string is an empty message, not "no message").
- *   5 CANCEL  parent -> worker. u64 grace (TERM, then KILL after grace),
- *             u32 flags (bit 0 hurry: signal at once; other bits 0).
+ *   5 CANCEL  parent -> worker: stop the attempt. u64 grace (as --grace:
+ *             TERM, then KILL after grace), u32 flags (bit 0 hurry: stop
+ *             it at once, as a run stopping without --grace does; other
+ *             bits 0). A CANCEL with hurry may follow one without; a
+ *             CANCEL for a tag not in flight is ignored.
  *   6 PING    either way, empty; the nonce in the tag.
  *   7 PONG    the answer to a PING, empty, with the PING's nonce.
  *   8 FILE    parent -> worker, a chunk of a basefile: u64 offset, u32
@@ -72,6 +76,12 @@
  *             bytes, at most WIRE_CHUNK_MAX). offset + data length must not
  *             wrap.
  *   9 BYE     either way, empty: the sender will send nothing more.
+ *
+ * A session: each side sends its greeting and HELLO; the parent sends a
+ * basefile's FILE chunks (in order, the last flagged) before the first JOB
+ * that may need it; every JOB is answered by exactly one RESULT with its
+ * tag, after a STARTED if the attempt started; results come in any order.
+ * Either side may PING at any time and the other answers PONG.
  *
  * Everything a decoder reports as an error is a protocol violation: the
  * connection cannot be believed any more. A prefix of a valid stream is

@@ -3,9 +3,10 @@
  *
  * Reads the input as a peer's stream: a greeting when it starts with one,
  * then frames one by one, as a parent or a worker would. A frame that
- * decodes must re-encode to the same bytes (the encoding is canonical), and
- * one byte less of it must be "need more", never an error; an error must
- * come with a message. Built by scripts/fuzz, replayed by make check.
+ * decodes must re-encode to the same bytes (the encoding is canonical), a
+ * RESULT also through a struct result, and one byte less of it must be
+ * "need more", never an error; an error must come with a message. Built by
+ * scripts/fuzz, replayed by make check.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "future.h"
 #include "wire.h"
 
 /* Re-encode a decoded frame. */
@@ -56,6 +58,47 @@ reencode(struct buf *b, const struct wire_msg *m)
 		abort();
 }
 
+/* A decoded RESULT taken into a struct result and back must encode to
+ * the same frame (retry_after past INT_MAX is clamped: skipped). */
+static void
+through_result(const struct wire_msg *m, const char *frame, size_t n)
+{
+	struct result r;
+	struct wire_result w;
+	struct buf b = BUF_INIT;
+
+	if (m->u.result.retry_after > INT32_MAX)
+		return;
+	memset(&r, 0, sizeof r);
+	wire_result_to(&r, &m->u.result);
+	wire_result_from(&w, &r);
+	if (wire_put_result(&b, m->tag, &w) != 0 || b.len != n ||
+	    memcmp(b.data, frame, n) != 0)
+		abort();
+	buf_free(&b);
+	buf_free(&r.value);
+	buf_free(&r.errout);
+	free(r.error);
+}
+
+/* A decoded HELLO checked against ours: a message when it fails. */
+static void
+check_hello(const struct wire_msg *m)
+{
+	struct buf kinds = BUF_INIT;
+	struct wire_hello ours = {1, 0, 0, 0, NULL, 0};
+	char err[256] = "";
+
+	wire_kinds(&kinds);
+	ours.kinds = kinds.data;
+	ours.kindslen = (uint32_t)kinds.len;
+	if (wire_hello_check("fuzz", &ours, &m->u.hello, err, sizeof err) !=
+		0 &&
+	    err[0] == '\0')
+		abort();
+	buf_free(&kinds);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,6 +135,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b.len != (size_t)n || memcmp(b.data, p + off, b.len) != 0)
 			abort();
 		buf_free(&b);
+		if (m.type == WIRE_RESULT)
+			through_result(&m, p + off, (size_t)n);
+		if (m.type == WIRE_HELLO)
+			check_hello(&m);
 		if (wire_decode(p + off, (size_t)n - 1, &m, err, sizeof err) !=
 		    0)
 			abort();
