@@ -674,6 +674,23 @@ decode_file(struct cur *c, struct wire_file *f)
 	return file_ok(f) ? 0 : cur_bad(c, "the name or the offset");
 }
 
+/* The payload sizes each type can have, so that a header announcing
+ * another is refused before its payload is awaited. */
+static const struct {
+	uint32_t min, max;
+} sizes[] = {
+    [WIRE_HELLO] = {HELLO_FIXED + 1, HELLO_FIXED + WIRE_NAME_MAX},
+    [WIRE_JOB] = {JOB_FIXED + 1, JOB_FIXED + WIRE_LINE_MAX},
+    [WIRE_STARTED] = {0, 0},
+    [WIRE_RESULT] = {RESULT_FIXED, RESULT_FIXED + CORUN_OUTPUT_CAP +
+				       CORUN_STDERR_CAP + WIRE_ERROR_MAX},
+    [WIRE_CANCEL] = {CANCEL_LEN, CANCEL_LEN},
+    [WIRE_PING] = {0, 0},
+    [WIRE_PONG] = {0, 0},
+    [WIRE_FILE] = {FILE_FIXED + 1, FILE_FIXED + WIRE_NAME_MAX + WIRE_CHUNK_MAX},
+    [WIRE_BYE] = {0, 0},
+};
+
 /* Decode a frame; see wire.h. */
 ssize_t
 wire_decode(const char *p, size_t n, struct wire_msg *m, char *err,
@@ -698,14 +715,24 @@ wire_decode(const char *p, size_t n, struct wire_msg *m, char *err,
 			       (unsigned)type);
 			return -1;
 		}
+		if (len < sizes[type].min || len > sizes[type].max) {
+			errfmt(err, errlen, "%s frame of %u bytes, not %u..%u",
+			       wire_type_name(type), (unsigned)len,
+			       (unsigned)sizes[type].min,
+			       (unsigned)sizes[type].max);
+			return -1;
+		}
 	}
 	if (n < WIRE_HDR || n - WIRE_HDR < len)
 		return 0;
 	memset(m, 0, sizeof *m);
 	m->type = (enum wire_type)type;
 	m->tag = get64(p + 8);
-	c = (struct cur){p + WIRE_HDR,	       len, 0,
-			 wire_type_name(type), err, errlen};
+	c = (struct cur){.p = p + WIRE_HDR,
+			 .n = len,
+			 .what = wire_type_name(type),
+			 .err = err,
+			 .errlen = errlen};
 	switch (m->type) {
 	case WIRE_HELLO:
 		rc = decode_hello(&c, &m->u.hello);

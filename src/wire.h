@@ -86,7 +86,9 @@
  * Everything a decoder reports as an error is a protocol violation: the
  * connection cannot be believed any more. A prefix of a valid stream is
  * never an error (only "need more"); a header's length and type are judged
- * as soon as their bytes have arrived, the payload once it is whole.
+ * as soon as their bytes have arrived (a length no frame of that type can
+ * have, such as a PING with a payload, is refused at once), the payload
+ * once it is whole.
  */
 #ifndef CORUN_WIRE_H
 #define CORUN_WIRE_H

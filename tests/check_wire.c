@@ -435,7 +435,11 @@ START_TEST(test_wire_decoder_refuses_one_past_caps)
 	buf_add(&b, "\x00\x40\x00\x01", 4);
 	refused(b.data, b.len, "frame of 4194305 bytes over the cap 4194304");
 	buf_reset(&b);
-	buf_add(&b, "\x00\x40\x00\x00\x00\x00\x00\x02", 8);
+	/* So is, from its first 8, a length no frame of its type can have;
+	 * the largest one it can have waits for its payload. */
+	buf_add(&b, "\x00\x20\x00\x11\x00\x00\x00\x02", 8);
+	refused(b.data, b.len, "JOB frame of 2097169 bytes, not 17..2097168");
+	b.data[3] = 0x10;
 	{
 		struct wire_msg m;
 		char err[64];
@@ -525,13 +529,14 @@ START_TEST(test_wire_corrupt_frames_are_errors)
 	refused("\0\0\0\0\0\0\0\x0a", 8, "frame of unknown type 10");
 	refused("\0\0\0\0\xff\0\0\x01", 8, "frame of unknown type 4278190081");
 
-	/* Empty frames with a payload, a payload too short for its fields. */
-	refused("\0\0\0\1\0\0\0\3\0\0\0\0\0\0\0\1x", 17,
-		"STARTED: 1 bytes after the last field");
-	refused("\0\0\0\1\0\0\0\x09\0\0\0\0\0\0\0\0x", 17,
-		"BYE: 1 bytes after the last field");
+	/* Empty frames with a payload, a payload too short for its fields:
+	 * refused from the header, before the payload has come. */
+	refused("\0\0\0\1\0\0\0\3\0\0\0\0\0\0\0\1", 16,
+		"STARTED frame of 1 bytes, not 0..0");
+	refused("\0\0\0\1\0\0\0\x09", 8, "BYE frame of 1 bytes, not 0..0");
 	refused("\0\0\0\4\0\0\0\5\0\0\0\0\0\0\0\1abcd", 20,
-		"CANCEL: payload of 4 bytes too short");
+		"CANCEL frame of 4 bytes, not 12..12");
+	refused("\0\0\0\x14\0\0\0\1", 8, "HELLO frame of 20 bytes, not");
 
 	/* A tag where there must be none. */
 	refused("\0\0\0\0\0\0\0\x09\0\0\0\0\0\0\0\1", 16, "BYE: tag 1, not 0");
