@@ -413,8 +413,8 @@ sched_attempt_stopped(struct attempt *at, int signal)
  * (with the last attempt's result replaced), or have its executor stop the
  * attempt. Returns 0, or -1 if it was already final.
  */
-static int
-sched_cancel(struct job *job)
+int
+sched_cancel_job(struct job *job)
 {
 	const char *why = sched_stop_why();
 	int stopping;
@@ -470,13 +470,6 @@ sched_timer_remaining(const struct attempt *at)
 	return ev_timer_remaining(sched_loop, (ev_timer *)&job->timer);
 }
 
-/* Cancel a job for the library API: 0, or -1 if it was already final. */
-int
-sched_cancel_job(struct job *job)
-{
-	return sched_cancel(job);
-}
-
 /* The `cancel ID` kind: cancel a queued or running job. */
 void
 sched_cancel_start(struct attempt *at)
@@ -493,7 +486,7 @@ sched_cancel_start(struct attempt *at)
 	if (target != NULL && target != job) {
 		/* The target may end at once and stop the run. */
 		S.canceller = job;
-		rc = sched_cancel(target);
+		rc = sched_cancel_job(target);
 		S.canceller = NULL;
 	}
 	if (seq == 0) {
@@ -541,7 +534,7 @@ sched_stop(int signo)
 	for (size_t i = 0; i < n; i++) {
 		struct job *job = job_get(seqs[i]);
 		if (job != NULL)
-			sched_cancel(job);
+			sched_cancel_job(job);
 	}
 	free(seqs);
 }
