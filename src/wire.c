@@ -518,15 +518,23 @@ struct cur {
 	size_t errlen;
 };
 
+/* Are n more bytes there? 0, or -1: the payload is too short. */
+static int
+cur_need(struct cur *c, size_t n)
+{
+	if (c->n - c->off >= n)
+		return 0;
+	errfmt(c->err, c->errlen, "%s: payload of %zu bytes too short",
+	       c->what, c->n);
+	return -1;
+}
+
 /* Take a u32 field, or fail: the payload is too short. */
 static int
 cur_u32(struct cur *c, uint32_t *v)
 {
-	if (c->n - c->off < 4) {
-		errfmt(c->err, c->errlen, "%s: payload of %zu bytes too short",
-		       c->what, c->n);
+	if (cur_need(c, 4) == -1)
 		return -1;
-	}
 	*v = get32(c->p + c->off);
 	c->off += 4;
 	return 0;
@@ -536,11 +544,8 @@ cur_u32(struct cur *c, uint32_t *v)
 static int
 cur_u64(struct cur *c, uint64_t *v)
 {
-	if (c->n - c->off < 8) {
-		errfmt(c->err, c->errlen, "%s: payload of %zu bytes too short",
-		       c->what, c->n);
+	if (cur_need(c, 8) == -1)
 		return -1;
-	}
 	*v = get64(c->p + c->off);
 	c->off += 8;
 	return 0;
