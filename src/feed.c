@@ -10,7 +10,10 @@
  * head(1) does) is not an error: the write fails with EPIPE (corun ignores
  * SIGPIPE), and the pipe is closed; the job's status is the child's. The
  * bytes are the caller's (the job keeps its block for retries): a feed
- * only points into them.
+ * only points into them. A block of a regular file (--pipe reading its
+ * standard input in place) is spliced from the file into the pipe: the
+ * file's pages go in without a copy; a file that shrank ends the feed
+ * early, as a reader that went away does.
  *
  * Threads: loop thread only. Memory: a feed is freed by feed_free, which
  * its owner (child.c) calls when the child finishes.
