@@ -21,7 +21,10 @@
  * is cut until one of them is freed, and only the next block is read
  * meanwhile (so that it is ready when a job ends). So at most -j blocks and
  * the one being read are in memory (a record longer than the block makes
- * that block longer, as it must).
+ * that block longer, as it must). A job done with its block gives the
+ * buffer back (pipe_recycle) for a later block, so that a block's pages
+ * are not faulted in anew each time. A regular file is not read into
+ * blocks at all (the file mode, below).
  *
  * Threads: loop thread only. Standard input is read without blocking and
  * its flags are never changed (stdin_reader), as input.c does.
