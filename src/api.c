@@ -52,6 +52,7 @@ static int api_used; /* a runner was made: the fork server is gone after */
 struct corun *
 corun_new(const struct corun_options *opts)
 {
+	char err[192]; /* corun_new says only EINVAL */
 	struct corun *r;
 
 	if (api_used) {
@@ -59,12 +60,7 @@ corun_new(const struct corun_options *opts)
 		return NULL;
 	}
 	r = xcalloc(1, sizeof *r);
-	if (options_import(&r->opts, opts) == -1) {
-		free(r);
-		return NULL;
-	}
-	if (r->opts.retry_on != NULL &&
-	    corun_parse_retry_on(r->opts.retry_on) == -1) {
+	if (options_import(&r->opts, opts, err, sizeof err) == -1) {
 		free(r);
 		return NULL;
 	}

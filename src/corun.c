@@ -43,7 +43,6 @@
 #include "pool_proc.h"
 #include "rawout.h"
 #include "report.h"
-#include "retry.h"
 #include "sched.h"
 #include "stats.h"
 #include "util.h"
@@ -205,15 +204,10 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	struct corun_options whole, *opts = &whole;
 	struct ev_loop *loop;
 	int status, plan_err, out = STDOUT_FILENO;
-	char msg[128];
+	char msg[192];
 
-	if (options_import(&whole, program_opts) == -1) {
-		warnx("options not set up by corun_options_init");
-		return 2;
-	}
-	if (opts->retry_on != NULL &&
-	    retry_check(opts->retry_on, msg, sizeof msg) == -1) {
-		warnx("--retry-on: %s", msg);
+	if (options_import(&whole, program_opts, msg, sizeof msg) == -1) {
+		warnx("%s", msg);
 		return 2;
 	}
 	fd_cloexec_all();
@@ -226,11 +220,8 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		 * template; -j blocks in flight at most (pipe_in.c). */
 		if (pipe_in_check(opts) == -1)
 			return 2;
-		int cap = opts->jobs > 0 ? opts->jobs
-					 : (int)sysconf(_SC_NPROCESSORS_ONLN);
+		int cap = opts->jobs > 0 ? opts->jobs : util_cpus();
 
-		if (cap < 1)
-			cap = 1;
 		if (opts->max_inflight > cap)
 			opts->max_inflight = cap;
 	}

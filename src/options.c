@@ -15,9 +15,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "corun.h"
 #include "options.h"
@@ -28,15 +28,13 @@
 static void
 options_defaults(struct corun_options *o)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpus = util_cpus();
 
 	memset(o, 0, sizeof *o);
 	o->size = sizeof *o;
-	if (cpus < 1)
-		cpus = 1;
-	o->procs = (int)cpus;
+	o->procs = cpus;
 	o->threads = CORUN_DEFAULT_THREADS;
-	o->jobs = (int)cpus;
+	o->jobs = cpus;
 	o->max_inflight = CORUN_DEFAULT_MAX_INFLIGHT;
 	o->timeout = -1;
 	o->retries = CORUN_DEFAULT_RETRIES;
@@ -69,18 +67,29 @@ corun_options_init_size(struct corun_options *o, size_t size)
 	o->size = size;
 }
 
-/* Copy a program's options into a whole struct of this library. */
+/* Copy a program's options into a whole struct of this library, and
+ * check what the library reads as text (retry_on). */
 int
-options_import(struct corun_options *dst, const struct corun_options *src)
+options_import(struct corun_options *dst, const struct corun_options *src,
+	       char *err, size_t errlen)
 {
+	char why[128];
+
 	options_defaults(dst);
 	if (src->size < offsetof(struct corun_options, size) + sizeof src->size ||
 	    src->size > sizeof *dst) {
+		snprintf(err, errlen, "options not set up by corun_options_init");
 		errno = EINVAL;
 		return -1;
 	}
 	memcpy(dst, src, src->size);
 	dst->size = sizeof *dst;
+	if (dst->retry_on != NULL &&
+	    retry_check(dst->retry_on, why, sizeof why) == -1) {
+		snprintf(err, errlen, "--retry-on: %s", why);
+		errno = EINVAL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -185,13 +194,11 @@ bad:
 static double
 options_cpus_relative(const char *s)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpus = util_cpus();
 	size_t len = strlen(s);
 	char *end;
 	double v;
 
-	if (cpus < 1)
-		cpus = 1;
 	if (len == 0 || strchr("+-.0123456789", s[0]) == NULL ||
 	    strspn(s, "+-.0123456789%") != len)
 		return -1;

@@ -162,12 +162,18 @@ pipe_in_check(const struct corun_options *opts)
 	return rc;
 }
 
+/* Is sep at w? */
+static int
+pipe_sep_in(const char *w)
+{
+	return w[0] == P.sep[0] && memcmp(w, P.sep, P.seplen) == 0;
+}
+
 /* Is there a boundary at offset o of the buffer (sep starts there)? */
 static int
 pipe_sep_at(const char *b, size_t o)
 {
-	return b[o] == P.sep[0] && memcmp(b + o, P.sep, P.seplen) == 0 &&
-	       o + P.endlen > 0;
+	return pipe_sep_in(b + o) && o + P.endlen > 0;
 }
 
 /* The bytes to read before looking for the end of a block: the block and
@@ -289,13 +295,6 @@ pipe_pread(char *w, size_t len, off_t off)
 		off += n;
 	}
 	return 0;
-}
-
-/* Is sep at w? */
-static int
-pipe_sep_in(const char *w)
-{
-	return w[0] == P.sep[0] && memcmp(w, P.sep, P.seplen) == 0;
 }
 
 /* Where the block of the file that starts at start ends (pipe_cut's

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +515,15 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The number of online CPUs, at least 1. */
+int
+util_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
 }
 
 /* A uniform double in [0, 1) from a per-thread xorshift64* generator,

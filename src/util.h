@@ -108,6 +108,9 @@ double mono_now(void);
  * with microseconds: 2026-12-04T07:39:42.123456Z. */
 void buf_add_rfc3339(struct buf *, double when);
 
+/* The number of online CPUs, at least 1. */
+int util_cpus(void);
+
 /* A uniform random double in [0, 1) (jitter), from a private per-thread
  * generator: the program's rand() state is left alone. */
 double util_random(void);
