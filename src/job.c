@@ -217,6 +217,36 @@ job_write(struct job *job)
 	sched_job_free(job);
 }
 
+/* Seconds until the job's timer fires, or -1. */
+double
+sched_timer_remaining(const struct attempt *at)
+{
+	const struct job *job = job_of(at);
+
+	if (!ev_is_active(&job->timer))
+		return -1;
+	return ev_timer_remaining(sched_loop, (ev_timer *)&job->timer);
+}
+
+/* corun --serve's STARTED: called when an attempt of a job submitted with a
+ * final function starts. */
+static sched_started_fn *started_fn;
+
+/* Have fn called when an attempt of a job with a final function starts. */
+void
+sched_on_started(sched_started_fn *fn)
+{
+	started_fn = fn;
+}
+
+/* An attempt of job has started (sched.c): tell its program. */
+void
+job_started(struct job *job)
+{
+	if (job->final != NULL && started_fn != NULL)
+		started_fn(job, job->final_arg);
+}
+
 /* Free a job that has left the scheduler. */
 void
 sched_job_free(struct job *job)

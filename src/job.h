@@ -156,6 +156,7 @@ uint64_t *job_live_seqs(size_t *n);
 uint64_t job_resolve(const char *ref, uint64_t seq);
 void job_settle_now(struct job *, enum job_status, const char *why);
 double job_queued(const struct job *);
+void job_started(struct job *);
 
 /* sched.c, for job.c. */
 enum run_state sched_run_state(void);

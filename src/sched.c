@@ -297,6 +297,7 @@ sched_attempt_started_at(struct attempt *at, double when)
 
 	if (job->fut.state == FUT_PENDING && future_start(&job->fut, when) == 0)
 		stats_started(job->ex, job_queued(job));
+	job_started(job);
 	if (at->timeout >= 0) {
 		ev_timer_init(&job->timer, sched_timeout_cb, at->timeout, 0.);
 		job->timer.data = job;
@@ -455,19 +456,6 @@ const char *
 sched_stop_why(void)
 {
 	return S.deadline_passed ? "run deadline" : "cancelled";
-}
-
-/* Seconds until the job's timer fires, or -1. */
-double
-sched_timer_remaining(const struct attempt *at)
-{
-	const struct job *job =
-	    (const struct job *)(const void *)((const char *)at -
-					       offsetof(struct job, at));
-
-	if (!ev_is_active(&job->timer))
-		return -1;
-	return ev_timer_remaining(sched_loop, (ev_timer *)&job->timer);
 }
 
 /* The `cancel ID` kind: cancel a queued or running job. */

@@ -75,6 +75,10 @@ typedef void sched_final_fn(struct job *, void *arg);
  * allocated until sched_job_free. */
 struct job *sched_submit(struct job_spec *, const char *file, unsigned line,
 			 sched_final_fn *final, void *arg);
+/* Called when an attempt of a job submitted with a final function starts
+ * (corun --serve's STARTED frame). */
+typedef void sched_started_fn(struct job *, void *arg);
+void sched_on_started(sched_started_fn *);
 /* Free a job submitted with a final function, once it is final. */
 void sched_job_free(struct job *);
 /* A job's outcome (its result is complete once it is final). */

@@ -32,11 +32,13 @@ _Static_assert(CORUN_OUTPUT_CAP + CORUN_STDERR_CAP + WIRE_ERROR_MAX + 64 <=
 		   WIRE_FRAME_MAX,
 	       "a RESULT at its caps fits in a frame");
 _Static_assert(WIRE_LINE_MAX + 64 <= WIRE_FRAME_MAX, "a JOB fits a frame");
+_Static_assert(2 * WIRE_NAME_MAX + WIRE_ENV_MAX + 64 <= WIRE_FRAME_MAX,
+	       "a HELLO fits a frame");
 _Static_assert(WIRE_CHUNK_MAX + WIRE_NAME_MAX + 64 <= WIRE_FRAME_MAX,
 	       "a FILE fits a frame");
 
 #define GREETING_FIXED (WIRE_MAGIC_LEN + 3) /* magic, u16 proto, u8 n */
-#define HELLO_FIXED 20			    /* 4 x u32, kinds' length */
+#define HELLO_FIXED 44 /* 4 x u32, 2 x u64, 3 lengths */
 #define JOB_FIXED 16			    /* attempt, timeout, length */
 #define RESULT_FIXED 36			    /* 6 x u32, 3 lengths */
 #define CANCEL_LEN 12			    /* grace, flags */
@@ -249,65 +251,36 @@ wire_greeting_check(const char *host, const struct wire_greeting *peer,
 	return -1;
 }
 
-/* Append the names of the job language's kinds, space-separated. */
-void
-wire_kinds(struct buf *b)
-{
-	int first = 1;
-
-	for (size_t i = 0; i < KIND_COUNT; i++) {
-		if (kind_table[i].hidden)
-			continue;
-		if (!first)
-			buf_addc(b, ' ');
-		buf_adds(b, kind_table[i].name);
-		first = 0;
-	}
-}
-
-/* Is the name (len bytes) one of the space-separated words of list? */
+/* Is c a character of an environment variable's name (first: not a
+ * digit)? */
 static int
-list_has(const char *list, uint32_t listlen, const char *name, size_t len)
+env_name_char(char c, int first)
 {
-	const char *s = list, *end = list + listlen;
-
-	while (s < end) {
-		const char *sp = memchr(s, ' ', (size_t)(end - s));
-		size_t wl = (size_t)((sp ? sp : end) - s);
-		if (wl == len && memcmp(s, name, len) == 0)
-			return 1;
-		s += wl + 1;
-	}
-	return 0;
+	return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (!first && c >= '0' && c <= '9');
 }
 
-/* Check a peer's HELLO against ours: it must know all our kinds. */
+/* A HELLO's environment: NAME=VALUE entries, each ended by a NUL. */
 int
-wire_hello_check(const char *host, const struct wire_hello *ours,
-		 const struct wire_hello *peer, char *err, size_t errlen)
+wire_env_ok(const char *s, size_t n)
 {
-	struct buf missing = BUF_INIT;
-	const char *s = ours->kinds, *end = ours->kinds + ours->kindslen;
-	int rc = 0;
+	const char *end = s + n;
 
+	if (n > WIRE_ENV_MAX)
+		return 0;
 	while (s < end) {
-		const char *sp = memchr(s, ' ', (size_t)(end - s));
-		size_t wl = (size_t)((sp ? sp : end) - s);
-		if (wl > 0 && !list_has(peer->kinds, peer->kindslen, s, wl)) {
-			if (missing.len > 0)
-				buf_adds(&missing, ", ");
-			buf_add(&missing, s, wl);
-		}
-		s += wl + 1;
+		const char *nul = memchr(s, '\0', (size_t)(end - s));
+		const char *p = s;
+
+		if (nul == NULL)
+			return 0;
+		while (p < nul && *p != '=' && env_name_char(*p, p == s))
+			p++;
+		if (p == s || p == nul || *p != '=')
+			return 0;
+		s = nul + 1;
 	}
-	if (missing.len > 0) {
-		errfmt(err, errlen, "%s: its corun does not know kind%s %s",
-		       host, strchr(missing.data, ',') ? "s" : "",
-		       missing.data);
-		rc = -1;
-	}
-	buf_free(&missing);
-	return rc;
+	return 1;
 }
 
 /* The rules of a HELLO's body. */
@@ -315,8 +288,10 @@ static int
 hello_ok(const struct wire_hello *h)
 {
 	return h->cpus >= 1 && h->jobs <= INT32_MAX && h->procs <= INT32_MAX &&
-	       h->threads <= INT32_MAX &&
-	       str_ok(h->kinds, h->kindslen, 1, WIRE_NAME_MAX);
+	       h->threads <= INT32_MAX && h->grace != WIRE_NO_TIME &&
+	       str_ok(h->kinds, h->kindslen, 1, WIRE_NAME_MAX) &&
+	       wire_env_ok(h->env, h->envlen) &&
+	       str_ok(h->workdir, h->wdlen, 0, WIRE_NAME_MAX);
 }
 
 /* Append a HELLO frame. */
@@ -325,12 +300,17 @@ wire_put_hello(struct buf *b, const struct wire_hello *h)
 {
 	if (!hello_ok(h))
 		return -1;
-	put_header(b, WIRE_HELLO, 0, HELLO_FIXED + (size_t)h->kindslen);
+	put_header(b, WIRE_HELLO, 0,
+		   HELLO_FIXED + (size_t)h->kindslen + h->envlen + h->wdlen);
 	put32(b, h->cpus);
 	put32(b, h->jobs);
 	put32(b, h->procs);
 	put32(b, h->threads);
+	put64(b, h->heartbeat);
+	put64(b, h->grace);
 	putstr(b, h->kinds, h->kindslen);
+	putstr(b, h->env, h->envlen);
+	putstr(b, h->workdir, h->wdlen);
 	return 0;
 }
 
@@ -396,63 +376,6 @@ wire_put_result(struct buf *b, uint64_t tag, const struct wire_result *r)
 	putstr(b, r->errout, r->errlen);
 	putstr(b, r->error, r->msglen);
 	return 0;
-}
-
-/* Point w at a local result's fields, made to fit; see wire.h. */
-void
-wire_result_from(struct wire_result *w, const struct result *r)
-{
-	size_t msglen = r->error ? strlen(r->error) : 0;
-
-	*w = (struct wire_result){
-	    .status = (uint32_t)r->status,
-	    .exit = r->exit >= 0 && r->exit <= 255 ? (uint32_t)r->exit
-						   : WIRE_NO_EXIT,
-	    .signal =
-		r->signal > 0 && r->signal <= 127 ? (uint32_t)r->signal : 0,
-	    .http_status = r->http_status > 0 && r->http_status <= 999
-			       ? (uint32_t)r->http_status
-			       : 0,
-	    .retry_after = r->retry_after > 0 ? (uint32_t)r->retry_after : 0,
-	    .truncated = r->truncated || r->value.len > CORUN_OUTPUT_CAP,
-	    .has_errout = r->has_errout,
-	    .unstarted = r->unstarted,
-	    .has_error = r->error != NULL,
-	    .value = r->value.data,
-	    .vlen =
-		(uint32_t)(r->value.len > CORUN_OUTPUT_CAP ? CORUN_OUTPUT_CAP
-							   : r->value.len),
-	    .errout = r->errout.data,
-	    .errlen = (uint32_t)r->errout.len,
-	    .error = r->error,
-	    .msglen =
-		(uint32_t)(msglen > WIRE_ERROR_MAX ? WIRE_ERROR_MAX : msglen),
-	};
-	if (r->errout.len > CORUN_STDERR_CAP) {
-		w->errout += r->errout.len - CORUN_STDERR_CAP;
-		w->errlen = CORUN_STDERR_CAP;
-	}
-}
-
-/* Fill a fresh local result from a decoded one. */
-void
-wire_result_to(struct result *r, const struct wire_result *w)
-{
-	r->status = (enum job_status)w->status;
-	r->exit = w->exit == WIRE_NO_EXIT ? -1 : (int)w->exit;
-	r->signal = (int)w->signal;
-	r->http_status = (int)w->http_status;
-	r->retry_after =
-	    w->retry_after > INT32_MAX ? INT32_MAX : (int)w->retry_after;
-	r->truncated = w->truncated;
-	r->has_errout = w->has_errout;
-	r->unstarted = w->unstarted;
-	if (w->vlen > 0)
-		buf_add(&r->value, w->value, w->vlen);
-	if (w->errlen > 0)
-		buf_add(&r->errout, w->errout, w->errlen);
-	r->error = w->has_error ? xstrndup(w->msglen ? w->error : "", w->msglen)
-				: NULL;
 }
 
 /* Append a CANCEL frame. */
@@ -605,11 +528,17 @@ decode_hello(struct cur *c, struct wire_hello *h)
 {
 	if (cur_u32(c, &h->cpus) < 0 || cur_u32(c, &h->jobs) < 0 ||
 	    cur_u32(c, &h->procs) < 0 || cur_u32(c, &h->threads) < 0 ||
+	    cur_u64(c, &h->heartbeat) < 0 || cur_u64(c, &h->grace) < 0 ||
 	    cur_str(c, "kinds", WIRE_NAME_MAX, 1, &h->kinds, &h->kindslen) <
+		0 ||
+	    cur_str(c, "env", WIRE_ENV_MAX, 0, &h->env, &h->envlen) < 0 ||
+	    cur_str(c, "workdir", WIRE_NAME_MAX, 1, &h->workdir, &h->wdlen) <
 		0 ||
 	    cur_end(c) < 0)
 		return -1;
-	return hello_ok(h) ? 0 : cur_bad(c, "a count or the kinds");
+	return hello_ok(h) ? 0
+			   : cur_bad(c, "a count, the grace, the kinds or the "
+					"environment");
 }
 
 /* Decode a JOB's body. */
@@ -684,7 +613,8 @@ decode_file(struct cur *c, struct wire_file *f)
 static const struct {
 	uint32_t min, max;
 } sizes[] = {
-    [WIRE_HELLO] = {HELLO_FIXED + 1, HELLO_FIXED + WIRE_NAME_MAX},
+    [WIRE_HELLO] = {HELLO_FIXED + 1,
+		    HELLO_FIXED + 2 * WIRE_NAME_MAX + WIRE_ENV_MAX},
     [WIRE_JOB] = {JOB_FIXED + 1, JOB_FIXED + WIRE_LINE_MAX},
     [WIRE_STARTED] = {0, 0},
     [WIRE_RESULT] = {RESULT_FIXED, RESULT_FIXED + CORUN_OUTPUT_CAP +

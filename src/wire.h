@@ -42,8 +42,18 @@
  *   1 HELLO   both ways, first. u32 cpus (online CPUs of the sender, >= 1),
  *             u32 jobs (-j), u32 procs (-P), u32 threads (-T) (the sender's
  *             limits, as corun_options holds them; 0 where it has none),
- *             string kinds: the names of the kinds the sender knows,
- *             separated by one space (1..WIRE_NAME_MAX bytes, no NUL).
+ *             u64 heartbeat (the sender's host timeout: it gives the peer
+ *             up when nothing has come from it for that long, so the peer
+ *             sends something, a PING if nothing else, at least every
+ *             quarter of it; WIRE_NO_TIME: never), u64 grace (the sender's
+ *             --grace: a worker stops its jobs with the parent's), string
+ *             kinds: the names of the kinds the sender knows, separated by
+ *             one space (1..WIRE_NAME_MAX bytes, no NUL), string env: the
+ *             environment the worker's jobs get on top of its own, each
+ *             entry NAME=VALUE and a NUL (NAME: a letter or _, then
+ *             letters, digits or _; 0..WIRE_ENV_MAX bytes; a worker sends
+ *             none), string workdir: the directory the worker runs its jobs
+ *             in (0..WIRE_NAME_MAX bytes, no NUL; empty: where it started).
  *   2 JOB     parent -> worker. u32 attempt (>= 1), u64 timeout of this
  *             attempt (WIRE_NO_TIME: none), string line: the job as its
  *             plan line (src/plan.h, corun(1)'s -n: id, executor, kind,
@@ -110,6 +120,7 @@
 #define WIRE_CHUNK_MAX (1024u * 1024)	  /* a FILE's data */
 #define WIRE_NAME_MAX 4096u		  /* a FILE's name, HELLO's kinds */
 #define WIRE_ERROR_MAX (64u * 1024)	  /* a RESULT's error message */
+#define WIRE_ENV_MAX (256u * 1024)	  /* a HELLO's environment */
 #define WIRE_NO_TIME UINT64_MAX		  /* a duration that is none */
 #define WIRE_NO_EXIT UINT32_MAX		  /* a RESULT without exit status */
 
@@ -136,8 +147,14 @@ struct wire_greeting {
 struct wire_hello {
 	uint32_t cpus;
 	uint32_t jobs, procs, threads;
-	const char *kinds; /* "sleep exec sh ..." */
+	uint64_t heartbeat; /* microseconds or WIRE_NO_TIME */
+	uint64_t grace;	    /* microseconds */
+	const char *kinds;  /* "sleep exec sh ..." */
 	uint32_t kindslen;
+	const char *env; /* "A=1\0B=2\0" */
+	uint32_t envlen;
+	const char *workdir; /* empty: none */
+	uint32_t wdlen;
 };
 
 struct wire_job {
@@ -207,6 +224,9 @@ int wire_greeting_check(const char *host, const struct wire_greeting *peer,
 
 /* Append our kinds (the job language's, space-separated) to b. */
 void wire_kinds(struct buf *b);
+/* Is s, n bytes, a HELLO's environment: NAME=VALUE entries, each ended by
+ * a NUL? */
+int wire_env_ok(const char *s, size_t n);
 /* 0 if the peer's HELLO knows every kind ours does; else -1 and a
  * one-line message naming host and the kinds it lacks. */
 int wire_hello_check(const char *host, const struct wire_hello *ours,

@@ -148,8 +148,14 @@ START_TEST(test_wire_hello_round_trips_and_check_names_missing_kinds)
 				   .jobs = 0,
 				   .procs = 2,
 				   .threads = INT32_MAX,
+				   .heartbeat = WIRE_NO_TIME,
+				   .grace = 2500000,
 				   .kinds = kinds.data,
-				   .kindslen = (uint32_t)kinds.len};
+				   .kindslen = (uint32_t)kinds.len,
+				   .env = "A=1\0B_2=x=y\0EMPTY=\0",
+				   .envlen = 19,
+				   .workdir = "/tmp/w d",
+				   .wdlen = 8};
 	ck_assert_int_eq(wire_put_hello(&b, &ours), 0);
 	decode_all(&b, &m);
 	ck_assert_int_eq(m.type, WIRE_HELLO);
@@ -158,8 +164,14 @@ START_TEST(test_wire_hello_round_trips_and_check_names_missing_kinds)
 	ck_assert_uint_eq(m.u.hello.jobs, 0);
 	ck_assert_uint_eq(m.u.hello.procs, 2);
 	ck_assert_uint_eq(m.u.hello.threads, INT32_MAX);
+	ck_assert(m.u.hello.heartbeat == WIRE_NO_TIME);
+	ck_assert(m.u.hello.grace == 2500000);
 	ck_assert_uint_eq(m.u.hello.kindslen, kinds.len);
 	ck_assert(memcmp(m.u.hello.kinds, kinds.data, kinds.len) == 0);
+	ck_assert_uint_eq(m.u.hello.envlen, 19);
+	ck_assert(memcmp(m.u.hello.env, "A=1\0B_2=x=y\0EMPTY=\0", 19) == 0);
+	ck_assert_uint_eq(m.u.hello.wdlen, 8);
+	ck_assert(memcmp(m.u.hello.workdir, "/tmp/w d", 8) == 0);
 	ck_assert_int_eq(
 	    wire_hello_check("h", &ours, &m.u.hello, err, sizeof err), 0);
 
@@ -191,7 +203,32 @@ START_TEST(test_wire_hello_round_trips_and_check_names_missing_kinds)
 	ck_assert_int_eq(wire_put_hello(&b, &peer), -1);
 	peer.kindslen = 0;
 	ck_assert_int_eq(wire_put_hello(&b, &peer), -1);
-	ck_assert_uint_eq(b.len, WIRE_HDR + 20 + kinds.len);
+	/* The environment: NAME=VALUE entries, each NUL-ended; a name
+	 * starts with a letter or _; no NUL in the workdir; a grace. */
+	{
+		static const struct {
+			const char *env;
+			uint32_t len;
+		} bad[] = {{"A=1", 3},	 {"=1\0", 3}, {"1A=x\0", 5},
+			   {"A-B=x\0", 6}, {"AB\0", 3}, {"A=1\0\0", 5}};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			peer = ours;
+			peer.env = bad[i].env;
+			peer.envlen = bad[i].len;
+			ck_assert_msg(wire_put_hello(&b, &peer) == -1,
+				      "env %zu taken", i);
+		}
+		ck_assert(wire_env_ok("_=\0", 3));
+		ck_assert(wire_env_ok(NULL, 0));
+	}
+	peer = ours;
+	peer.workdir = "a\0b";
+	peer.wdlen = 3;
+	ck_assert_int_eq(wire_put_hello(&b, &peer), -1);
+	peer = ours;
+	peer.grace = WIRE_NO_TIME;
+	ck_assert_int_eq(wire_put_hello(&b, &peer), -1);
+	ck_assert_uint_eq(b.len, WIRE_HDR + 44 + kinds.len + 19 + 8);
 	buf_free(&b);
 	buf_free(&kinds);
 }
@@ -454,7 +491,7 @@ END_TEST
 START_TEST(test_wire_every_truncation_of_a_stream_needs_more)
 {
 	struct buf kinds = BUF_INIT, b = BUF_INIT;
-	struct wire_hello h = {4, 8, 2, 2, NULL, 0};
+	struct wire_hello h = {.cpus = 4, .jobs = 8, .procs = 2, .threads = 2};
 	struct wire_job j = {1, 2500000, "1 process exec echo hi", 22};
 	struct wire_result r = {.status = 1,
 				.exit = 3,

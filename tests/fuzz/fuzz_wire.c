@@ -86,7 +86,7 @@ static void
 check_hello(const struct wire_msg *m)
 {
 	struct buf kinds = BUF_INIT;
-	struct wire_hello ours = {1, 0, 0, 0, NULL, 0};
+	struct wire_hello ours = {.cpus = 1};
 	char err[256] = "";
 
 	wire_kinds(&kinds);
