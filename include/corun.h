@@ -60,6 +60,13 @@ struct corun_source {
 #define CORUN_DEFAULT_OUTPUT_BUFFER_MB 64
 /* --block: bytes of standard input per --pipe job, about. */
 #define CORUN_DEFAULT_BLOCK_MB 1
+/* Remote workers: a host is lost after this long without a word from it;
+ * a job whose host was lost is re-run on another this many times. */
+#define CORUN_DEFAULT_HOST_TIMEOUT "30s"
+#define CORUN_DEFAULT_MAX_HOST_LOSSES 2
+/* The default --launcher. */
+#define CORUN_DEFAULT_LAUNCHER                                                 \
+	"ssh -o BatchMode=yes -o ServerAliveInterval=5 {host} corun --serve"
 
 /*
  * A run's options. Fill one in with corun_options_init, then change the
@@ -143,6 +150,19 @@ struct corun_options {
 	 * run or the runner; a bad list makes corun_run return 2 and
 	 * corun_new fail with EINVAL. */
 	const char *retry_on;
+	/* Remote workers (corun(1), REMOTE WORKERS); corun_run only. */
+	const char *const *hosts; /* -S: "[N/]HOST" each (":" is this
+				   * machine, without a launcher), nhosts */
+	size_t nhosts;
+	const char *launcher;	  /* --launcher TEMPLATE; NULL: ssh */
+	double host_timeout;	  /* --host-timeout, seconds (> 0) */
+	int max_host_losses;	  /* --max-host-losses: re-runs of a job
+				   * whose host was lost */
+	const char *const *env;	  /* --env NAME, nenv of them */
+	size_t nenv;
+	const char *workdir;	  /* --workdir DIR, or NULL */
+	const char *const *basefiles; /* --basefile FILE, nbasefiles */
+	size_t nbasefiles;
 };
 
 /* output_mode: records (the default for job files, and with --json), or
@@ -185,6 +205,9 @@ int corun_parse_jobs(const char *s, int *n);
 int corun_parse_load(const char *s, double *load);
 /* A list of --retry-on (and retry-on=): "timeout,exit:3-5,http:5xx"... */
 int corun_parse_retry_on(const char *s);
+/* An entry of -S: "[N/]HOST" (N >= 1, HOST without spaces or commas) or
+ * ":" (this machine). */
+int corun_parse_host(const char *s);
 
 /*
  * Run the jobs of the given inputs ("-" is standard input) and write one

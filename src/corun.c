@@ -43,6 +43,7 @@
 #include "pool_proc.h"
 #include "rawout.h"
 #include "report.h"
+#include "remote.h"
 #include "sched.h"
 #include "stats.h"
 #include "util.h"
@@ -137,6 +138,7 @@ struct ev_loop *
 engine_start(const struct corun_options *opts)
 {
 	struct ev_loop *loop;
+	char why[256];
 
 	/* Writes to a pipe whose reader is gone fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
@@ -160,6 +162,12 @@ engine_start(const struct corun_options *opts)
 		}
 		stats_init(loop, opts->stats, opts->progress,
 			   metrics_wanted(opts));
+		if (remote_init(loop, opts, why, sizeof why) == -1) {
+			warnx("%s", why);
+			sched_shutdown();
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	if (!opts->dry_run)
 		corun_signals_start(loop, opts->handle_signals);
@@ -173,6 +181,7 @@ engine_stop(const struct corun_options *opts)
 	if (!opts->dry_run) {
 		sched_shutdown();
 		stats_finish();
+		remote_free();
 	}
 	/* Only now: a signal of a burst that comes while the last records
 	 * are written must not kill corun. Stopping the watchers puts SIG_DFL

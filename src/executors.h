@@ -43,6 +43,7 @@ struct attempt {
 	const struct feed_src *input; /* --pipe: the job's standard input
 				       * (feed.h); NULL: /dev/null */
 	void *xdata;		     /* the executor's state for the attempt */
+	int lost;		     /* times its host was lost (remote.c) */
 };
 
 /*

@@ -57,6 +57,7 @@ result_init(struct result *r)
 	r->value = (struct buf)BUF_INIT;
 	r->errout = (struct buf)BUF_INIT;
 	r->error = NULL;
+	r->host = NULL;
 }
 
 /* Release what r owns and leave it as result_init does. */

@@ -40,6 +40,8 @@ struct result {
 	struct buf value;    /* the value (stdout for exec/sh) */
 	struct buf errout;   /* the tail of the child's stderr */
 	char *error;         /* one-line message, or NULL */
+	const char *host;    /* the remote host it ran on (corun -S), or
+			      * NULL: here; the name lives for the run */
 };
 
 void result_init(struct result *);

@@ -34,6 +34,7 @@
 #include "parse.h"
 #include "plan.h"
 #include "rawout.h"
+#include "remote.h"
 #include "report.h"
 #include "sched.h"
 #include "stats.h"
@@ -594,6 +595,8 @@ job_submit(struct job_spec *spec, const char *file, unsigned line,
 
 	job->ex =
 	    spec->on >= 0 ? (enum executor)spec->on : spec->kind->executor;
+	if (remote_takes(spec, job->at.input != NULL))
+		job->flags |= JOB_REMOTE;
 	job->at.spec = spec;
 	job->at.ex = job->ex;
 	job->at.timeout = spec->timeout >= 0 ? spec->timeout : J.opts->timeout;

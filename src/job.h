@@ -50,6 +50,7 @@ enum job_state {
 #define JOB_REQUEUED 0x10
 #define JOB_WRITTEN 0x20
 #define JOB_DEADLINE 0x40
+#define JOB_REMOTE 0x80
 
 /* How far the run is from its end. */
 enum run_state {

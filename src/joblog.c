@@ -5,7 +5,8 @@
  * canonical job line, holds no tab), so that a job of another file with
  * the same id is not taken for it. A line of an older log, written before
  * the job column existed (11 fields), is remembered under its id alone and
- * matches by id, as it did then; a line written before the queued column
+ * matches by id, as it did then; a line written before the host column
+ * (13 fields) or the queued column
  * (12 fields, the job last) is read as a new one. A failed write (a full
  * disk) is reported once; the log is closed and joblog_failed says so
  * (exit status 1).
@@ -27,8 +28,10 @@
 
 #define JOBLOG_HEADER                                                          \
 	"id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\t" \
-	"exit\tsignal\tjob\tqueued\n"
-#define JOBLOG_FIELDS 13
+	"exit\tsignal\tjob\tqueued\thost\n"
+#define JOBLOG_FIELDS 14
+/* Fields of a line of a log written before the host column. */
+#define JOBLOG_FIELDS_NOHOST 13
 /* Fields of a line of a log written before the queued column, and before
  * the job column. */
 #define JOBLOG_FIELDS_NOQUEUED 12
@@ -57,7 +60,8 @@ joblog_scan(const char *p, size_t len)
 		for (const char *c = p; c < nl && n <= JOBLOG_FIELDS; c++)
 			if (*c == '\t')
 				f[n++] = c + 1;
-		if ((n == JOBLOG_FIELDS || n == JOBLOG_FIELDS_NOQUEUED ||
+		if ((n == JOBLOG_FIELDS || n == JOBLOG_FIELDS_NOHOST ||
+		     n == JOBLOG_FIELDS_NOQUEUED ||
 		     n == JOBLOG_FIELDS_OLD) &&
 		    strncmp(f[5], "ok\t", 3) == 0 && f[1] - f[0] > 1) {
 			/* "ID" of an old line, "ID\tJOB" of a new one. */
@@ -66,8 +70,9 @@ joblog_scan(const char *p, size_t len)
 			if (n != JOBLOG_FIELDS_OLD) {
 				size_t idlen = (size_t)(f[1] - f[0]);
 				/* The job ends at the queued field's tab. */
-				const char *je = n == JOBLOG_FIELDS ? f[12] - 1
-								    : nl;
+				const char *je = n >= JOBLOG_FIELDS_NOHOST
+						     ? f[12] - 1
+						     : nl;
 				key = xmalloc(idlen + (size_t)(je - f[11]) + 1);
 				memcpy(key, f[0], idlen);
 				memcpy(key + idlen, f[11],
@@ -233,9 +238,11 @@ joblog_write(const struct record *rec, const char *job)
 		buf_adds(b, "-\t");
 	joblog_field(b, job != NULL && *job != '\0' ? job : NULL);
 	if (rec->start > 0)
-		buf_printf(b, "\t%.3f\n", rec->queued);
+		buf_printf(b, "\t%.3f\t", rec->queued);
 	else
-		buf_adds(b, "\t-\n");
+		buf_adds(b, "\t-\t");
+	joblog_field(b, res->host);
+	buf_addc(b, '\n');
 	if (write_all(joblog_fd, b->data, b->len) == -1)
 		joblog_fail();
 }

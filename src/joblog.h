@@ -5,8 +5,9 @@
  * source, kind, executor, status, attempts, start (seconds since the
  * epoch), elapsed, exit, signal ("-" where there is none), job (its
  * canonical line, plan_line's without id and executor), queued (seconds
- * from its reading to its first start; added last so that older logs,
- * with 11 or 12 fields, still read). Each line is
+ * from its reading to its first start), host (the remote host it ran on,
+ * "-": here); columns are added last so that older logs, with 11, 12 or
+ * 13 fields, still read. Each line is
  * appended with one write(2) as its job ends, so a crash of corun loses at
  * most the line being written. --resume reads the file first and remembers
  * the jobs recorded ok, by id and job. Loop thread only.

@@ -15,107 +15,7 @@
 #include <string.h>
 
 #include "corun.h"
-
-/* A macro's value as a string literal. */
-#define STR(x) STR_(x)
-#define STR_(x) #x
-
-static const char usage_text[] =
-"Usage: corun [OPTION]... [JOBFILE]...\n"
-"  or:  corun [OPTION]... -c TEMPLATE [::: ARG... | :::: FILE...]...\n"
-"Run the jobs of each JOBFILE (or of standard input, streamed, when there is\n"
-"none or it is -) concurrently, and write one result record per job.\n"
-"With -c, run TEMPLATE once per input: each line of standard input, or of\n"
-"the argument lists given after it.\n"
-"\n"
-"Command mode:\n"
-"  -c, --command TEMPLATE  a job line with replacement strings: {} {.} {/}\n"
-"                        {//} {/.} {#} {%} {N} {N.}...; exec is implied when\n"
-"                        its first word is not a kind, \" {}\" when it has none\n"
-"  ::: ARG...            inputs on the command line (several lists multiply)\n"
-"  :::: FILE...          inputs from files, one source each (- is stdin)\n"
-"  :::+, ::::+           pair the list with the one before instead\n"
-"  -a, --arg-file FILE   as :::: FILE\n"
-"  -0, --null            inputs end with NUL, not newline\n"
-"  -d, --delimiter C     inputs end with the byte C (\\n, \\t, \\0, \\xHH too)\n"
-"      --colsep REGEX    split each input into columns {1}..{N}\n"
-"      --max-args N      up to N inputs per job ({} is all of them)\n"
-"      --sh              inputs are shell command lines (sh -c each)\n"
-"      --tagstring STR   the tag of a job's output lines (STR expanded)\n"
-"\n"
-"Executors:\n"
-"  -P, --procs N         process-pool workers (default: online CPUs)\n"
-"  -T, --threads N       thread-pool threads (default: " STR(CORUN_DEFAULT_THREADS) ")\n"
-"  -j, --jobs N          child processes (exec, sh) at once: N, N% of the CPUs,\n"
-"                        +N or -N to them, 0 for no limit (default: online CPUs)\n"
-"      --max-inflight N  jobs read and not yet final; reading pauses at N\n"
-"                        (default: " STR(CORUN_DEFAULT_MAX_INFLIGHT) ")\n"
-"      --limit GROUP=N   at most N jobs of group=GROUP running at once\n"
-"      --worker-nice N   run process-pool workers N nice values below\n"
-"                        corun, 0-19 (default: " STR(CORUN_DEFAULT_WORKER_NICE) ")\n"
-"Attempts:\n"
-"  -t, --timeout DUR     per-attempt timeout (default: none)\n"
-"  -r, --retries N       retries after a failed or timed-out attempt (default: "
-    STR(CORUN_DEFAULT_RETRIES) ")\n"
-"      --backoff DUR[:MAX]  first retry delay, doubled up to MAX, plus 0-20%\n"
-"                        jitter (default: " CORUN_DEFAULT_BACKOFF ")\n"
-"      --retry-on LIST   retry only these failures, a comma list of timeout,\n"
-"                        signal, start, exit:N[-M], http:N[-M], http:Nxx\n"
-"                        (default: every failure; a job's retry-on= wins)\n"
-"      --grace DUR       SIGTERM to SIGKILL delay for children (default: "
-    CORUN_DEFAULT_GRACE ")\n"
-"      --fail-fast       stop at the first job that does not end ok\n"
-"Pacing:\n"
-"      --deadline DUR    cancel whatever is left DUR after the start; exit 1\n"
-"      --rate [GROUP=]N/DUR  at most N job starts (of group=GROUP) in any DUR\n"
-"      --delay DUR       at least DUR from one job start to the next\n"
-"      --load L          start no job while the 1-minute load average is over L\n"
-"                        (a number, N% of the CPUs, +N or -N)\n"
-"      --memfree SIZE    start no job while MemAvailable is below SIZE (bytes,\n"
-"                        or with K, M or G)\n"
-"Output:\n"
-"      --json            JSON Lines records instead of text\n"
-"  -k, --keep-order      write records (or output) in input order\n"
-"      --records         text records (the default for job files)\n"
-"      --group           each job's stdout whole on stdout when it ends, its\n"
-"                        stderr on stderr: not records (the default in\n"
-"                        command mode; nothing to do with group= or --limit)\n"
-"      --line-buffer, --lb  jobs' output lines as they come, never mixed\n"
-"  -u, --ungroup         jobs' output bytes as they come\n"
-"      --tag             raw output lines after the job's tag (its id) and a tab\n"
-"      --results DIR     each job's stdout, stderr and seq in files under DIR\n"
-"                        (GNU parallel's layout), not on stdout;\n"
-"                        --results NAME.json: JSON Lines records in NAME.json\n"
-"      --output-buffer SIZE  records waiting for the reader before corun holds\n"
-"                        back: SIZE bytes, or with K, M or G (default: "
-    STR(CORUN_DEFAULT_OUTPUT_BUFFER_MB) "M)\n"
-"      --joblog FILE     append a line per final job to FILE\n"
-"      --resume          with --joblog: skip jobs already ok in FILE\n"
-"      --progress        progress line on stderr (a terminal only)\n"
-"      --stats           summary on stderr at the end\n"
-"  -n, --dry-run         parse and print the plan; run nothing\n"
-"Standard input to jobs:\n"
-"  -c, --command LINE    the job line each --pipe block runs; its kind\n"
-"                        (exec or sh) may be left out: -c 'wc -l'\n"
-"      --pipe            cut standard input into blocks at record ends, each\n"
-"                        block one job's standard input (needs -c)\n"
-"      --block SIZE      bytes per block, about: SIZE bytes, or with K, M or G\n"
-"                        (default: " STR(CORUN_DEFAULT_BLOCK_MB) "M)\n"
-"      --recend STR      records end with STR (default: a newline, or none\n"
-"                        with --recstart)\n"
-"      --recstart STR    records start with STR (default: none)\n"
-"  -h, --help            show this help and exit\n"
-"  -V, --version         show the version and exit\n"
-"Metrics (Prometheus text format, see corun(1) METRICS):\n"
-"      --metrics FILE    rewrite FILE atomically every interval and at exit\n"
-"      --metrics-interval DUR  how often (default: " CORUN_DEFAULT_METRICS_INTERVAL ")\n"
-"      --metrics-addr HOST:PORT  serve GET /metrics over HTTP; HOST an IPv4\n"
-"                        address or [IPv6]; port 0 picks one, said on stderr\n"
-"\n"
-"DUR is a number with an optional unit: 250ms, 1.5, 1.5s, 2m, 1h.\n"
-"Exit status: 0 all jobs ok, 1 some job not ok, 2 usage error or a job file\n"
-"that does not parse, 130/143 after SIGINT/SIGTERM.\n"
-"See corun(1) and, for the job language, corun-jobs(5).\n";
+#include "main.h"
 
 enum {
 	OPT_MAX_INFLIGHT = 256,
@@ -156,6 +56,14 @@ enum {
 	OPT_MEMFREE,
 	/* Retry rules. */
 	OPT_RETRY_ON,
+	/* Remote workers. */
+	OPT_HOSTS_FILE,
+	OPT_LAUNCHER,
+	OPT_HOST_TIMEOUT,
+	OPT_MAX_HOST_LOSSES,
+	OPT_ENV,
+	OPT_WORKDIR,
+	OPT_BASEFILE,
 };
 
 static const struct option longopts[] = {
@@ -209,11 +117,30 @@ static const struct option longopts[] = {
 	{"load", required_argument, NULL, OPT_LOAD},
 	{"memfree", required_argument, NULL, OPT_MEMFREE},
 	{"retry-on", required_argument, NULL, OPT_RETRY_ON},
+	{"hosts", required_argument, NULL, 'S'},
+	{"hosts-file", required_argument, NULL, OPT_HOSTS_FILE},
+	{"launcher", required_argument, NULL, OPT_LAUNCHER},
+	{"host-timeout", required_argument, NULL, OPT_HOST_TIMEOUT},
+	{"max-host-losses", required_argument, NULL, OPT_MAX_HOST_LOSSES},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"workdir", required_argument, NULL, OPT_WORKDIR},
+	{"basefile", required_argument, NULL, OPT_BASEFILE},
 	{NULL, 0, NULL, 0},
 };
 
+/* The long name of the option getopt_long returned as c. */
+static const char *
+longopt_name(int c)
+{
+	const struct option *p = longopts;
+
+	while (p->name != NULL && p->val != c)
+		p++;
+	return p->name != NULL ? p->name : "?";
+}
+
 /* Complain about the command line and exit 2. */
-static _Noreturn void
+_Noreturn void
 usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "corun: ");
@@ -256,7 +183,7 @@ opt_size(const char *name, const char *arg)
 }
 
 /* A duration option. */
-static double
+double
 opt_duration(const char *name, const char *arg)
 {
 	double d;
@@ -272,7 +199,7 @@ opt_duration(const char *name, const char *arg)
 }
 
 /* realloc(p, n), or exit 2 when there is no memory. */
-static void *
+void *
 main_alloc(void *p, size_t n)
 {
 	p = realloc(p, n);
@@ -551,7 +478,7 @@ int
 main(int argc, char *argv[])
 {
 	struct corun_options o;
-	static const char shortopts[] = "P:T:j:t:r:knhVc:a:0d:u";
+	static const char shortopts[] = "P:T:j:t:r:knhVc:a:0d:uS:";
 	struct corun_source *src = NULL;
 	size_t nsrc = 0;
 	char **inputs;
@@ -726,6 +653,16 @@ main(int argc, char *argv[])
 					    optarg);
 			o.retry_on = optarg;
 			break;
+		case 'S':
+		case OPT_HOSTS_FILE:
+		case OPT_LAUNCHER:
+		case OPT_HOST_TIMEOUT:
+		case OPT_MAX_HOST_LOSSES:
+		case OPT_ENV:
+		case OPT_WORKDIR:
+		case OPT_BASEFILE:
+			opt_remote(&o, longopt_name(c), optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -786,5 +723,6 @@ main(int argc, char *argv[])
 	free(inputs);
 	free(src);
 	limits_free(&o);
+	remote_free_opts(&o);
 	return c;
 }

@@ -50,6 +50,8 @@ options_defaults(struct corun_options *o)
 			     &o->metrics_interval);
 	o->deadline = -1;
 	o->load = -1;
+	(void)parse_duration(CORUN_DEFAULT_HOST_TIMEOUT, &o->host_timeout);
+	o->max_host_losses = CORUN_DEFAULT_MAX_HOST_LOSSES;
 }
 
 /* Fill in the documented defaults of the first size bytes. */

@@ -45,11 +45,13 @@ enum parse_opt {
 	OPT_GROUP,
 	OPT_ON,
 	OPT_RETRY_ON,
+	OPT_HOST,
 	OPT_COUNT
 };
 
 static const char *const parse_opt_names[OPT_COUNT] = {
     "id", "timeout", "retries", "backoff", "after", "group", "on", "retry-on",
+    "host",
 };
 
 /* True for an ASCII decimal digit. */
@@ -397,6 +399,14 @@ parse_option(struct spec_draft *l, unsigned *seen, const char *tok,
 		if (retry_check(v, err, errlen) < 0)
 			return -1;
 		l->s.retry_on = v;
+		return 0;
+	case OPT_HOST:
+		if (strcmp(v, "local") != 0) {
+			errfmt(err, errlen, "bad host '%s': host= takes local",
+			       v);
+			return -1;
+		}
+		l->s.host_local = 1;
 		return 0;
 	default:
 		e = executor_parse(v);

@@ -52,6 +52,7 @@ struct job_spec {
 	/* retry-on= (retry.h): which failures are retried, as written;
 	 * NULL: unset. */
 	const char *retry_on;
+	int host_local;          /* host=local: never on a remote host */
 };
 
 enum parse_rc {

@@ -165,4 +165,6 @@ plan_line(struct buf *b, const char *id, const char *executor,
 		buf_printf(b, " on=%s", executor_name((enum executor)spec->on));
 	if (spec->retry_on != NULL)
 		buf_printf(b, " retry-on=%s", spec->retry_on);
+	if (spec->host_local)
+		buf_adds(b, " host=local");
 }

@@ -323,6 +323,10 @@ format_json(struct buf *out, const struct record *rec)
 	}
 	ADD_LIT(out, ",\"executor\":");
 	add_json_cstr(out, rec->executor);
+	if (res->host != NULL) {
+		ADD_LIT(out, ",\"host\":");
+		add_json_cstr(out, res->host);
+	}
 	ADD_LIT(out, ",\"status\":");
 	add_json_cstr(out, status_name(res->status));
 
@@ -416,6 +420,10 @@ format_text(struct buf *out, const struct record *rec)
 		text_add(out, rec->kind, strlen(rec->kind));
 	else
 		buf_addc(out, '-');
+	if (res->host != NULL) {
+		buf_addc(out, '@');
+		text_add(out, res->host, strlen(res->host));
+	}
 	buf_addc(out, ':');
 
 	if (rec->resumed) {

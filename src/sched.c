@@ -29,6 +29,7 @@
  *                 new attempt
  *   JOB_WRITTEN   final and out of the scheduler's hands (API jobs)
  *   JOB_DEADLINE  the running attempt is being stopped: --deadline
+ *   JOB_REMOTE    its attempts go to a remote host (remote.c, corun -S)
  *
  * How a line becomes a job (ids, after=, --resume, the -n plan) and how a
  * final job leaves (the job log, its record, -k order) is job.c's part of
@@ -74,6 +75,7 @@
 #include "job.h"
 #include "output.h"
 #include "parse.h"
+#include "remote.h"
 #include "report.h"
 #include "retry.h"
 #include "sched.h"
@@ -88,7 +90,7 @@
 /* Slot classes: the loop executor has three, timers, child processes and
  * network jobs, so a sleep never waits behind an exec held back by -j or a
  * transfer waiting for a file descriptor. */
-enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_NET, Q_COUNT };
+enum { Q_LOOP, Q_CHILD, Q_THREAD, Q_PROCESS, Q_NET, Q_REMOTE, Q_COUNT };
 
 static struct {
 	const struct corun_options *opts;
@@ -129,11 +131,20 @@ sched_class(const struct job *job)
 {
 	enum kind_id k = job->spec->kind->id;
 
+	if (job->flags & JOB_REMOTE)
+		return Q_REMOTE;
 	if (job->ex == EX_LOOP && job->spec->kind->spawns)
 		return Q_CHILD;
 	if (job->ex == EX_LOOP)
 		return k == KIND_HTTP || k == KIND_TCP ? Q_NET : Q_LOOP;
 	return job->ex == EX_THREAD ? Q_THREAD : Q_PROCESS;
+}
+
+/* The executor a job's attempts go to. */
+static const struct executor_ops *
+sched_ops(const struct job *job)
+{
+	return job->flags & JOB_REMOTE ? &exec_remote_ops : ops_of[job->ex];
 }
 
 /* What a running job stopped by a cancel was cancelled for. */
@@ -194,7 +205,7 @@ sched_dispatch(void)
 		struct job *job;
 
 		while ((job = queue_head(q)) != NULL) {
-			const struct executor_ops *ops = ops_of[job->ex];
+			const struct executor_ops *ops = sched_ops(job);
 			struct group *g;
 
 			if (!ops->ready(&job->at))
@@ -271,7 +282,7 @@ sched_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop, (void)revents;
 	job->flags |= JOB_TIMEDOUT;
-	ops_of[job->ex]->cancel(&job->at);
+	sched_ops(job)->cancel(&job->at);
 }
 
 /* The backoff delay before a retry has passed: queue the job again. */
@@ -444,7 +455,7 @@ sched_cancel_job(struct job *job)
 			job->flags |= JOB_DEADLINE;
 		job->flags |= JOB_CANCELLED;
 		if (!stopping)
-			ops_of[job->ex]->cancel(&job->at);
+			sched_ops(job)->cancel(&job->at);
 		return 0;
 	default:
 		return -1;
@@ -548,7 +559,7 @@ sched_hurry(int signo)
 
 		if (job != NULL && job->state == JS_RUNNING &&
 		    job != S.canceller)
-			ops_of[job->ex]->cancel(&job->at);
+			sched_ops(job)->cancel(&job->at);
 	}
 	free(seqs);
 }
@@ -723,6 +734,7 @@ sched_shutdown(void)
 		sched_abandon();
 	for (int ex = 0; ex < EX_COUNT; ex++)
 		ops_of[ex]->shutdown();
+	exec_remote_ops.shutdown();
 	ev_prepare_stop(sched_loop, &S.prepare);
 	ev_idle_stop(sched_loop, &S.nudge);
 	ev_timer_stop(sched_loop, &S.deadline);

@@ -133,7 +133,7 @@ no_sh_job() {
 	[ -z "$(procs_with '>>runs')" ]
 }
 check "kill -9: the sh jobs left running end" within 5 no_sh_job
-is "$(awk -F '\t' 'NR > 1 && (NF != 13 || $6 != "ok")' rs1.log |
+is "$(awk -F '\t' 'NR > 1 && (NF != 14 || $6 != "ok")' rs1.log |
 	head -n 3)" "" "kill -9: every logged line is whole and ok"
 nok=$(awk -F '\t' 'NR > 1 && $6 == "ok"' rs1.log | wc -l | tr -d ' ')
 diag "kill -9 after $nok of 1500 jobs logged ok"

@@ -43,10 +43,12 @@ t0 = float(sys.argv[1])
 sys.exit(not (t0 - 1 <= a <= t0 + 30 and b >= a + R["a"]["elapsed"] - 0.01))
 ' "$t0"
 
-# The job log gains queued, last.
-is "$(head -n 1 q.log | awk -F '\t' '{ print NF, $13 }')" "13 queued" \
-	"--joblog: queued is the 13th and last field of the header"
-is "$(awk -F '\t' 'NR > 1 && NF != 13' q.log)" "" "--joblog: 13 fields per line"
+# The job log gains queued, then host (corun -S), last.
+is "$(head -n 1 q.log | awk -F '\t' '{ print NF, $13, $14 }')" "14 queued host" \
+	"--joblog: queued is the 13th field of the header, host the 14th and last"
+is "$(awk -F '\t' 'NR > 1 && NF != 14' q.log)" "" "--joblog: 14 fields per line"
+is "$(awk -F '\t' 'NR > 1 && $14 != "-"' q.log)" "" \
+	"--joblog: a job run here has host -"
 check "--joblog: b's queued >= 0.9" \
 	awk -F '\t' '$1 == "b" { found = 1; ok = $13 >= 0.9 } END { exit !(found && ok) }' q.log
 is "$(awk -F '\t' '$1 == "s" { print $8, $13 }' q.log)" "- -" \
@@ -54,7 +56,8 @@ is "$(awk -F '\t' '$1 == "s" { print $8, $13 }' q.log)" "- -" \
 like "$(awk -F '\t' '$1 == "a" { print $13 }' q.log)" '^[0-9]+\.[0-9]{3}$' \
 	"--joblog: queued with three decimals"
 
-# --resume reads logs with 13 fields, 12 (before queued) and 11 (before job).
+# --resume reads logs with 14 fields, 13 (before host), 12 (before queued)
+# and 11 (before job).
 printf 'id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\texit\tsignal\tjob\n' >old.log
 printf 'x\t1\tr.jobs:1\tsh\tloop\tok\t1\t1.000\t0.001\t0\t-\tsh '"'"'echo >>x.runs'"'"'\n' >>old.log
 printf 'y\t2\tr.jobs:2\tsh\tloop\tok\t1\t1.000\t0.001\t0\t-\n' >>old.log
@@ -69,7 +72,7 @@ is "$(cat x.runs y.runs z.runs 2>/dev/null | wc -l | tr -d ' ')" 1 \
 	"--resume: 12-field and 11-field lines still count; only z runs"
 corun --joblog old.log --resume r.jobs >r2.out 2>&1 </dev/null
 is "$(cat z.runs | wc -l | tr -d ' ')" 1 \
-	"--resume: a 13-field line appended to an old log counts too"
+	"--resume: a 14-field line appended to an old log counts too"
 
 # --stats: queue-time percentiles next to the run-time ones.
 corun --stats -j 1 q.jobs >st.out 2>st.err </dev/null

@@ -399,10 +399,10 @@ EOF
 start=$(date +%s)
 corun --joblog jl.log jl.jobs >jl1.out 2>&1 </dev/null
 is "$?" 1 "--joblog: exit status 1 (b fails)"
-is "$(head -n 1 jl.log)" "$(printf 'id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\texit\tsignal\tjob\tqueued')" \
+is "$(head -n 1 jl.log)" "$(printf 'id\tseq\tsource\tkind\texecutor\tstatus\tattempts\tstart\telapsed\texit\tsignal\tjob\tqueued\thost')" \
 	"--joblog: the header line"
 is "$(nlines jl.log)" 7 "--joblog: one line per job after the header"
-is "$(awk -F '\t' 'NF != 13' jl.log)" "" "--joblog: 13 tab-separated fields per line"
+is "$(awk -F '\t' 'NF != 14' jl.log)" "" "--joblog: 14 tab-separated fields per line"
 is "$(awk -F '\t' '$1 == "c" || $1 == "t" { print $12 }' jl.log | sort)" \
 	"sh 'echo >>c.runs' after=a
 sleep 5 timeout=0.1s" "--joblog: the job field is the job's canonical line"
@@ -446,7 +446,7 @@ echo 'id=z sh "echo >>z.runs"' >cut.jobs
 corun --joblog cut.log cut.jobs >cut1.out 2>&1 </dev/null
 corun --joblog cut.log --resume cut.jobs >cut2.out 2>&1 </dev/null
 is "$(nlines z.runs)" 1 "--resume after a line cut short: the next run's line counts"
-is "$(awk -F '\t' 'NF == 13 && $1 == "z"' cut.log | wc -l | tr -d ' ')" 1 \
+is "$(awk -F '\t' 'NF == 14 && $1 == "z"' cut.log | wc -l | tr -d ' ')" 1 \
 	"--joblog after a line cut short: the new line is whole"
 corun --resume jl.jobs >nojl.out 2>&1 </dev/null
 is "$?" 2 "--resume without --joblog: exit status 2"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # tree.sh: the shape of the source tree. No file in src/ is over 800 lines;
-# src/main.c, the command, uses the library only through its public API:
-# it includes "config.h", the headers of include/ (corun.h) and system
-# headers, never a private header of src/; the tree is self-contained: no
+# the command (src/main*.c, src/main.h) uses the library only through its
+# public API: it includes "config.h", the headers of include/ (corun.h),
+# its own main.h and system headers, never a private header of src/; the tree is self-contained: no
 # file cites a document that is not in it (the contract is the manual
 # pages, man/); and the job language's library (the parser, the kind
 # table, the plan) needs none of the runtime: no libcurl, no dlopen, no
@@ -22,13 +22,14 @@ long=$(cd "$S" && for f in src/*.c src/*.h; do
 done)
 is "$long" "" "no file in src/ is over $MAX_LINES lines"
 
-# Every #include of src/main.c that is neither config.h, nor a header of
-# include/, nor a system header (one not in src/).
-private=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\([<"]\)\([^>"]*\)[>"].*/\1\2/p' \
-	"$S/src/main.c" | while read -r inc; do
+# Every #include of the command's files that is neither config.h, nor
+# main.h, nor a header of include/, nor a system header (one not in src/).
+private=$(cat "$S"/src/main*.c "$S/src/main.h" |
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\([<"]\)\([^>"]*\)[>"].*/\1\2/p' |
+	while read -r inc; do
 	name=${inc#?}
 	case $inc in
-	'"config.h') continue ;;
+	'"config.h' | '"main.h') continue ;;
 	esac
 	[ -e "$S/include/$name" ] && continue
 	case $inc in
@@ -36,7 +37,7 @@ private=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\([<"]\)\([^>"]
 	esac
 	echo "$name"
 done)
-is "$private" "" "src/main.c includes no private header, only corun.h"
+is "$private" "" "the command (src/main*.c) includes no private header, only corun.h"
 check "src/main.c includes corun.h" \
 	grep -Eq '^#include [<"]corun\.h[>"]' "$S/src/main.c"
 
