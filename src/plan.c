@@ -168,3 +168,43 @@ plan_line(struct buf *b, const char *id, const char *executor,
 	if (spec->host_local)
 		buf_adds(b, " host=local");
 }
+
+/* Read a plan line back as its job line; see plan.h. */
+int
+plan_read(const char *line, int with_id, struct buf *job, const char **ex,
+	  size_t *exlen)
+{
+	const char *id = line, *e = strchr(id, ' '), *rest;
+	size_t end, idlen;
+
+	if (e == NULL || (rest = strchr(e + 1, ' ')) == NULL)
+		return -1;
+	idlen = (size_t)(e - id);
+	*ex = e + 1;
+	*exlen = (size_t)(rest - *ex);
+	rest++;
+	end = strlen(rest);
+	if (with_id && strspn(id, "0123456789") < idlen)
+		buf_printf(job, "id=%.*s ", (int)idlen, id);
+	/* The option words: unquoted KEY=VALUE words at the end (an
+	 * argument holding '=' is always quoted). */
+	for (;;) {
+		size_t sp = end, wlen;
+		const char *w;
+
+		while (sp > 0 && rest[sp - 1] != ' ')
+			sp--;
+		wlen = end - sp;
+		w = rest + sp;
+		if (sp == 0 || memchr(w, '=', wlen) == NULL ||
+		    strcspn(w, "'\"\\") < wlen)
+			break;
+		end = sp - 1;
+	}
+	if (rest[end] != '\0') {
+		buf_adds(job, rest + end + 1);
+		buf_addc(job, ' ');
+	}
+	buf_add(job, rest, end);
+	return 0;
+}

@@ -337,6 +337,11 @@ rawout_write(const struct record *rec, const struct job_spec *spec)
 	struct rawjob *j = u64tab_get(&R.jobs, rec->seq);
 	const char *tag = spec != NULL ? spec->tag : NULL;
 	const struct buf *val = &rec->res->value;
+	const struct buf *err = &rec->res->errout;
+	/* A child's bytes came through the tap; a remote host's come in
+	 * its result (stdout and the stderr tail). */
+	bool remote = rec->res->host != NULL;
+	bool tapped = rec->output && !remote;
 	char num[24];
 	const char *id = rec->id;
 
@@ -347,8 +352,10 @@ rawout_write(const struct record *rec, const struct job_spec *spec)
 	if (j == NULL && R.results != NULL)
 		j = rawout_job(rec->seq);
 	if (j != NULL && R.results != NULL) {
-		if (!rec->output)
+		if (!tapped)
 			rawout_hold(&j->res[0], val->data, val->len);
+		if (remote)
+			rawout_hold(&j->res[1], err->data, err->len);
 		results_write(R.results, spec != NULL ? spec->args : NULL,
 			      spec != NULL ? spec->nargs : 0, id, rec->seq,
 			      &j->res[0], &j->res[1]);
@@ -360,17 +367,19 @@ rawout_write(const struct record *rec, const struct job_spec *spec)
 		u64tab_del(&R.jobs, rec->seq);
 		rawjob_free(j);
 	}
-	if (!rec->output && val->len > 0 && !R.quiet) {
-		const struct buf *v = &rec->res->value;
+	for (int s = 0; s < 2 && !tapped && !R.quiet; s++) {
+		const struct buf *v = s == 0 ? val : err;
 		bool bol = true;
 
+		if (v->len == 0 || (s == 1 && !remote))
+			continue;
 		if (R.tag) {
 			buf_reset(&R.tagged);
 			rawout_tag_lines(&R.tagged, tag != NULL ? tag : id,
 					 &bol, v->data, v->len);
 			v = &R.tagged;
 		}
-		report_raw(1, v->data, v->len);
+		report_raw(s + 1, v->data, v->len);
 	}
 	rawout_why(rec, id);
 	if (R.keep && rec->seq == R.head) {

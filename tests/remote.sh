@@ -71,10 +71,13 @@ like "$(cat text.out)" '^ok t [0-9.]+s sh@b: out$' "a text record shows KIND@HOS
 # --env, --workdir and --basefile reach the hosts' jobs.
 mkdir wd
 echo "the base" >base.txt
-CORUN_TEST_VAR='a b$c' corun --json -S a,b --launcher "$L" --env CORUN_TEST_VAR \
-	--workdir "$T/wd" --basefile base.txt -c \
-	'sh "printf \"%s|%s|%s\" \"\$CORUN_TEST_VAR\" \"\$(pwd)\" \"\$(cat base.txt)\""' \
-	::: 1 2 3 4 >env.json 2>env.err
+: >env.jobs
+for i in 1 2 3 4; do
+	echo "sh 'sleep 0.1; printf \"%s|%s|%s\" \"\$CORUN_TEST_VAR\" \"\$(pwd)\" \"\$(cat base.txt)\"'" >>env.jobs
+done
+CORUN_TEST_VAR='a b$c' corun --json -S 2/a,2/b --launcher "$L" \
+	--env CORUN_TEST_VAR --workdir "$T/wd" --basefile base.txt env.jobs \
+	>env.json 2>env.err
 is "$(jpy env.json 'sorted(set(r["value"] for r in R))')" \
 	"['a b\$c|$T/wd|the base']" \
 	"--env, --workdir, --basefile: each host's jobs see them"
@@ -117,7 +120,7 @@ id=x sh 'echo "$CORUN_HOST" >>x.ran; sleep 1; printf %s "$CORUN_HOST"'
 id=y sh 'sleep 0.2'
 id=z sh 'sleep 0.2'
 EOF2
-rm -f x.ran
+: >x.ran
 bg_corun k /dev/null k.json k.err --json -S 1/a,1/b --launcher "$L" kill.jobs
 wait_lines x.ran 1 10
 xh=$(cat x.ran)
@@ -141,7 +144,7 @@ no_leftovers "launcher killed: the lost worker's job is gone too"
 cat >stop.jobs <<'EOF2'
 id=s sh 'echo "$CORUN_HOST $(date +%s.%N)" >>s.ran; sleep 1.5; printf %s "$CORUN_HOST"'
 EOF2
-rm -f s.ran
+: >s.ran
 bg_corun st /dev/null st.json st.err --json --host-timeout 1s -S 1/a,1/b \
 	--launcher "$L" stop.jobs
 wait_lines s.ran 1 10
@@ -167,7 +170,7 @@ no_leftovers "stopped worker: it and its job are gone"
 cat >twice.jobs <<'EOF2'
 id=w sh 'echo "$CORUN_HOST" >>w.ran; sleep 30'
 EOF2
-rm -f w.ran
+: >w.ran
 bg_corun tw /dev/null tw.json tw.err --json --max-host-losses 1 -S 1/a,1/b \
 	--launcher "$L" twice.jobs
 wait_lines w.ran 1 10
