@@ -93,7 +93,8 @@ host_forget(struct host *h, struct rjob *rj)
 	h->tab[i] = NULL;
 	h->freeslots[h->nfree++] = i;
 	TAILQ_REMOVE(&h->jobs, rj, entry);
-	h->busy--;
+	h->busy[rj->rc]--;
+	h->nbusy--;
 	rj->at->xdata = NULL;
 }
 
@@ -288,9 +289,15 @@ host_frame(struct host *h, const struct wire_msg *m)
 			host_lost(h, why, 1);
 			return;
 		}
-		h->cap = h->slots ? h->slots
-				  : (int)(m->u.hello.jobs ? m->u.hello.jobs
-							  : m->u.hello.cpus);
+		/* The worker's -j, -T and -P, as they limit jobs there; -j 0
+		 * is no limit but the window. */
+		h->cap[RC_CHILD] =
+		    m->u.hello.jobs ? (int)m->u.hello.jobs : RC_WINDOW;
+		h->cap[RC_THREAD] =
+		    m->u.hello.threads ? (int)m->u.hello.threads : 1;
+		h->cap[RC_PROCESS] =
+		    m->u.hello.procs ? (int)m->u.hello.procs : 1;
+		h->cap[RC_LOOP] = RC_WINDOW;
 		h->state = H_UP;
 		h->dead = 0;
 		return;

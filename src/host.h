@@ -29,11 +29,18 @@ enum hstate {
 
 struct host;
 
+/* What limits a job on its host, as here (corun(1), -j, -P, -T): child
+ * processes, the thread pool, the process pool, or only a window of
+ * RC_WINDOW (timers and network jobs, which -j does not count). */
+enum rclass { RC_CHILD, RC_THREAD, RC_PROCESS, RC_LOOP, RC_COUNT };
+#define RC_WINDOW 1024
+
 /* An attempt sent to a host. */
 struct rjob {
 	struct attempt *at;
 	struct host *host;
 	uint64_t tag;
+	enum rclass rc;
 	unsigned started : 1, cancelling : 1;
 	TAILQ_ENTRY(rjob) entry;
 };
@@ -42,8 +49,9 @@ TAILQ_HEAD(rjobs, rjob);
 struct host {
 	char *name;	  /* as -S gave it, without N/ */
 	int local;	  /* ":": this machine, no launcher */
-	int slots;	  /* N/, or 0: the worker's -j */
-	int cap, busy;	  /* jobs it takes at once, and has */
+	int slots;	  /* N/: jobs at once, whatever they are; 0: by class */
+	int cap[RC_COUNT]; /* without N/: jobs of a class at once (HELLO) */
+	int busy[RC_COUNT], nbusy; /* jobs it has, by class and in all */
 	enum hstate state;
 	int dead;	  /* its last launch ended before its HELLO */
 	pid_t pid;	  /* its launcher, or 0 once reaped */

@@ -4,9 +4,11 @@
  * connection, this file decides which host takes a job and what becomes
  * of a job whose host is lost.
  *
- * A host takes as many jobs at once as N/ says or, without it, the
- * worker's -j (its HELLO); a job goes to the up host with the most free
- * room, equals taking turns. Its JOB frame carries the attempt's plan line
+ * A host takes as many jobs at once as N/ says or, without it, as many as
+ * its worker runs at once (its HELLO's -j, -T and -P, each for the jobs it
+ * limits there; timers and network jobs up to a window of RC_WINDOW), so
+ * jobs do not wait in a busy worker while another has room; a job goes to
+ * the up host with the most free room for its class, equals taking turns. Its JOB frame carries the attempt's plan line
  * (plan.h) without what the parent keeps for itself (after=, group=,
  * retries, backoff, retry-on=: the parent orders, paces and retries), and
  * its timeout, which the worker enforces (the parent's own timer is the
@@ -155,21 +157,43 @@ remote_lost(struct host *h, const char *msg)
 	}
 }
 
-/* The up host with the most free room (from the one after the last
- * pick, so equals take turns), or NULL. */
+/* The class of an attempt on its host. */
+static enum rclass
+remote_class(const struct attempt *at)
+{
+	if (at->ex == EX_THREAD)
+		return RC_THREAD;
+	if (at->ex == EX_PROCESS)
+		return RC_PROCESS;
+	return at->spec->kind->spawns ? RC_CHILD : RC_LOOP;
+}
+
+/* Room on a host for a job of class rc. */
+static int
+remote_room(const struct host *h, enum rclass rc)
+{
+	if (h->state != H_UP || h->nfile < R.opts->nbasefiles ||
+	    h->wbuf.len >= SEND_HIGH)
+		return 0;
+	return h->slots ? h->slots - h->nbusy : h->cap[rc] - h->busy[rc];
+}
+
+/* The up host with the most free room for a job of class rc (from the
+ * one after the last pick, so equals take turns), or NULL. */
 static struct host *
-remote_pick(void)
+remote_pick(enum rclass rc)
 {
 	struct host *best = NULL;
+	int most = 0;
 
 	for (size_t k = 0; k < R.nhosts; k++) {
 		struct host *h = &R.hosts[(R.next + k) % R.nhosts];
+		int room = remote_room(h, rc);
 
-		if (h->state != H_UP || h->busy >= h->cap ||
-		    h->nfile < R.opts->nbasefiles || h->wbuf.len >= SEND_HIGH)
-			continue;
-		if (best == NULL || h->cap - h->busy > best->cap - best->busy)
+		if (room > most) {
 			best = h;
+			most = room;
+		}
 	}
 	if (best != NULL)
 		R.next = (size_t)(best - R.hosts) + 1;
@@ -191,8 +215,8 @@ remote_all_down(void)
 static int
 remote_ready(const struct attempt *at)
 {
-	(void)at;
-	return remote_pick() != NULL || remote_all_down() != NULL;
+	return remote_pick(remote_class(at)) != NULL ||
+	       remote_all_down() != NULL;
 }
 
 /* Fail an attempt no host can take. */
@@ -212,7 +236,8 @@ remote_refuse(struct attempt *at, const char *msg)
 static void
 remote_submit(struct attempt *at)
 {
-	struct host *h = remote_pick();
+	enum rclass rc = remote_class(at);
+	struct host *h = remote_pick(rc);
 	struct job_spec spec;
 	struct wire_job wj;
 	struct rjob *rj;
@@ -255,7 +280,9 @@ remote_submit(struct attempt *at)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&h->jobs, rj, entry);
-	h->busy++;
+	rj->rc = rc;
+	h->busy[rc]++;
+	h->nbusy++;
 	at->xdata = rj;
 	host_want_write(h);
 }

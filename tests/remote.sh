@@ -78,8 +78,8 @@ done
 CORUN_TEST_VAR='a b$c' corun --json -S 2/a,2/b --launcher "$L" \
 	--env CORUN_TEST_VAR --workdir "$T/wd" --basefile base.txt env.jobs \
 	>env.json 2>env.err
-is "$(jpy env.json 'sorted(set(r["value"] for r in R))')" \
-	"['a b\$c|$T/wd|the base']" \
+is "$(jpy env.json 'len(set(r["value"] for r in R))') $(jpy env.json 'R[0]["value"]')" \
+	"1 a b\$c|$T/wd|the base" \
 	"--env, --workdir, --basefile: each host's jobs see them"
 is "$(jpy env.json '" ".join(sorted(set(r["host"] for r in R)))')" "a b" \
 	"--basefile: both hosts got it"
