@@ -599,12 +599,11 @@ host_launch(struct host *h)
 	host_want_write(h);
 }
 
-/* Wait up to secs for the host's launcher to end, then kill its group;
- * reap it. */
+/* Wait until the time until (mono_now's clock) for the host's launcher
+ * to end, then kill its group; reap it. */
 void
-host_end(struct host *h, double secs)
+host_end(struct host *h, double until)
 {
-	double until = mono_now() + secs;
 	int st;
 
 	while (h->pid > 0 && waitpid(h->pid, &st, WNOHANG) == 0) {
@@ -618,7 +617,6 @@ host_end(struct host *h, double secs)
 	}
 	h->pid = 0;
 }
-
 
 /* Set up a host from its -S entry ("[N/]HOST" or ":"), not launched. */
 void

@@ -104,8 +104,9 @@ struct rjob *host_find(struct host *, uint64_t tag);
 void host_forget(struct host *, struct rjob *);
 /* Stop watching the host's pipes and close them. */
 void host_close(struct host *);
-/* Wait up to secs for its launcher to end, then SIGKILL it; reap it. */
-void host_end(struct host *, double secs);
+/* Wait until the time until (mono_now's clock) for its launcher to end,
+ * then SIGKILL its group; reap it. */
+void host_end(struct host *, double until);
 
 /* remote.c, for host.c */
 /* The worker says the attempt started. */

@@ -308,6 +308,8 @@ remote_cancel(struct attempt *at)
 static void
 remote_shutdown(void)
 {
+	double until;
+
 	for (size_t i = 0; i < R.nhosts; i++) {
 		struct host *h = &R.hosts[i];
 		struct rjob *rj;
@@ -333,8 +335,11 @@ remote_shutdown(void)
 		}
 		h->state = H_REFUSED;
 	}
+	/* One deadline for all: each worker ends on its own once its
+	 * stdin is closed. */
+	until = mono_now() + R.opts->grace + 1;
 	for (size_t i = 0; i < R.nhosts; i++)
-		host_end(&R.hosts[i], R.opts->grace + 1);
+		host_end(&R.hosts[i], until);
 }
 
 const struct executor_ops exec_remote_ops = {
