@@ -111,10 +111,11 @@ host_want_write(struct host *h)
 static void
 host_queue_files(struct host *h)
 {
+	char *chunk = NULL;
+
 	while (h->nfile < HC.opts->nbasefiles && h->wbuf.len < SEND_HIGH) {
 		const char *name = HC.opts->basefiles[h->nfile];
 		struct wire_file f = {0};
-		char *chunk;
 		ssize_t n;
 
 		if (h->filefd < 0) {
@@ -125,11 +126,13 @@ host_queue_files(struct host *h)
 
 				errfmt(why, sizeof why, "--basefile %s: %s",
 				       name, strerror(errno));
+				free(chunk);
 				host_lost(h, why, 1);
 				return;
 			}
 		}
-		chunk = xmalloc(WIRE_CHUNK_MAX);
+		if (chunk == NULL)
+			chunk = xmalloc(WIRE_CHUNK_MAX);
 		n = pread(h->filefd, chunk, WIRE_CHUNK_MAX, (off_t)h->fileoff);
 		if (n < 0) {
 			char why[256];
@@ -147,7 +150,6 @@ host_queue_files(struct host *h)
 				       .data = chunk,
 				       .datalen = (uint32_t)n};
 		(void)wire_put_file(&h->wbuf, &f);
-		free(chunk);
 		h->fileoff += (uint64_t)n;
 		if (n == 0) {
 			close(h->filefd);
@@ -155,6 +157,7 @@ host_queue_files(struct host *h)
 			h->nfile++;
 		}
 	}
+	free(chunk);
 	host_want_write(h);
 }
 
@@ -321,6 +324,9 @@ host_frame(struct host *h, const struct wire_msg *m)
 		host_want_write(h);
 		return;
 	case WIRE_PONG:
+		return;
+	case WIRE_BYE:
+		host_lost(h, "its worker said goodbye", 0);
 		return;
 	default:
 		break;
@@ -526,6 +532,10 @@ host_launch(struct host *h)
 	int rc = 0, pidfd;
 	pid_t pid;
 
+	/* The last launcher is normally reaped by now (its pidfd); without
+	 * pidfds, make sure. */
+	if (h->pid > 0)
+		host_end(h, mono_now());
 	if (h->local) {
 		snprintf(nums[0], sizeof nums[0], "%d", HC.opts->jobs);
 		snprintf(nums[1], sizeof nums[1], "%d", HC.opts->procs);
