@@ -482,7 +482,7 @@ is "$(nlines full3.out)" 2 "--joblog on a full disk: the jobs still run"
 printf 'id=a exec true\nid=b sh "echo b1 >>ran"\n' >r1.jobs
 printf 'id=a exec true\nid=b sh "echo b2 >>ran"\n' >r2.jobs
 corun --joblog rid.log r1.jobs >/dev/null 2>&1 </dev/null
-is "$(awk -F '\t' '$1 == "a" { print NF ":" $12 }' rid.log)" "13:exec true" \
+is "$(awk -F '\t' '$1 == "a" { print NF ":" $12 }' rid.log)" "14:exec true" \
 	"the job log's 12th field is the job line (queued follows)"
 corun --json --joblog rid.log --resume r2.jobs >rid.json 2>&1 </dev/null
 is "$?" 0 "--resume with another file: exit status 0"
