@@ -198,12 +198,15 @@ jrec tr.json slow status='"timeout"' host='"a"' \
 jrec tr.json bad status='"failed"' attempts=3 exit=3 host='"a"' \
 	"retries=: the parent retries a remote job"
 
-printf 'id=long sh "sleep 30"\n' >sig.jobs
+# The job runs a link to sleep in the test's directory: no_leftovers and
+# gone find it, and no other test's sleep.
+ln -s "$(command -v sleep)" "$T/sleeper"
+printf 'id=long exec %s 30\n' "$T/sleeper" >sig.jobs
 rm -f worker.a.pid
 bg_corun sg /dev/null sg.json sg.err --json -S a --launcher "$L" sig.jobs
 wait_for worker.a.pid 10
 wait_for_job() {
-	[ -n "$(procs_with 'sleep 30')" ]
+	[ -n "$(procs_with "$T/sleeper")" ]
 }
 i=0
 while ! wait_for_job && [ $i -lt "$(ticks 5)" ]; do
@@ -215,7 +218,7 @@ sg_rc=$(bg_wait sg 20)
 is "$sg_rc" 143 "SIGTERM: exit status 143"
 jrec sg.json long status='"cancelled"' host='"a"' \
 	"SIGTERM: the remote job is cancelled (CANCEL frame)"
-gone "sleep 30" "SIGTERM: the remote job's process is gone"
+gone "$T/sleeper" "SIGTERM: the remote job's process is gone"
 no_leftovers "SIGTERM: nothing is left"
 
 # --- usage errors ----------------------------------------------------------------
