@@ -310,6 +310,8 @@ remote_shutdown(void)
 {
 	double until;
 
+	if (R.nhosts == 0)
+		return;
 	for (size_t i = 0; i < R.nhosts; i++) {
 		struct host *h = &R.hosts[i];
 		struct rjob *rj;

@@ -133,9 +133,11 @@ second: NULL EBUSY
 attempts: 3
 rand: same" "options' size checked, one runner, the program's rand() untouched"
 
-# main.c: system headers, config.h and corun.h only.
-grep '^#[ ]*include[ ]*"' "$SRCDIR/src/main.c" |
-	grep -v '"config\.h"' | grep -v '"corun\.h"' >private.txt
-is "$(cat private.txt)" "" "src/main.c includes no private header"
+# The command (src/main*.c): system headers, config.h, corun.h and its
+# own main.h only.
+cat "$SRCDIR"/src/main*.c | grep '^#[ ]*include[ ]*"' |
+	grep -v '"config\.h"' | grep -v '"corun\.h"' | grep -v '"main\.h"' \
+	>private.txt
+is "$(cat private.txt)" "" "the command (src/main*.c) includes no private header"
 
 done_testing
