@@ -33,65 +33,13 @@
 #include "rawout.h"
 #include "room.h"
 #include "spawn.h"
+#include "slots.h"
 #include "work.h"
 
 static int children; /* exec/sh children running (the -j slots) */
 /* Job slots (corun(1), {%} and CORUN_SLOT): each running child has the
- * smallest free one of 1..-j. Free slots are those given back (a min-heap)
- * and every one above slot_top. */
-static unsigned *slot_heap;
-static size_t slot_n, slot_cap;
-static unsigned slot_top;
-
-/* Take the smallest free job slot. */
-static unsigned
-slot_take(void)
-{
-	unsigned s;
-	size_t i = 0;
-
-	if (slot_n == 0)
-		return ++slot_top;
-	s = slot_heap[0];
-	slot_heap[0] = slot_heap[--slot_n];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		unsigned t;
-
-		if (c >= slot_n)
-			break;
-		if (c + 1 < slot_n && slot_heap[c + 1] < slot_heap[c])
-			c++;
-		if (slot_heap[i] <= slot_heap[c])
-			break;
-		t = slot_heap[i];
-		slot_heap[i] = slot_heap[c];
-		slot_heap[c] = t;
-		i = c;
-	}
-	return s;
-}
-
-/* Give a job slot back (0: none). */
-static void
-slot_give(unsigned s)
-{
-	size_t i = slot_n++;
-
-	if (s == 0) {
-		slot_n--;
-		return;
-	}
-	if (slot_n > slot_cap) {
-		slot_cap = slot_cap ? slot_cap * 2 : 16;
-		slot_heap = xrealloc(slot_heap, slot_cap * sizeof *slot_heap);
-	}
-	while (i > 0 && slot_heap[(i - 1) / 2] > s) {
-		slot_heap[i] = slot_heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	slot_heap[i] = s;
-}
+ * smallest free one of 1..-j. */
+static struct slots slots = SLOTS_INIT;
 
 /* sleep's timer fired. */
 static void
@@ -143,7 +91,7 @@ loop_child_done(void *ctx, struct result *res)
 
 	forksrv_unwatch(child_pid(at->xdata));
 	children--;
-	slot_give(at->slot);
+	slots_give(&slots, at->slot);
 	room_leave(); /* what ran out may be there again */
 	net_http_fds_freed();
 	sched_attempt_done(at, res);
@@ -162,7 +110,7 @@ loop_child_start(struct attempt *at)
 	/* The fork server watches over children should corun be killed. */
 	ppool_forksrv();
 	/* Its job slot first: the spec may hold {%}. */
-	at->slot = slot_take();
+	at->slot = slots_take(&slots);
 	sched_attempt_slotted(at);
 	spec = at->spec;
 	argv = spec->argv;
@@ -181,7 +129,7 @@ loop_child_start(struct attempt *at)
 		/* Out of fds or processes: a running child or network job
 		 * gives some back when it ends (room.c). Until then the job
 		 * waits at the head of its queue and none of them starts. */
-		slot_give(at->slot);
+		slots_give(&slots, at->slot);
 		sched_attempt_requeue(at);
 		return;
 	}
@@ -194,7 +142,7 @@ loop_child_start(struct attempt *at)
 		res.has_errout = 1;
 		res.unstarted = true; /* retry-on start */
 		result_error(&res, "%s", err);
-		slot_give(at->slot);
+		slots_give(&slots, at->slot);
 		sched_attempt_done(at, &res);
 		return;
 	}
@@ -381,7 +329,6 @@ executors_init(struct ev_loop *loop, const struct corun_options *opts)
 	ppool_set_nice(opts->worker_nice);
 	child_set_drain(opts->grace);
 	/* Every slot is free at the start of a run. */
-	slot_n = 0;
-	slot_top = 0;
+	slots_free(&slots);
 	return 0;
 }

@@ -95,6 +95,8 @@ host_forget(struct host *h, struct rjob *rj)
 	TAILQ_REMOVE(&h->jobs, rj, entry);
 	h->busy[rj->rc]--;
 	h->nbusy--;
+	slots_give(&h->jslots, rj->at->slot);
+	rj->at->slot = 0;
 	rj->at->xdata = NULL;
 }
 
@@ -664,4 +666,5 @@ host_free(struct host *h)
 	buf_free(&h->rbuf);
 	buf_free(&h->wbuf);
 	buf_free(&h->epart);
+	slots_free(&h->jslots);
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "executors.h"
+#include "slots.h"
 #include "util.h"
 #include "wire.h"
 
@@ -52,6 +53,7 @@ struct host {
 	int slots;	  /* N/: jobs at once, whatever they are; 0: by class */
 	int cap[RC_COUNT]; /* without N/: jobs of a class at once (HELLO) */
 	int busy[RC_COUNT], nbusy; /* jobs it has, by class and in all */
+	struct slots jslots; /* its jobs' slots ({%}): 1..its jobs at once */
 	enum hstate state;
 	int dead;	  /* its last launch ended before its HELLO */
 	pid_t pid;	  /* its launcher, or 0 once reaped */

@@ -251,6 +251,9 @@ remote_submit(struct attempt *at)
 		remote_refuse(at, msg);
 		return;
 	}
+	/* Its slot on the host: command mode's {%} is filled in now. */
+	at->slot = slots_take(&h->jslots);
+	sched_attempt_slotted(at);
 	/* The parent keeps dependencies, groups, retries and pacing. */
 	spec = *at->spec;
 	spec.after = NULL;
@@ -276,6 +279,8 @@ remote_submit(struct attempt *at)
 		h->tab[i] = NULL;
 		h->freeslots[h->nfree++] = i;
 		free(rj);
+		slots_give(&h->jslots, at->slot);
+		at->slot = 0;
 		remote_refuse(at, "the job's line is too long to send");
 		return;
 	}
