@@ -143,6 +143,10 @@ struct corun_options {
 	 * run or the runner; a bad list makes corun_run return 2 and
 	 * corun_new fail with EINVAL. */
 	const char *retry_on;
+	/* corun --serve (corun(1)): be a remote worker, taking jobs as frames
+	 * on standard input and answering with frames on standard output;
+	 * corun_run's inputs must be none. Default 0. */
+	int serve;
 };
 
 /* output_mode: records (the default for job files, and with --json), or

@@ -44,6 +44,7 @@
 #include "rawout.h"
 #include "report.h"
 #include "sched.h"
+#include "serve.h"
 #include "stats.h"
 #include "util.h"
 
@@ -211,6 +212,15 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	fd_cloexec_all();
+	/* --serve: frames on standard input and output, nothing else. */
+	if (opts->serve) {
+		if (ninputs > 0 || opts->command != NULL || opts->pipe ||
+		    opts->dry_run) {
+			warnx("--serve takes no job file, -c, --pipe or -n");
+			return 2;
+		}
+		return serve_run(opts);
+	}
 	if (opts->command != NULL && ninputs > 0) {
 		warnx("a job file and a template (-c) together");
 		return 2;

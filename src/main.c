@@ -104,6 +104,11 @@ static const char usage_text[] =
 "      --recend STR      records end with STR (default: a newline, or none\n"
 "                        with --recstart)\n"
 "      --recstart STR    records start with STR (default: none)\n"
+"Remote workers:\n"
+"      --serve           be a remote worker: jobs as frames on standard input,\n"
+"                        results as frames on standard output (a parent corun\n"
+"                        starts it through its launcher); takes -P, -T, -j,\n"
+"                        --grace, --max-inflight and the pacing options\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "Metrics (Prometheus text format, see corun(1) METRICS):\n"
@@ -156,6 +161,8 @@ enum {
 	OPT_MEMFREE,
 	/* Retry rules. */
 	OPT_RETRY_ON,
+	/* The remote worker. */
+	OPT_SERVE,
 };
 
 static const struct option longopts[] = {
@@ -209,6 +216,7 @@ static const struct option longopts[] = {
 	{"load", required_argument, NULL, OPT_LOAD},
 	{"memfree", required_argument, NULL, OPT_MEMFREE},
 	{"retry-on", required_argument, NULL, OPT_RETRY_ON},
+	{"serve", no_argument, NULL, OPT_SERVE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -547,6 +555,55 @@ abbrev_expand(int argc, char *argv[], const char *shortopts)
 	}
 }
 
+/* The first option given that a remote worker (--serve) does not take
+ * (it takes -P, -T, -j, --grace, --max-inflight, --worker-nice and the
+ * host's pacing: --rate, --delay, --load, --memfree), or NULL. lists: an
+ * argument list or -a was given. */
+static const char *
+serve_conflict(const struct corun_options *o, int lists)
+{
+	struct corun_options d;
+
+	corun_options_init(&d);
+	if (o->shell_lines)
+		return "--sh";
+	if (o->command != NULL)
+		return "-c";
+	if (lists)
+		return "an argument list";
+	if (o->pipe)
+		return "--pipe";
+	if (o->dry_run)
+		return "-n";
+	if (o->json)
+		return "--json";
+	if (o->keep_order)
+		return "-k";
+	if (o->fail_fast)
+		return "--fail-fast";
+	if (o->joblog != NULL || o->resume)
+		return "--joblog";
+	if (o->progress || o->stats)
+		return o->progress ? "--progress" : "--stats";
+	if (o->output_mode != d.output_mode || o->tag || o->results != NULL)
+		return "an output option";
+	if (o->metrics != NULL || o->metrics_addr != NULL)
+		return "--metrics";
+	if (o->deadline != d.deadline)
+		return "--deadline";
+	if (o->timeout != d.timeout)
+		return "-t";
+	if (o->retries != d.retries || o->retry_on != NULL ||
+	    o->backoff != d.backoff || o->backoff_max != d.backoff_max)
+		return "a retry option";
+	if (o->nlimits > 0)
+		return "--limit";
+	if (o->tagstring != NULL || o->colsep != NULL ||
+	    o->max_args != d.max_args || o->delimiter != d.delimiter)
+		return "a command mode option";
+	return NULL;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -726,6 +783,9 @@ main(int argc, char *argv[])
 					    optarg);
 			o.retry_on = optarg;
 			break;
+		case OPT_SERVE:
+			o.serve = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -737,6 +797,18 @@ main(int argc, char *argv[])
 				"Try 'corun --help' for more information.\n");
 			return 2;
 		}
+	}
+	if (o.serve) {
+		const char *bad = serve_conflict(&o, nsrc > 0 || lists < argc);
+
+		if (bad != NULL)
+			usage_error("%s does not go with --serve", bad);
+		if (optind < lists)
+			usage_error("'%s': --serve takes no job file",
+				    argv[optind]);
+		c = corun_run(&o, NULL, 0);
+		limits_free(&o);
+		return c;
 	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
