@@ -334,11 +334,20 @@ serve_handshake(void)
 		serve_warn("writing the HELLO: %s", strerror(errno));
 		goto out;
 	}
-	if ((n = serve_read_until(serve_dec_greeting, &g, err, sizeof err)) <= 0 ||
-	    (buf_consume(&V.in, (size_t)n),
-	     wire_greeting_check("the parent", &g, err, sizeof err) == -1) ||
-	    (n = serve_read_until(serve_dec_frame, &m, err, sizeof err)) <= 0) {
+	if ((n = serve_read_until(serve_dec_greeting, &g, err, sizeof err)) <
+	    0) {
+		serve_warn("bad greeting from the parent (%s)", err);
+		goto out;
+	}
+	if (n == 0 || (buf_consume(&V.in, (size_t)n),
+		       wire_greeting_check("the parent", &g, err,
+					   sizeof err) == -1) ||
+	    (n = serve_read_until(serve_dec_frame, &m, err, sizeof err)) == 0) {
 		serve_warn("%s", err);
+		goto out;
+	}
+	if (n < 0) {
+		serve_warn("bad HELLO from the parent (%s)", err);
 		goto out;
 	}
 	if (m.type != WIRE_HELLO) {

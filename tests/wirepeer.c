@@ -36,6 +36,7 @@
  *                           (hello, started, result, pong, ping, bye) with
  *                           that tag or nonce (any without TAG) has come
  *   wait results N          ... until N RESULTs in all have come
+ *   await FILE              read (and print) frames until FILE exists
  *   silence DUR             read and print frames for DUR seconds, sending
  *                           nothing, not even PONGs
  *   quiet                   print no more STARTED and RESULT lines (they
@@ -301,6 +302,10 @@ pump(double secs, int (*done)(void *), void *arg)
 			usleep(10000); /* nothing can change: wait it out */
 			continue;
 		}
+		/* A predicate may turn true without a byte moving (await):
+		 * look again every 20 ms. */
+		if (done != NULL && left > 0.02)
+			left = 0.02;
 		n = poll(p, 2, (int)(left * 1000) + 1);
 		if (n < 0 && errno != EINTR)
 			return -1;
@@ -499,37 +504,45 @@ cmd_jobs(unsigned long count, uint64_t tag, const char *timeout,
 	}
 }
 
-/* file NAME PATH [SIZE]: the file as FILE chunks. */
+/* file NAME PATH [SIZE]: the file as FILE chunks, each read from PATH
+ * just before it is sent (so a worker that truncated PATH early would
+ * send it short). */
 static void
 cmd_file(char **tok, int n)
 {
 	size_t size = n > 3 ? strtoul(tok[3], NULL, 10) : WIRE_CHUNK_MAX;
 	struct wire_file f = {0};
-	struct buf data = BUF_INIT;
 	FILE *fp = fopen(tok[2], "rb");
-	char chunk[65536];
-	size_t r;
+	char *chunk = xmalloc(WIRE_CHUNK_MAX);
+	long total;
 
-	if (fp == NULL || size == 0 || size > WIRE_CHUNK_MAX) {
+	if (fp == NULL || size == 0 || size > WIRE_CHUNK_MAX ||
+	    fseek(fp, 0, SEEK_END) == -1 || (total = ftell(fp)) < 0) {
 		fprintf(stderr, "wirepeer: file %s: cannot read\n", tok[2]);
 		exit(2);
 	}
-	while ((r = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		buf_add(&data, chunk, r);
-	fclose(fp);
+	rewind(fp);
 	f.name = tok[1];
 	f.namelen = (uint32_t)strlen(tok[1]);
 	do {
-		size_t len = data.len - f.offset < size ? data.len - f.offset
-							: size;
-		f.data = data.data + f.offset;
+		size_t len = fread(chunk, 1, size, fp);
+
+		f.data = chunk;
 		f.datalen = (uint32_t)len;
-		f.last = f.offset + len == data.len;
+		f.last = len < size || f.offset + len == (uint64_t)total;
 		wire_put_file(&P.out, &f);
 		flush_out();
 		f.offset += len;
 	} while (!f.last);
-	buf_free(&data);
+	fclose(fp);
+	free(chunk);
+}
+
+/* await FILE: wait until FILE exists, reading frames meanwhile. */
+static int
+file_done(void *arg)
+{
+	return access(arg, F_OK) == 0;
 }
 
 /* raw HEX: bytes as they are. */
@@ -549,7 +562,7 @@ static void
 run_line(char *line)
 {
 	char *tok[64], *save = NULL, *rest = NULL;
-	int n = 0;
+	int n = 0, fields;
 	size_t skip;
 
 	line[strcspn(line, "\n")] = '\0';
@@ -557,8 +570,8 @@ run_line(char *line)
 		return;
 	/* jobs and job take the rest of the line after their fields. */
 	skip = strspn(line, " ");
-	for (int f = 0; f < (strncmp(line + skip, "jobs ", 5) == 0 ? 4 : 3);
-	     f++) {
+	fields = strncmp(line + skip, "jobs ", 5) == 0 ? 4 : 3;
+	for (int f = 0; f < fields; f++) {
 		skip += strcspn(line + skip, " ");
 		skip += strspn(line + skip, " ");
 	}
@@ -614,6 +627,10 @@ run_line(char *line)
 		P.silent = 1;
 		pump(parse_dur(tok[1]), eof_done, NULL);
 		P.silent = 0;
+	} else if (strcmp(tok[0], "await") == 0 && n >= 2) {
+		flush_out();
+		if (pump(-1, file_done, tok[1]) == -1)
+			give_up(tok[1]);
 	} else if (strcmp(tok[0], "quiet") == 0) {
 		P.quiet = 1;
 	} else {
