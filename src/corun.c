@@ -214,9 +214,8 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 	fd_cloexec_all();
 	/* --serve: frames on standard input and output, nothing else. */
 	if (opts->serve) {
-		if (ninputs > 0 || opts->command != NULL || opts->pipe ||
-		    opts->dry_run) {
-			warnx("--serve takes no job file, -c, --pipe or -n");
+		if (serve_options_check(opts, ninputs, msg, sizeof msg) == -1) {
+			warnx("%s", msg);
 			return 2;
 		}
 		return serve_run(opts);

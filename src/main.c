@@ -104,11 +104,6 @@ static const char usage_text[] =
 "      --recend STR      records end with STR (default: a newline, or none\n"
 "                        with --recstart)\n"
 "      --recstart STR    records start with STR (default: none)\n"
-"Remote workers:\n"
-"      --serve           be a remote worker: jobs as frames on standard input,\n"
-"                        results as frames on standard output (a parent corun\n"
-"                        starts it through its launcher); takes -P, -T, -j,\n"
-"                        --grace, --max-inflight and the pacing options\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "Metrics (Prometheus text format, see corun(1) METRICS):\n"
@@ -116,6 +111,9 @@ static const char usage_text[] =
 "      --metrics-interval DUR  how often (default: " CORUN_DEFAULT_METRICS_INTERVAL ")\n"
 "      --metrics-addr HOST:PORT  serve GET /metrics over HTTP; HOST an IPv4\n"
 "                        address or [IPv6]; port 0 picks one, said on stderr\n"
+"Remote workers:\n"
+"      --serve           be a remote worker (a parent corun's --launcher starts\n"
+"                        it): jobs and results as frames on stdin and stdout\n"
 "\n"
 "DUR is a number with an optional unit: 250ms, 1.5, 1.5s, 2m, 1h.\n"
 "Exit status: 0 all jobs ok, 1 some job not ok, 2 usage error or a job file\n"
@@ -161,7 +159,6 @@ enum {
 	OPT_MEMFREE,
 	/* Retry rules. */
 	OPT_RETRY_ON,
-	/* The remote worker. */
 	OPT_SERVE,
 };
 
@@ -555,55 +552,6 @@ abbrev_expand(int argc, char *argv[], const char *shortopts)
 	}
 }
 
-/* The first option given that a remote worker (--serve) does not take
- * (it takes -P, -T, -j, --grace, --max-inflight, --worker-nice and the
- * host's pacing: --rate, --delay, --load, --memfree), or NULL. lists: an
- * argument list or -a was given. */
-static const char *
-serve_conflict(const struct corun_options *o, int lists)
-{
-	struct corun_options d;
-
-	corun_options_init(&d);
-	if (o->shell_lines)
-		return "--sh";
-	if (o->command != NULL)
-		return "-c";
-	if (lists)
-		return "an argument list";
-	if (o->pipe)
-		return "--pipe";
-	if (o->dry_run)
-		return "-n";
-	if (o->json)
-		return "--json";
-	if (o->keep_order)
-		return "-k";
-	if (o->fail_fast)
-		return "--fail-fast";
-	if (o->joblog != NULL || o->resume)
-		return "--joblog";
-	if (o->progress || o->stats)
-		return o->progress ? "--progress" : "--stats";
-	if (o->output_mode != d.output_mode || o->tag || o->results != NULL)
-		return "an output option";
-	if (o->metrics != NULL || o->metrics_addr != NULL)
-		return "--metrics";
-	if (o->deadline != d.deadline)
-		return "--deadline";
-	if (o->timeout != d.timeout)
-		return "-t";
-	if (o->retries != d.retries || o->retry_on != NULL ||
-	    o->backoff != d.backoff || o->backoff_max != d.backoff_max)
-		return "a retry option";
-	if (o->nlimits > 0)
-		return "--limit";
-	if (o->tagstring != NULL || o->colsep != NULL ||
-	    o->max_args != d.max_args || o->delimiter != d.delimiter)
-		return "a command mode option";
-	return NULL;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -798,18 +746,6 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (o.serve) {
-		const char *bad = serve_conflict(&o, nsrc > 0 || lists < argc);
-
-		if (bad != NULL)
-			usage_error("%s does not go with --serve", bad);
-		if (optind < lists)
-			usage_error("'%s': --serve takes no job file",
-				    argv[optind]);
-		c = corun_run(&o, NULL, 0);
-		limits_free(&o);
-		return c;
-	}
 	if (o.resume && o.joblog == NULL)
 		usage_error("%s needs --joblog FILE", "--resume");
 	/* --sh alone: the template is the sh kind, inputs its scripts. */
@@ -852,7 +788,7 @@ main(int argc, char *argv[])
 	}
 	if (nstdin > 1)
 		usage_error("%s: standard input can be read only once", "-");
-	if (ninputs == 0 && o.command == NULL)
+	if (ninputs == 0 && o.command == NULL && !o.serve)
 		inputs[ninputs++] = "-";
 	c = corun_run(&o, inputs, ninputs);
 	free(inputs);

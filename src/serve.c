@@ -44,19 +44,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "corun.h"
 #include "engine.h"
+#include "basefile.h"
 #include "kinds.h"
 #include "parse.h"
 #include "pool_proc.h"
@@ -65,13 +63,12 @@
 #include "serve.h"
 #include "table.h"
 #include "util.h"
+#include "wconn.h"
 #include "wire.h"
 
-#define SERVE_HELLO_WAIT 60.0 /* seconds for the parent's greeting, HELLO */
-#define SERVE_GIVE_UP 5.0     /* seconds after the grace, tearing down */
-#define SERVE_FLUSH_WAIT 5.0  /* seconds for the last bytes at exit */
+#define SERVE_GIVE_UP 5.0	  /* seconds after the grace, tearing down */
+#define SERVE_FLUSH_WAIT 5.0	  /* seconds for the last bytes at exit */
 #define SERVE_OUT_HIGH (8u << 20) /* outgoing bytes that stop reading */
-#define SERVE_READ (256u * 1024)  /* bytes asked for per read */
 
 /* A JOB in flight: its tag, and its job once submitted. */
 struct sjob {
@@ -85,34 +82,27 @@ struct sjob {
 static struct {
 	struct corun_options *opts;
 	struct ev_loop *loop;
-	int rfd, rsock;	   /* standard input, as stdin_reader gave it */
-	int wfd, wsock;	   /* standard output, opened likewise */
-	struct buf in;	   /* bytes read, not yet decoded */
-	struct buf out;	   /* frames to write */
+	struct wconn c; /* standard input and output */
 	ev_io rio, wio;
-	ev_timer beat;	   /* our PINGs, and the parent's silence */
-	ev_timer give_up;  /* tearing down for too long */
-	double heartbeat;  /* the parent's, seconds; < 0: none */
-	double heard;	   /* ev_now when the parent last sent a byte */
+	ev_timer beat;	  /* our PINGs, and the parent's silence */
+	ev_timer give_up; /* tearing down for too long */
+	double heartbeat; /* the parent's, seconds; < 0: none */
+	double heard;	  /* ev_now when the parent last sent a byte */
 	uint64_t nonce;
-	int paused;	   /* the scheduler is full */
-	int eof;	   /* read no more: input ended, or tearing down */
-	int bye;	   /* the parent said BYE */
+	int paused; /* the scheduler is full */
+	int eof;    /* read no more: input ended, or tearing down */
+	int bye;    /* the parent said BYE */
 	int bye_sent;
-	int teardown;	   /* cancelling everything, then exit */
-	int out_dead;	   /* standard output failed: drop what is queued */
-	int status;	   /* the exit status */
+	int teardown;	    /* cancelling everything, then exit */
+	int out_dead;	    /* standard output failed: drop what is queued */
+	int status;	    /* the exit status */
 	struct u64tab tags; /* tag -> struct sjob (tag 0: tag0) */
 	struct sjob *tag0;
-	/* The basefile being received (FILE), fd -1 when none. */
-	int ffd;
-	char *fname, *ftmp;
-	uint64_t foff;
-	mode_t umask;
+	struct basefile file; /* the basefile being received */
 } V;
 
 /* One line on standard error, "corun --serve: MSG". */
-static void CORUN_ATTR_PRINTF(1, 2)
+void
 serve_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -124,254 +114,6 @@ serve_warn(const char *fmt, ...)
 	fprintf(stderr, "corun --serve: %s\n", msg);
 }
 
-/* Standard output, to be written without blocking and without changing
- * its file description's flags (stdin_reader's way): a pipe is opened
- * anew, a socket is written with send(MSG_DONTWAIT), anything else (a
- * file) is fd 1 as it is. */
-static int
-serve_writer(int *sock)
-{
-	struct stat st;
-	int fd;
-
-	*sock = 0;
-	if (fstat(STDOUT_FILENO, &st) == -1)
-		return STDOUT_FILENO;
-	if (S_ISSOCK(st.st_mode)) {
-		*sock = 1;
-		return STDOUT_FILENO;
-	}
-	if (S_ISFIFO(st.st_mode) &&
-	    (fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) !=
-		-1)
-		return fd;
-	return STDOUT_FILENO;
-}
-
-/* One write of what is queued: bytes written, or -1 with errno. */
-static ssize_t
-serve_write_some(void)
-{
-	ssize_t n;
-
-	do
-		n = V.wsock ? send(V.wfd, V.out.data, V.out.len,
-				   MSG_DONTWAIT | MSG_NOSIGNAL)
-			    : write(V.wfd, V.out.data, V.out.len);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		buf_consume(&V.out, (size_t)n);
-	return n;
-}
-
-/* Wait up to secs for fd to be ready for events (POLLIN or POLLOUT): 1
- * ready, 0 timed out, -1 error. */
-static int
-serve_poll(int fd, short events, double secs)
-{
-	double end = mono_now() + secs, left;
-	struct pollfd p = {.fd = fd, .events = events};
-	int rc;
-
-	while ((left = end - mono_now()) > 0) {
-		rc = poll(&p, 1, (int)(left * 1000) + 1);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/* Write everything queued, waiting up to secs: 0, or -1 (given up). */
-static int
-serve_flush_wait(double secs)
-{
-	double end = mono_now() + secs;
-
-	while (V.out.len > 0) {
-		if (serve_write_some() < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -1;
-			if (serve_poll(V.wfd, POLLOUT, end - mono_now()) != 1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* Read once into the input buffer: bytes read, 0 at EOF, -1 with errno. */
-static ssize_t
-serve_read_some(void)
-{
-	ssize_t n;
-
-	buf_reserve(&V.in, SERVE_READ);
-	n = stdin_read(V.rfd, V.rsock, V.in.data + V.in.len, SERVE_READ);
-	if (n > 0) {
-		V.in.len += (size_t)n;
-		V.in.data[V.in.len] = '\0';
-	}
-	return n;
-}
-
-/* Start-up: read until decode takes a whole item from the input buffer
- * (SERVE_HELLO_WAIT at most). Returns what decode returned (> 0 consumed,
- * -1 error), or 0 with a message in err when the bytes never came. */
-static ssize_t
-serve_read_until(ssize_t (*decode)(const char *, size_t, void *, char *,
-				   size_t),
-		 void *item, char *err, size_t errlen)
-{
-	double end = mono_now() + SERVE_HELLO_WAIT;
-	ssize_t n;
-
-	while ((n = decode(V.in.data, V.in.len, item, err, errlen)) == 0) {
-		ssize_t r = serve_read_some();
-
-		if (r > 0)
-			continue;
-		if (r == 0) {
-			errfmt(err, errlen, "standard input ended before the "
-					    "parent's HELLO");
-			return 0;
-		}
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    serve_poll(V.rfd, POLLIN, end - mono_now()) != 1) {
-			errfmt(err, errlen, "no HELLO from the parent: %s",
-			       errno == EAGAIN || errno == EWOULDBLOCK
-				   ? "timed out"
-				   : strerror(errno));
-			return 0;
-		}
-	}
-	return n;
-}
-
-/* wire_greeting_decode with serve_read_until's signature. */
-static ssize_t
-serve_dec_greeting(const char *p, size_t n, void *g, char *err, size_t len)
-{
-	return wire_greeting_decode(p, n, g, err, len);
-}
-
-/* wire_decode with serve_read_until's signature. */
-static ssize_t
-serve_dec_frame(const char *p, size_t n, void *m, char *err, size_t len)
-{
-	return wire_decode(p, n, m, err, len);
-}
-
-/* Our HELLO: CPUs, limits, heartbeat, grace, kinds; no env, no workdir. */
-static void
-serve_put_hello(const struct corun_options *o, struct buf *kinds)
-{
-	struct wire_hello h = {0};
-
-	wire_kinds(kinds);
-	h.cpus = (uint32_t)util_cpus();
-	h.jobs = (uint32_t)(o->jobs > 0 ? o->jobs : 0);
-	h.procs = (uint32_t)(o->procs > 0 ? o->procs : 0);
-	h.threads = (uint32_t)(o->threads > 0 ? o->threads : 0);
-	h.heartbeat = WIRE_NO_TIME;
-	h.grace = wire_usec(o->grace > 0 ? o->grace : 0);
-	h.kinds = kinds->data;
-	h.kindslen = (uint32_t)kinds->len;
-	wire_put_greeting(&V.out);
-	if (wire_put_hello(&V.out, &h) == -1)
-		fatalx("--serve: our HELLO does not encode");
-}
-
-/* Take the parent's HELLO: its environment, workdir, grace, heartbeat.
- * 0, or the exit status (a workdir that cannot be entered: 1). */
-static int
-serve_apply_hello(const struct wire_hello *h)
-{
-	const char *s = h->env, *end = h->env + h->envlen;
-
-	while (s < end) {
-		size_t n = strlen(s); /* wire_env_ok: each entry ends in NUL */
-		char *e = xstrndup(s, n), *eq = strchr(e, '=');
-
-		*eq = '\0';
-		if (setenv(e, eq + 1, 1) == -1) {
-			serve_warn("setenv %s: %s", e, strerror(errno));
-			free(e);
-			return 1;
-		}
-		free(e);
-		s += n + 1;
-	}
-	if (h->wdlen > 0) {
-		char *wd = xstrndup(h->workdir, h->wdlen);
-
-		if (chdir(wd) == -1) {
-			serve_warn("workdir %s: %s", wd, strerror(errno));
-			free(wd);
-			return 1;
-		}
-		free(wd);
-	}
-	V.opts->grace = wire_seconds(h->grace);
-	V.heartbeat = wire_seconds(h->heartbeat);
-	return 0;
-}
-
-/* Start-up: greetings and HELLOs both ways; 0, or the exit status. */
-static int
-serve_handshake(void)
-{
-	struct wire_greeting g;
-	struct wire_msg m;
-	struct buf kinds = BUF_INIT, ours = BUF_INIT;
-	struct wire_hello mine = {0};
-	char err[512];
-	ssize_t n;
-	int rc = 2;
-
-	serve_put_hello(V.opts, &kinds);
-	if (serve_flush_wait(SERVE_HELLO_WAIT) == -1) {
-		serve_warn("writing the HELLO: %s", strerror(errno));
-		goto out;
-	}
-	if ((n = serve_read_until(serve_dec_greeting, &g, err, sizeof err)) <
-	    0) {
-		serve_warn("bad greeting from the parent (%s)", err);
-		goto out;
-	}
-	if (n == 0 || (buf_consume(&V.in, (size_t)n),
-		       wire_greeting_check("the parent", &g, err,
-					   sizeof err) == -1) ||
-	    (n = serve_read_until(serve_dec_frame, &m, err, sizeof err)) == 0) {
-		serve_warn("%s", err);
-		goto out;
-	}
-	if (n < 0) {
-		serve_warn("bad HELLO from the parent (%s)", err);
-		goto out;
-	}
-	if (m.type != WIRE_HELLO) {
-		serve_warn("the parent's first frame is %s, not HELLO",
-			   wire_type_name(m.type));
-		goto out;
-	}
-	/* Every kind the parent may send must be one of ours. */
-	wire_kinds(&ours);
-	mine.kinds = ours.data;
-	mine.kindslen = (uint32_t)ours.len;
-	if (wire_hello_check("this worker", &m.u.hello, &mine, err,
-			     sizeof err) == -1) {
-		serve_warn("%s", err);
-		goto out;
-	}
-	rc = serve_apply_hello(&m.u.hello);
-	buf_consume(&V.in, (size_t)n);
-out:
-	buf_free(&kinds);
-	buf_free(&ours);
-	return rc;
-}
-
 static void serve_read_update(void);
 
 /* Frames were queued: write them when standard output takes them. */
@@ -379,10 +121,10 @@ static void
 serve_kick(void)
 {
 	if (V.out_dead) {
-		buf_reset(&V.out);
+		buf_reset(&V.c.out);
 		return;
 	}
-	if (V.out.len > 0 && !ev_is_active(&V.wio))
+	if (V.c.out.len > 0 && !ev_is_active(&V.wio))
 		ev_io_start(V.loop, &V.wio);
 }
 
@@ -391,7 +133,7 @@ static void
 serve_maybe_bye(void)
 {
 	if ((V.bye || V.teardown) && !V.bye_sent && sched_inflight() == 0) {
-		wire_put_bye(&V.out);
+		wire_put_bye(&V.c.out);
 		V.bye_sent = 1;
 		serve_kick();
 	}
@@ -422,14 +164,14 @@ serve_teardown(const char *why, int status)
 static void
 serve_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	int was_high = V.out.len >= SERVE_OUT_HIGH;
+	int was_high = V.c.out.len >= SERVE_OUT_HIGH;
 
 	(void)revents;
-	if (serve_write_some() < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	if (wconn_write(&V.c) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		int e = errno;
 
 		V.out_dead = 1;
-		buf_reset(&V.out);
+		buf_reset(&V.c.out);
 		ev_io_stop(loop, w);
 		if (!V.teardown)
 			serve_teardown(e == EPIPE ? "standard output closed"
@@ -437,9 +179,9 @@ serve_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 				       1);
 		return;
 	}
-	if (V.out.len == 0)
+	if (V.c.out.len == 0)
 		ev_io_stop(loop, w);
-	if (was_high && V.out.len < SERVE_OUT_HIGH)
+	if (was_high && V.c.out.len < SERVE_OUT_HIGH)
 		serve_read_update();
 }
 
@@ -474,7 +216,7 @@ serve_reject(uint64_t tag, const char *msg)
 	w.has_error = 1;
 	w.error = msg;
 	w.msglen = (uint32_t)strnlen(msg, WIRE_ERROR_MAX);
-	if (wire_put_result(&V.out, tag, &w) == -1)
+	if (wire_put_result(&V.c.out, tag, &w) == -1)
 		fatalx("--serve: an error RESULT does not encode");
 	serve_kick();
 }
@@ -486,7 +228,7 @@ serve_started(struct job *job, void *arg)
 	struct sjob *s = arg;
 
 	(void)job;
-	wire_put_started(&V.out, s->tag);
+	wire_put_started(&V.c.out, s->tag);
 	serve_kick();
 }
 
@@ -499,7 +241,7 @@ serve_final(struct job *job, void *arg)
 	struct wire_result w;
 
 	wire_result_from(&w, sched_job_result(job));
-	if (wire_put_result(&V.out, s->tag, &w) == -1)
+	if (wire_put_result(&V.c.out, s->tag, &w) == -1)
 		serve_reject(s->tag, "the result does not fit a RESULT frame");
 	serve_kick();
 	serve_set(s->tag, NULL);
@@ -601,76 +343,6 @@ serve_cancel(uint64_t tag, const struct wire_cancel *c)
 	V.opts->grace = grace;
 }
 
-/* A FILE chunk of a basefile: 0, or -1 with a message in err. */
-static int
-serve_file(const struct wire_file *f, char *err, size_t errlen)
-{
-	char *name = xstrndup(f->name, f->namelen);
-	int rc = -1;
-
-	if (V.ffd == -1) {
-		if (f->offset != 0) {
-			errfmt(err, errlen, "FILE %s: first chunk at offset %llu",
-			       name, (unsigned long long)f->offset);
-			goto out;
-		}
-		/* Beside it, so the rename is atomic and a source that is
-		 * this very file is never truncated. */
-		V.ftmp = xmalloc(strlen(name) + 16);
-		sprintf(V.ftmp, "%s.corunXXXXXX", name);
-		if ((V.ffd = mkstemp(V.ftmp)) == -1) {
-			errfmt(err, errlen, "FILE %s: %s", name, strerror(errno));
-			free(V.ftmp);
-			V.ftmp = NULL;
-			goto out;
-		}
-		fd_cloexec(V.ffd);
-		V.fname = xstrdup(name);
-		V.foff = 0;
-	}
-	if (strcmp(name, V.fname) != 0 || f->offset != V.foff) {
-		errfmt(err, errlen, "FILE %s: chunk at %llu, expected %s at %llu",
-		       name, (unsigned long long)f->offset, V.fname,
-		       (unsigned long long)V.foff);
-		goto out;
-	}
-	if (write_all(V.ffd, f->data, f->datalen) == -1) {
-		errfmt(err, errlen, "FILE %s: %s", name, strerror(errno));
-		goto out;
-	}
-	V.foff += f->datalen;
-	if (f->last) {
-		if (fchmod(V.ffd, 0666 & ~V.umask) == -1 || close(V.ffd) == -1 ||
-		    rename(V.ftmp, V.fname) == -1) {
-			V.ffd = -1;
-			errfmt(err, errlen, "FILE %s: %s", name, strerror(errno));
-			goto out;
-		}
-		V.ffd = -1;
-		free(V.ftmp);
-		free(V.fname);
-		V.ftmp = V.fname = NULL;
-	}
-	rc = 0;
-out:
-	free(name);
-	return rc;
-}
-
-/* Drop a basefile left half-received. */
-static void
-serve_file_abort(void)
-{
-	if (V.ffd != -1) {
-		close(V.ffd);
-		unlink(V.ftmp);
-		V.ffd = -1;
-	}
-	free(V.ftmp);
-	free(V.fname);
-	V.ftmp = V.fname = NULL;
-}
-
 /* Handle one frame from the parent. */
 static void
 serve_frame(const struct wire_msg *m)
@@ -695,15 +367,16 @@ serve_frame(const struct wire_msg *m)
 		serve_cancel(m->tag, &m->u.cancel);
 		break;
 	case WIRE_PING:
-		wire_put_pong(&V.out, m->tag);
+		wire_put_pong(&V.c.out, m->tag);
 		serve_kick();
 		break;
 	case WIRE_PONG:
 		break;
 	case WIRE_FILE:
-		if (serve_file(&m->u.file, err, sizeof err) == -1) {
+		if (basefile_chunk(&V.file, &m->u.file, err, sizeof err) ==
+		    -1) {
 			serve_warn("%s", err);
-			serve_file_abort();
+			basefile_abort(&V.file);
 			serve_teardown("basefile failed", 1);
 		}
 		break;
@@ -727,30 +400,30 @@ serve_decode(void)
 	size_t off = 0;
 	char err[512];
 
-	while (!V.paused && !V.eof && off < V.in.len) {
+	while (!V.paused && !V.eof && off < V.c.in.len) {
 		struct wire_msg m;
-		ssize_t n = wire_decode(V.in.data + off, V.in.len - off, &m,
+		ssize_t n = wire_decode(V.c.in.data + off, V.c.in.len - off, &m,
 					err, sizeof err);
 
 		if (n == 0)
 			break;
 		if (n < 0) {
 			serve_warn("protocol error: %s", err);
-			off = V.in.len;
+			off = V.c.in.len;
 			serve_teardown("protocol error", 1);
 			break;
 		}
 		off += (size_t)n;
 		serve_frame(&m);
 	}
-	buf_consume(&V.in, off);
+	buf_consume(&V.c.in, off);
 }
 
 /* Read standard input exactly while frames are wanted. */
 static void
 serve_read_update(void)
 {
-	int want = !V.eof && !V.paused && V.out.len < SERVE_OUT_HIGH;
+	int want = !V.eof && !V.paused && V.c.out.len < SERVE_OUT_HIGH;
 
 	if (want && !ev_is_active(&V.rio)) {
 		/* The parent was not silent while we did not listen. */
@@ -768,7 +441,7 @@ serve_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t n;
 
 	(void)w, (void)revents;
-	n = serve_read_some();
+	n = wconn_read(&V.c);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	V.heard = ev_now(loop);
@@ -784,28 +457,19 @@ serve_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	serve_read_update();
 }
 
-/* Has standard input's writer gone (checked while we do not read)? */
-static int
-serve_input_hung_up(void)
-{
-	struct pollfd p = {.fd = V.rfd, .events = POLLIN};
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
-}
-
 /* Every quarter heartbeat: a PING, and the parent's silence checked. */
 static void
 serve_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)w, (void)revents;
-	wire_put_ping(&V.out, ++V.nonce);
+	wire_put_ping(&V.c.out, ++V.nonce);
 	serve_kick();
 	if (V.bye)
 		return;
 	if (!ev_is_active(&V.rio)) {
 		/* Not reading (backpressure): silence says nothing, a writer
 		 * that has gone does. */
-		if (serve_input_hung_up())
+		if (wconn_hung_up(&V.c))
 			serve_teardown("standard input ended without BYE", 1);
 		return;
 	}
@@ -826,7 +490,7 @@ serve_give_up_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w, (void)revents;
 	serve_warn("giving up on the last jobs and results");
 	V.out_dead = 1;
-	buf_reset(&V.out);
+	buf_reset(&V.c.out);
 	ev_io_stop(loop, &V.wio);
 	if (sched_inflight() > 0)
 		sched_abandon_run();
@@ -861,12 +525,61 @@ static int
 serve_done(void)
 {
 	serve_maybe_bye();
-	return V.bye_sent && (V.out.len == 0 || V.out_dead);
+	return V.bye_sent && (V.c.out.len == 0 || V.out_dead);
 }
 
 static const struct sched_source serve_source = {
-	serve_pause, serve_stop, serve_done, NULL, NULL,
+    serve_pause, serve_stop, serve_done, NULL, NULL,
 };
+
+/* What the worker takes; see serve.h. It takes -P, -T, -j, --grace,
+ * --max-inflight, --worker-nice and the host's pacing (--rate, --delay,
+ * --load, --memfree); everything else is the parent's. */
+int
+serve_options_check(const struct corun_options *o, size_t ninputs, char *err,
+		    size_t errlen)
+{
+	struct corun_options d;
+	const char *bad = NULL;
+
+	corun_options_init(&d);
+	if (ninputs > 0)
+		bad = "a job file";
+	else if (o->command != NULL || o->nsources > 0)
+		bad = "-c";
+	else if (o->pipe)
+		bad = "--pipe";
+	else if (o->dry_run)
+		bad = "-n";
+	else if (o->json)
+		bad = "--json";
+	else if (o->keep_order)
+		bad = "-k";
+	else if (o->fail_fast)
+		bad = "--fail-fast";
+	else if (o->joblog != NULL || o->resume)
+		bad = "--joblog";
+	else if (o->progress || o->stats)
+		bad = o->progress ? "--progress" : "--stats";
+	else if (o->output_mode != d.output_mode || o->tag ||
+		 o->results != NULL)
+		bad = "an output option";
+	else if (o->metrics != NULL || o->metrics_addr != NULL)
+		bad = "--metrics";
+	else if (o->deadline != d.deadline)
+		bad = "--deadline";
+	else if (o->timeout != d.timeout)
+		bad = "-t";
+	else if (o->retries != d.retries || o->retry_on != NULL ||
+		 o->backoff != d.backoff || o->backoff_max != d.backoff_max)
+		bad = "a retry option";
+	else if (o->nlimits > 0)
+		bad = "--limit";
+	if (bad == NULL)
+		return 0;
+	errfmt(err, errlen, "%s does not go with --serve", bad);
+	return -1;
+}
 
 /* Run the worker; see serve.h. */
 int
@@ -876,14 +589,13 @@ serve_run(struct corun_options *opts)
 
 	memset(&V, 0, sizeof V);
 	V.opts = opts;
-	V.ffd = -1;
+	V.file = (struct basefile)BASEFILE_INIT;
+	V.file.umask = umask(022);
+	umask(V.file.umask);
 	V.heartbeat = -1;
-	V.umask = umask(022);
-	umask(V.umask);
-	V.rfd = stdin_reader(&V.rsock);
-	V.wfd = serve_writer(&V.wsock);
+	wconn_stdio(&V.c);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = serve_handshake()) != 0)
+	if ((rc = serve_hello_exchange(&V.c, opts, &V.heartbeat)) != 0)
 		goto out;
 	report_init(-1, 0); /* no records: RESULT frames */
 	V.loop = engine_start(opts);
@@ -896,10 +608,9 @@ serve_run(struct corun_options *opts)
 	}
 	sched_on_started(serve_started);
 	sched_set_source(&serve_source);
-	ev_io_init(&V.rio, serve_read_cb, V.rfd, EV_READ);
-	ev_io_init(&V.wio, serve_write_cb, V.wfd, EV_WRITE);
-	ev_timer_init(&V.beat, serve_beat_cb, V.heartbeat / 4,
-		      V.heartbeat / 4);
+	ev_io_init(&V.rio, serve_read_cb, V.c.rfd, EV_READ);
+	ev_io_init(&V.wio, serve_write_cb, V.c.wfd, EV_WRITE);
+	ev_timer_init(&V.beat, serve_beat_cb, V.heartbeat / 4, V.heartbeat / 4);
 	ev_timer_init(&V.give_up, serve_give_up_cb, 0., 0.);
 	if (V.heartbeat > 0)
 		ev_timer_start(V.loop, &V.beat);
@@ -912,17 +623,13 @@ serve_run(struct corun_options *opts)
 	ev_io_stop(V.loop, &V.wio);
 	engine_stop(opts);
 	sched_on_started(NULL);
-	serve_file_abort();
+	basefile_abort(&V.file);
 	rc = V.status;
 out:
-	if (!V.out_dead && serve_flush_wait(SERVE_FLUSH_WAIT) == -1 && rc == 0)
+	if (!V.out_dead && wconn_flush_wait(&V.c, SERVE_FLUSH_WAIT) == -1 &&
+	    rc == 0)
 		rc = 1;
 	u64tab_free(&V.tags);
-	buf_free(&V.in);
-	buf_free(&V.out);
-	if (V.rfd != STDIN_FILENO)
-		close(V.rfd);
-	if (V.wfd != STDOUT_FILENO)
-		close(V.wfd);
+	wconn_close(&V.c);
 	return rc;
 }

@@ -75,7 +75,7 @@
 
 static struct {
 	pid_t pid;
-	int to, from;	  /* the worker's stdin (ours to write), stdout */
+	int to, from; /* the worker's stdin (ours to write), stdout */
 	struct buf in, out;
 	int greeted;	  /* we sent our greeting */
 	int got_greeting; /* the worker's has come */
@@ -96,9 +96,8 @@ struct want {
 };
 static struct want *W;
 
-static const char *const status_names[] = {"ok",	"failed",
-					   "timeout",	"cancelled",
-					   "skipped",	"error"};
+static const char *const status_names[] = {"ok",	"failed",  "timeout",
+					   "cancelled", "skipped", "error"};
 
 /* Monotonic seconds. */
 static double
@@ -154,8 +153,8 @@ show(const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_HELLO:
 		printf("HELLO cpus=%u jobs=%u procs=%u threads=%u",
-		       (unsigned)h->cpus, (unsigned)h->jobs,
-		       (unsigned)h->procs, (unsigned)h->threads);
+		       (unsigned)h->cpus, (unsigned)h->jobs, (unsigned)h->procs,
+		       (unsigned)h->threads);
 		dur("heartbeat", h->heartbeat);
 		dur("grace", h->grace);
 		printf(" kinds=%.*s\n", (int)h->kindslen, h->kinds);
@@ -694,8 +693,8 @@ main(int argc, char *argv[])
 				"COMMAND [ARG]...\n");
 		return 2;
 	}
-	script = strcmp(argv[optind], "-") == 0 ? stdin
-						: fopen(argv[optind], "r");
+	script =
+	    strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
 	if (script == NULL)
 		fatal("%s", argv[optind]);
 	signal(SIGPIPE, SIG_IGN);
