@@ -483,19 +483,23 @@ serve_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Tearing down has taken too long: give up on the jobs and the output. */
+/* Tearing down has taken too long: jobs still not final end cancelled
+ * now (their RESULTs get SERVE_FLUSH_WAIT more at exit); output still not
+ * taken is dropped. */
 static void
 serve_give_up_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)w, (void)revents;
-	serve_warn("giving up on the last jobs and results");
+	if (sched_inflight() > 0) {
+		serve_warn("giving up on %zu jobs", sched_inflight());
+		sched_abandon_run();
+		return;
+	}
+	serve_warn("giving up on a parent that reads nothing");
 	V.out_dead = 1;
 	buf_reset(&V.c.out);
 	ev_io_stop(loop, &V.wio);
-	if (sched_inflight() > 0)
-		sched_abandon_run();
-	else
-		ev_break(loop, EVBREAK_ALL);
+	ev_break(loop, EVBREAK_ALL);
 }
 
 /* The scheduler is full, or has room again. */
