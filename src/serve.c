@@ -6,37 +6,42 @@
  * of wire.h; standard output carries nothing else, standard error is free
  * for messages (the parent keeps the last line).
  *
- * Start-up, before the engine exists (so blocking reads, bounded by
- * SERVE_HELLO_WAIT, are fine): our greeting and HELLO go out at once, then
- * the parent's greeting and HELLO are read and checked (a bad one: one
- * line on stderr, exit 2). The HELLO's environment is set, its workdir
- * entered and its grace made ours, and only then is the engine started, so
- * the fork server, the pools and every child inherit them.
+ * Start-up (serve_hello.c), before the engine exists: greetings and HELLOs
+ * both ways; the parent's environment is set, its workdir entered and its
+ * grace made ours, and only then is the engine started, so the fork
+ * server, the pools and every child inherit them.
  *
  * Then everything runs on the loop thread. Standard input is read without
- * blocking (stdin_reader) and every whole frame in what was read is
- * handled at once; frames to send are appended to one buffer, written when
- * standard output is writable (at most once per loop iteration, so many
- * RESULTs go out in one write). A JOB's line is a plan line (plan.h): its
- * id and executor, then the job in the job language, which is parsed and
+ * blocking (wconn.c) and every whole frame in what was read is handled at
+ * once; frames to send are appended to one buffer, written when standard
+ * output is writable (at most once per loop iteration, so many RESULTs go
+ * out in one write). A JOB's line is a plan line (plan.h): its id and
+ * executor, then the job in the job language, which is parsed and
  * submitted with a final function (no record): STARTED goes out when its
  * attempt starts, RESULT when it is final. Retries, ids, after= and
- * group= are the parent's business and are dropped here.
+ * group= are the parent's business and are dropped here. A CANCEL stops
+ * its job with the frame's grace (the executor reads the run's grace while
+ * it is asked, so it is the frame's for that call), or at once with hurry;
+ * a hurry for a job already being stopped hurries the whole run
+ * (sched_hurry: the parent only hurries when its whole run does). FILE
+ * chunks go to basefile.c.
  *
  * Backpressure: this module is the scheduler's source of jobs. While the
  * scheduler is full (--max-inflight) or the outgoing buffer holds more
  * than SERVE_OUT_HIGH bytes, nothing more is decoded or read; the frames
- * after the JOB that filled it wait, in order, in the input buffer.
+ * after the JOB that filled it wait, in order, in the input buffer. The
+ * parent's silence is not held against it meanwhile, but a hang-up of
+ * standard input is looked for at every heartbeat tick.
  *
  * Ending. BYE: no more JOBs; the jobs in flight finish, their RESULTs and
  * our BYE go out, exit 0. The end of standard input without BYE, a
- * protocol error, no byte from the parent for its heartbeat (while we
- * read), SIGTERM, SIGINT or SIGHUP (the engine's handlers: sched_stop)
- * tear the worker down: every job is cancelled as a local run's first
- * signal does (TERM to its process group, KILL after the grace), their
- * RESULTs and a BYE are sent if standard output still takes them, and the
- * worker exits; SERVE_GIVE_UP seconds after the grace it stops waiting. A
- * cut-off host is left with nothing running, whatever sshd does.
+ * protocol error, no byte from the parent for its heartbeat, SIGTERM,
+ * SIGINT or SIGHUP (the engine's handlers: sched_stop) tear the worker
+ * down: every job is cancelled as a local run's first signal does (TERM
+ * to its process group, KILL after the grace), their RESULTs and a BYE
+ * are sent if standard output still takes them, and the worker exits;
+ * SERVE_GIVE_UP seconds after the grace it stops waiting. A cut-off host
+ * is left with nothing running, whatever sshd does.
  *
  * Threads: loop thread only, after start-up. Memory: a struct sjob per
  * JOB in flight, freed with its job when its RESULT is queued.
@@ -52,9 +57,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basefile.h"
 #include "corun.h"
 #include "engine.h"
-#include "basefile.h"
 #include "kinds.h"
 #include "parse.h"
 #include "pool_proc.h"
@@ -469,11 +474,13 @@ serve_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!ev_is_active(&V.rio)) {
 		/* Not reading (backpressure): silence says nothing, a writer
 		 * that has gone does. */
-		if (wconn_hung_up(&V.c))
+		if (wconn_pending(&V.c) == WCONN_HUP)
 			serve_teardown("standard input ended without BYE", 1);
 		return;
 	}
-	if (ev_now(loop) - V.heard > V.heartbeat) {
+	/* Bytes that wait unread (this process was stopped, say) are not
+	 * silence: the read callback takes them. */
+	if (ev_now(loop) - V.heard > V.heartbeat && !wconn_pending(&V.c)) {
 		char why[96];
 
 		snprintf(why, sizeof why,

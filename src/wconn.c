@@ -150,13 +150,15 @@ wconn_read_until(struct wconn *c, wconn_decode_fn *decode, void *item,
 	return n;
 }
 
-/* Has standard input's writer gone? */
+/* What is waiting on standard input, without reading it. */
 int
-wconn_hung_up(const struct wconn *c)
+wconn_pending(const struct wconn *c)
 {
 	struct pollfd p = {.fd = c->rfd, .events = POLLIN};
 
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	return p.revents & (POLLHUP | POLLERR) ? WCONN_HUP : WCONN_BYTES;
 }
 
 /* Free the buffers, close what wconn_stdio opened. */

@@ -39,8 +39,10 @@ int wconn_flush_wait(struct wconn *c, double secs);
  * or 0 with a message in err when the bytes never came. */
 ssize_t wconn_read_until(struct wconn *c, wconn_decode_fn *decode, void *item,
 			 char *err, size_t errlen, double secs);
-/* Has standard input's writer gone? (A look without reading.) */
-int wconn_hung_up(const struct wconn *c);
+/* What waits on standard input, looked at without reading: 0 nothing,
+ * WCONN_BYTES bytes, WCONN_HUP its writer has gone (maybe after bytes). */
+enum { WCONN_BYTES = 1, WCONN_HUP = 2 };
+int wconn_pending(const struct wconn *c);
 /* Free the buffers and close what wconn_stdio opened. */
 void wconn_close(struct wconn *c);
 
