@@ -139,6 +139,22 @@ is "$(tail -1 cancel.out)" "EXIT 0" "the worker goes on after its jobs are cance
 lt "$(cat cancel.wall)" "$(bound 4 9.5)" \
 	"... the CANCEL's grace and hurry, not the HELLO's grace of 10 s, apply"
 
+serve rehurry <<EOF
+hello
+job 1 none 1 loop sh 'trap "" TERM; touch ready.h; while :; do sleep 0.05; done'
+await ready.h
+cancel 1 60
+cancel 1 60 hurry
+wait result 1
+job 2 none 2 loop exec echo late
+wait result 2
+bye
+EOF
+is "$(grep '^RESULT' rehurry.out; tail -1 rehurry.out)" \
+	'RESULT 1 status=cancelled exit=none signal=9 value="" error="cancelled"
+RESULT 2 status=cancelled exit=none signal=0 value="" error="cancelled"
+EXIT 0' "a hurried CANCEL after a graceful one: KILL now, and the worker's run is hurried (later JOBs end cancelled)"
+
 # --- Environment, workdir, basefiles ---------------------------------------
 
 mkdir wd
