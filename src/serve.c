@@ -31,7 +31,8 @@
  * than SERVE_OUT_HIGH bytes, nothing more is decoded or read; the frames
  * after the JOB that filled it wait, in order, in the input buffer. The
  * parent's silence is not held against it meanwhile, but a hang-up of
- * standard input is looked for at every heartbeat tick.
+ * standard input is looked for at every heartbeat tick (every
+ * SERVE_HUP_CHECK seconds without a heartbeat).
  *
  * Ending. BYE: no more JOBs; the jobs in flight finish, their RESULTs and
  * our BYE go out, exit 0. The end of standard input without BYE, a
@@ -74,6 +75,7 @@
 #define SERVE_GIVE_UP 5.0	  /* seconds after the grace, tearing down */
 #define SERVE_FLUSH_WAIT 5.0	  /* seconds for the last bytes at exit */
 #define SERVE_OUT_HIGH (8u << 20) /* outgoing bytes that stop reading */
+#define SERVE_HUP_CHECK 1.0 /* seconds between hang-up checks, no heartbeat */
 
 /* A JOB in flight: its tag, and its job once submitted. */
 struct sjob {
@@ -462,13 +464,17 @@ serve_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	serve_read_update();
 }
 
-/* Every quarter heartbeat: a PING, and the parent's silence checked. */
+/* Every quarter heartbeat (every SERVE_HUP_CHECK seconds without one): a
+ * PING, and the parent's silence or, while we do not read, its hang-up
+ * looked for. */
 static void
 serve_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)w, (void)revents;
-	wire_put_ping(&V.c.out, ++V.nonce);
-	serve_kick();
+	if (V.heartbeat > 0) {
+		wire_put_ping(&V.c.out, ++V.nonce);
+		serve_kick();
+	}
 	if (V.bye)
 		return;
 	if (!ev_is_active(&V.rio)) {
@@ -480,7 +486,8 @@ serve_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	/* Bytes that wait unread (this process was stopped, say) are not
 	 * silence: the read callback takes them. */
-	if (ev_now(loop) - V.heard > V.heartbeat && !wconn_pending(&V.c)) {
+	if (V.heartbeat > 0 && ev_now(loop) - V.heard > V.heartbeat &&
+	    !wconn_pending(&V.c)) {
 		char why[96];
 
 		snprintf(why, sizeof why,
@@ -596,6 +603,7 @@ serve_options_check(const struct corun_options *o, size_t ninputs, char *err,
 int
 serve_run(struct corun_options *opts)
 {
+	double tick;
 	int rc;
 
 	memset(&V, 0, sizeof V);
@@ -621,10 +629,10 @@ serve_run(struct corun_options *opts)
 	sched_set_source(&serve_source);
 	ev_io_init(&V.rio, serve_read_cb, V.c.rfd, EV_READ);
 	ev_io_init(&V.wio, serve_write_cb, V.c.wfd, EV_WRITE);
-	ev_timer_init(&V.beat, serve_beat_cb, V.heartbeat / 4, V.heartbeat / 4);
+	tick = V.heartbeat > 0 ? V.heartbeat / 4 : SERVE_HUP_CHECK;
+	ev_timer_init(&V.beat, serve_beat_cb, tick, tick);
 	ev_timer_init(&V.give_up, serve_give_up_cb, 0., 0.);
-	if (V.heartbeat > 0)
-		ev_timer_start(V.loop, &V.beat);
+	ev_timer_start(V.loop, &V.beat);
 	serve_read_update();
 	serve_decode(); /* what came with the HELLO */
 	ev_run(V.loop, 0);

@@ -224,6 +224,20 @@ like "$(cat eof.err)" "standard input ended without BYE: stopping every job" \
 	"... said on stderr"
 gone "sleep 3[123]$M" "... and nothing it started survives (TERM, then KILL after the grace)"
 
+serve held-eof --max-inflight 2 <<EOF
+hello
+job 1 none 1 loop sh 'sleep 37$M & touch ready.h1; wait'
+job 2 none 2 loop sh 'sleep 38$M & wait'
+job 3 none 3 loop exec echo held
+await ready.h1
+close
+EOF
+is "$(frames held-eof RESULT | sort -n -k2 | cut -d' ' -f1-3; tail -1 held-eof.out)" \
+	"RESULT 1 status=cancelled
+RESULT 2 status=cancelled
+EXIT 1" "a worker not reading (--max-inflight) still notices its input's end"
+gone "sleep 3[78]$M" "... and leaves nothing running"
+
 serve beat <<EOF
 hello heartbeat=1 grace=0.2
 job 1 none 1 loop sh 'sleep 34$M & wait'
