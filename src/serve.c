@@ -36,7 +36,8 @@
  *
  * Ending. BYE: no more JOBs; the jobs in flight finish, their RESULTs and
  * our BYE go out, exit 0. The end of standard input without BYE, a
- * protocol error, no byte from the parent for its heartbeat, SIGTERM,
+ * protocol error, no byte from the parent for its heartbeat (we PING it
+ * every quarter of that, and a live parent answers each PING), SIGTERM,
  * SIGINT or SIGHUP (the engine's handlers: sched_stop) tear the worker
  * down: every job is cancelled as a local run's first signal does (TERM
  * to its process group, KILL after the grace), their RESULTs and a BYE
