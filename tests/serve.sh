@@ -196,7 +196,7 @@ is "$(frames file RESULT 1)" 'RESULT 1 status=ok exit=none signal=0 value="30000
 	"a job after the FILE chunks finds the whole file"
 check "a basefile sent onto its own source is neither truncated nor changed" \
 	cmp same.orig same.bin
-is "$(ls wd | grep -c corun)" "0" "no temporary file is left"
+is "$(find wd -name '*.corun*' | wc -l | tr -d ' ')" "0" "no temporary file is left"
 serve badfile <<EOF
 hello workdir=$T/wd
 file nodir/x.bin $T/src.bin
