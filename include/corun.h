@@ -163,6 +163,10 @@ struct corun_options {
 	const char *workdir;	  /* --workdir DIR, or NULL */
 	const char *const *basefiles; /* --basefile FILE, nbasefiles */
 	size_t nbasefiles;
+	/* corun --serve (corun(1)): be a remote worker, taking jobs as frames
+	 * on standard input and answering with frames on standard output;
+	 * corun_run's inputs must be none. Default 0. */
+	int serve;
 };
 
 /* output_mode: records (the default for job files, and with --json), or

@@ -45,6 +45,7 @@
 #include "report.h"
 #include "remote.h"
 #include "sched.h"
+#include "serve.h"
 #include "stats.h"
 #include "util.h"
 
@@ -220,6 +221,14 @@ corun_run(const struct corun_options *program_opts, char *const inputs[],
 		return 2;
 	}
 	fd_cloexec_all();
+	/* --serve: frames on standard input and output, nothing else. */
+	if (opts->serve) {
+		if (serve_options_check(opts, ninputs, msg, sizeof msg) == -1) {
+			warnx("%s", msg);
+			return 2;
+		}
+		return serve_run(opts);
+	}
 	if (opts->command != NULL && ninputs > 0) {
 		warnx("a job file and a template (-c) together");
 		return 2;

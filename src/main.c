@@ -64,6 +64,7 @@ enum {
 	OPT_ENV,
 	OPT_WORKDIR,
 	OPT_BASEFILE,
+	OPT_SERVE,
 };
 
 static const struct option longopts[] = {
@@ -125,6 +126,7 @@ static const struct option longopts[] = {
 	{"env", required_argument, NULL, OPT_ENV},
 	{"workdir", required_argument, NULL, OPT_WORKDIR},
 	{"basefile", required_argument, NULL, OPT_BASEFILE},
+	{"serve", no_argument, NULL, OPT_SERVE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -663,6 +665,9 @@ main(int argc, char *argv[])
 		case OPT_BASEFILE:
 			opt_remote(&o, longopt_name(c), optarg);
 			break;
+		case OPT_SERVE:
+			o.serve = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -717,7 +722,7 @@ main(int argc, char *argv[])
 	}
 	if (nstdin > 1)
 		usage_error("%s: standard input can be read only once", "-");
-	if (ninputs == 0 && o.command == NULL)
+	if (ninputs == 0 && o.command == NULL && !o.serve)
 		inputs[ninputs++] = "-";
 	c = corun_run(&o, inputs, ninputs);
 	free(inputs);

@@ -99,6 +99,8 @@ const char usage_text[] =
 "                        address or [IPv6]; port 0 picks one, said on stderr\n"
 "\n"
 "Remote workers (see REMOTE WORKERS in corun(1)):\n"
+"      --serve           be a remote worker (a parent corun's --launcher starts\n"
+"                        it): jobs and results as frames on stdin and stdout\n"
 "  -S, --hosts LIST      run jobs on hosts too: [N/]HOST,...; N jobs at once\n"
 "                        (default: what the host's -j, -P, -T allow); : is\n"
 "                        this machine\n"
