@@ -100,7 +100,8 @@ static const char usage_text[] =
 "      --pipe            cut standard input into blocks at record ends, each\n"
 "                        block one job's standard input (needs -c)\n"
 "      --block SIZE      bytes per block, about: SIZE bytes, or with K, M or G\n"
-"                        (default: " STR(CORUN_DEFAULT_BLOCK_MB) "M)\n"
+"                        (default: " STR(CORUN_DEFAULT_BLOCK_MB) "M); -N: N blocks per job slot\n"
+"                        (-j), with a regular file on standard input\n"
 "      --recend STR      records end with STR (default: a newline, or none\n"
 "                        with --recstart)\n"
 "      --recstart STR    records start with STR (default: none)\n"
@@ -681,7 +682,13 @@ main(int argc, char *argv[])
 			o.pipe = 1;
 			break;
 		case OPT_BLOCK:
-			o.block = opt_size("--block", optarg);
+			/* -N: N blocks per job slot (a regular file). */
+			o.block_parts = optarg[0] == '-'
+			    ? opt_count("--block -N", optarg + 1, 1, 1000000)
+			    : 0;
+			o.block = o.block_parts > 0
+			    ? (size_t)CORUN_DEFAULT_BLOCK_MB << 20
+			    : opt_size("--block", optarg);
 			break;
 		case OPT_RECEND:
 			o.recend = optarg;

@@ -73,6 +73,7 @@ static struct {
 	size_t nspares, maxspares;
 	int file;	 /* standard input is a regular file: read in place */
 	off_t pos, size; /* the file: where the next block starts, its end */
+	off_t parts;	 /* --block -N: blocks of the file still to cut */
 } P;
 
 /* A buffer for the next bytes: a spare one (its pages are in memory
@@ -129,8 +130,18 @@ pipe_template(const struct corun_options *opts)
 	return t;
 }
 
+/* Is standard input a regular file? */
+static int
+pipe_stdin_file(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Check the template of -c for --pipe: it parses, and its kind is exec
- * or sh. 0, or -1 after a message. */
+ * or sh; --block -N has a regular file to share out. 0, or -1 after a
+ * message. */
 int
 pipe_in_check(const struct corun_options *opts)
 {
@@ -155,6 +166,9 @@ pipe_in_check(const struct corun_options *opts)
 	else if (spec->id != NULL || spec->nafter > 0)
 		warnx("--pipe: every block runs the same line: no id= or "
 		      "after=");
+	else if (opts->block_parts > 0 && !pipe_stdin_file())
+		warnx("--block -%d: standard input must be a regular file "
+		      "(corun --pipe ... < FILE)", opts->block_parts);
 	else
 		rc = 0;
 	free(spec);
@@ -349,6 +363,14 @@ pipe_file_pump(void)
 
 	P.busy = 1;
 	while (!P.paused && !P.stopped && P.pos < P.size) {
+		if (P.parts > 0) {
+			/* --block -N: the rest shared out evenly among the
+			 * blocks still to cut; the last one takes it all. */
+			P.block = (size_t)((P.size - P.pos + P.parts - 1) /
+					   P.parts);
+			if (P.parts > 1)
+				P.parts--;
+		}
 		if ((end = pipe_file_cut(P.pos)) == -1) {
 			warnx("standard input: %s",
 			      errno != 0 ? strerror(errno) : "the file shrank");
@@ -388,6 +410,9 @@ pipe_file_start(void)
 	P.file = 1;
 	P.pos = at;
 	P.size = st.st_size;
+	if (P.opts->block_parts > 0)
+		P.parts = (off_t)P.opts->block_parts *
+			  (P.opts->jobs > 0 ? P.opts->jobs : util_cpus());
 	return 1;
 }
 
