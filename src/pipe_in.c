@@ -24,7 +24,8 @@
  * that block longer, as it must). A job done with its block gives the
  * buffer back (pipe_recycle) for a later block, so that a block's pages
  * are not faulted in anew each time. A regular file is not read into
- * blocks at all (the file mode, below).
+ * blocks at all (the file mode, below), and only it can be cut into N
+ * blocks per job slot (--block -N).
  *
  * Threads: loop thread only. Standard input is read without blocking and
  * its flags are never changed (stdin_reader), as input.c does.
@@ -288,7 +289,11 @@ pipe_emit(size_t n)
  * end (the same rule as pipe_cut), and each job's standard input is its
  * range of the file, which its feed splices into the child's pipe (no
  * copy through corun; feed.c). No block is held in memory, whatever
- * --block says. */
+ * --block says. With --block -N the file's size sets the blocks': before
+ * each cut, block is an equal share of what is left among the blocks
+ * still to cut (N per job slot at first), so the last one takes the rest
+ * and there are N per slot at most, fewer when a record is longer than a
+ * share; pipe_in_check makes any other standard input a usage error. */
 
 /* Read len bytes of the file at off into w: 0, or -1 (an error, or the
  * file shrank). */
