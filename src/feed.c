@@ -9,8 +9,8 @@
  * that frees a little at a time (it would hold the loop, and the other
  * feeds, on one pipe, and fight the reader for the pipe's lock). A pipe
  * is grown to hold up to 1 MiB of a big block (F_SETPIPE_SZ), so the loop
- * and the reader wake each other ten times less than with the 64 KiB
- * default; the feeds' pipes together stay within 16 MiB, well inside the
+ * and the reader wake each other several times less often than with the
+ * 64 KiB default; the feeds' pipes together stay within 16 MiB, inside the
  * system's limit on a user's pipes (/proc/sys/fs/pipe-user-pages-soft,
  * 64 MiB), so many jobs share it and the rest keep the default size.
  * When every byte is written the pipe is closed,
