@@ -167,6 +167,12 @@ struct corun_options {
 	 * on standard input and answering with frames on standard output;
 	 * corun_run's inputs must be none. Default 0. */
 	int serve;
+	/* --pipe's --block -N (corun(1), --block): with standard input a
+	 * regular file, what is left of it is cut into block_parts blocks
+	 * per job slot (-j, or the online CPUs with -j 0), each at a record
+	 * end, instead of blocks of block bytes; any other standard input is
+	 * a usage error. 0 (the default): blocks of block bytes. */
+	int block_parts;
 };
 
 /* output_mode: records (the default for job files, and with --json), or

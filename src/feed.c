@@ -4,7 +4,16 @@
  *
  * The write end is non-blocking and watched by ev_io, so the loop never
  * blocks on a child that reads slowly or not at all; each callback writes
- * until the pipe is full. When every byte is written the pipe is closed,
+ * until the pipe is full: a write that takes less than it was given means
+ * full, and the callback returns to the loop rather than chase a reader
+ * that frees a little at a time (it would hold the loop, and the other
+ * feeds, on one pipe, and fight the reader for the pipe's lock). A pipe
+ * is grown to hold up to 1 MiB of a big block (F_SETPIPE_SZ), so the loop
+ * and the reader wake each other several times less often than with the
+ * 64 KiB default; the feeds' pipes together stay within 16 MiB, inside the
+ * system's limit on a user's pipes (/proc/sys/fs/pipe-user-pages-soft,
+ * 64 MiB), so many jobs share it and the rest keep the default size.
+ * When every byte is written the pipe is closed,
  * and the reader sees end-of-file. A reader that goes away before taking
  * everything (a child that exits or closes its standard input early, as
  * head(1) does) is not an error: the write fails with EPIPE (corun ignores
@@ -28,27 +37,32 @@
 #include "feed.h"
 #include "util.h"
 
-/* The most a feed's pipe is grown to (from the 64 KiB default): fewer
- * wake-ups of the loop and the reader per block, while a user's pipes
- * stay well within the system's soft limit for their total size
- * (/proc/sys/fs/pipe-user-pages-soft, 64 MiB) even with many jobs. */
-#ifndef FEED_PIPE_MAX
-#define FEED_PIPE_MAX (256 * 1024)
-#endif
+/* A pipe's size as it is made, and the most a feed's pipe is grown to
+ * (/proc/sys/fs/pipe-max-size is 1 MiB by default). */
+#define FEED_PIPE_DEF (64 * 1024)
+#define FEED_PIPE_MAX (1024 * 1024)
+/* The most the feeds' grown pipes hold together. */
+#define FEED_PIPES_ALL (16 * 1024 * 1024)
 
 struct feed {
 	struct ev_loop *loop;
 	ev_io w;	  /* the write end; fd -1 once closed */
 	struct feed_src src;
-	size_t off; /* bytes written so far */
+	size_t off;  /* bytes written so far */
+	size_t pipe; /* the pipe's size, when grown; else 0 */
 };
 
-/* Write what the pipe takes of the bytes left: as write(2). */
+/* The bytes of the live feeds' grown pipes (loop thread only). */
+static size_t feed_pipes;
+
+/* Write what the pipe takes of the bytes left, asking for *ask of them
+ * at most (set): as write(2). */
 static ssize_t
-feed_put(struct feed *f)
+feed_put(struct feed *f, size_t *ask)
 {
 	size_t left = f->src.len - f->off;
 
+	*ask = left;
 	if (f->src.data != NULL)
 		return write(f->w.fd, f->src.data + f->off, left);
 #ifdef HAVE_SPLICE
@@ -70,6 +84,7 @@ feed_put(struct feed *f)
 
 		if (n <= 0)
 			return n;
+		*ask = (size_t)n;
 		return write(f->w.fd, buf, (size_t)n);
 	}
 }
@@ -108,7 +123,35 @@ feed_pipe(int fds[2])
 	return 0;
 }
 
-/* Close the write end: the reader sees end-of-file. */
+/* Grow the pipe fd to hold up to len bytes, as far as the feeds' share
+ * of pipes allows and the system lets (best effort: a pipe that cannot
+ * grow works as it is). */
+static void
+feed_grow(struct feed *f, int fd, size_t len)
+{
+#ifdef F_SETPIPE_SZ
+	size_t want = len < FEED_PIPE_MAX ? len : FEED_PIPE_MAX;
+	size_t room = feed_pipes < FEED_PIPES_ALL ? FEED_PIPES_ALL - feed_pipes
+						  : 0;
+	int got;
+
+	/* (The kernel rounds a size up: room may run out a little early.) */
+	if (want > room)
+		want = room;
+	/* pipe-max-size may be lower than ours: try half as much. */
+	for (; want > FEED_PIPE_DEF; want /= 2)
+		if ((got = fcntl(fd, F_SETPIPE_SZ, (int)want)) != -1) {
+			f->pipe = (size_t)got;
+			feed_pipes += f->pipe;
+			return;
+		}
+#else
+	(void)f, (void)fd, (void)len;
+#endif
+}
+
+/* Close the write end: the reader sees end-of-file; the pipe's share
+ * goes back. */
 static void
 feed_close(struct feed *f)
 {
@@ -117,10 +160,13 @@ feed_close(struct feed *f)
 	ev_io_stop(f->loop, &f->w);
 	close(f->w.fd);
 	ev_io_set(&f->w, -1, 0);
+	feed_pipes -= f->pipe;
+	f->pipe = 0;
 }
 
-/* The pipe has room: write what it takes; close it when all is written or
- * the reader takes no more (EPIPE, any other error). */
+/* The pipe has room: write what it takes, until it takes less than it is
+ * given (it is full); close it when all is written or the reader takes no
+ * more (EPIPE, any other error). */
 static void
 feed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -129,10 +175,13 @@ feed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	while (f->off < f->src.len) {
-		ssize_t n = feed_put(f);
+		size_t ask;
+		ssize_t n = feed_put(f, &ask);
 
 		if (n > 0) {
 			f->off += (size_t)n;
+			if ((size_t)n < ask && f->off < f->src.len)
+				return; /* full: the loop says when not */
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -150,16 +199,10 @@ struct feed *
 feed_start(struct ev_loop *loop, int fd, const struct feed_src *src)
 {
 	struct feed *f = xcalloc(1, sizeof *f);
-	size_t len = src->len;
 
 	f->loop = loop;
 	f->src = *src;
-#ifdef F_SETPIPE_SZ
-	/* Best effort: a pipe that cannot grow works as it is. */
-	if (len > 64 * 1024)
-		(void)fcntl(fd, F_SETPIPE_SZ,
-			    (int)(len < FEED_PIPE_MAX ? len : FEED_PIPE_MAX));
-#endif
+	feed_grow(f, fd, src->len);
 	ev_io_init(&f->w, feed_write_cb, fd, EV_WRITE);
 	f->w.data = f;
 	ev_io_start(loop, &f->w);

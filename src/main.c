@@ -610,7 +610,13 @@ main(int argc, char *argv[])
 			o.pipe = 1;
 			break;
 		case OPT_BLOCK:
-			o.block = opt_size("--block", optarg);
+			/* -N: N blocks per job slot (a regular file). */
+			o.block_parts = optarg[0] == '-'
+			    ? opt_count("--block -N", optarg + 1, 1, 1000000)
+			    : 0;
+			o.block = o.block_parts > 0
+			    ? (size_t)CORUN_DEFAULT_BLOCK_MB << 20
+			    : opt_size("--block", optarg);
 			break;
 		case OPT_RECEND:
 			o.recend = optarg;

@@ -24,7 +24,8 @@
  * that block longer, as it must). A job done with its block gives the
  * buffer back (pipe_recycle) for a later block, so that a block's pages
  * are not faulted in anew each time. A regular file is not read into
- * blocks at all (the file mode, below).
+ * blocks at all (the file mode, below), and only it can be cut into N
+ * blocks per job slot (--block -N).
  *
  * Threads: loop thread only. Standard input is read without blocking and
  * its flags are never changed (stdin_reader), as input.c does.
@@ -73,6 +74,7 @@ static struct {
 	size_t nspares, maxspares;
 	int file;	 /* standard input is a regular file: read in place */
 	off_t pos, size; /* the file: where the next block starts, its end */
+	off_t parts;	 /* --block -N: blocks of the file still to cut */
 } P;
 
 /* A buffer for the next bytes: a spare one (its pages are in memory
@@ -129,8 +131,18 @@ pipe_template(const struct corun_options *opts)
 	return t;
 }
 
+/* Is standard input a regular file? */
+static int
+pipe_stdin_file(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Check the template of -c for --pipe: it parses, and its kind is exec
- * or sh. 0, or -1 after a message. */
+ * or sh; --block -N has a regular file to share out. 0, or -1 after a
+ * message. */
 int
 pipe_in_check(const struct corun_options *opts)
 {
@@ -155,6 +167,9 @@ pipe_in_check(const struct corun_options *opts)
 	else if (spec->id != NULL || spec->nafter > 0)
 		warnx("--pipe: every block runs the same line: no id= or "
 		      "after=");
+	else if (opts->block_parts > 0 && !pipe_stdin_file())
+		warnx("--block -%d: standard input must be a regular file "
+		      "(corun --pipe ... < FILE)", opts->block_parts);
 	else
 		rc = 0;
 	free(spec);
@@ -274,7 +289,11 @@ pipe_emit(size_t n)
  * end (the same rule as pipe_cut), and each job's standard input is its
  * range of the file, which its feed splices into the child's pipe (no
  * copy through corun; feed.c). No block is held in memory, whatever
- * --block says. */
+ * --block says. With --block -N the file's size sets the blocks': before
+ * each cut, block is an equal share of what is left among the blocks
+ * still to cut (N per job slot at first), so the last one takes the rest
+ * and there are N per slot at most, fewer when a record is longer than a
+ * share; pipe_in_check makes any other standard input a usage error. */
 
 /* Read len bytes of the file at off into w: 0, or -1 (an error, or the
  * file shrank). */
@@ -349,6 +368,14 @@ pipe_file_pump(void)
 
 	P.busy = 1;
 	while (!P.paused && !P.stopped && P.pos < P.size) {
+		if (P.parts > 0) {
+			/* --block -N: the rest shared out evenly among the
+			 * blocks still to cut; the last one takes it all. */
+			P.block = (size_t)((P.size - P.pos + P.parts - 1) /
+					   P.parts);
+			if (P.parts > 1)
+				P.parts--;
+		}
 		if ((end = pipe_file_cut(P.pos)) == -1) {
 			warnx("standard input: %s",
 			      errno != 0 ? strerror(errno) : "the file shrank");
@@ -388,6 +415,9 @@ pipe_file_start(void)
 	P.file = 1;
 	P.pos = at;
 	P.size = st.st_size;
+	if (P.opts->block_parts > 0)
+		P.parts = (off_t)P.opts->block_parts *
+			  (P.opts->jobs > 0 ? P.opts->jobs : util_cpus());
 	return 1;
 }
 

@@ -194,10 +194,20 @@ if [ $have_time = 1 ]; then
 	diag "peak RSS $(tail -n 1 hugef.rss) KB for 64 MiB in 16 MiB blocks"
 	lt "$(tail -n 1 hugef.rss)" 16384 \
 		"64 MiB from a file in 16 MiB blocks: corun stays under 16 MiB"
+	timeout -k 3 "$(scaled 120)" /usr/bin/time -f %M -o hugep.rss \
+		"$CORUN_LINK" --pipe -j2 --block -1 --json -c 'wc -l' \
+		<huge >hugep.out 2>hugep.err
+	is "$? $(jpy hugep.out 'len(R)') $(vsum hugep.out)" "0 2 1048576" \
+		"64 MiB from a file, --block -1 -j2: two jobs, every line counted"
+	diag "peak RSS $(tail -n 1 hugep.rss) KB for 64 MiB in 2 blocks"
+	lt "$(tail -n 1 hugep.rss)" 16384 \
+		"64 MiB from a file in 2 blocks: corun stays under 16 MiB"
 else
 	skip "64 MiB into slow jobs: memory bounded" \
 		"no GNU /usr/bin/time, or a sanitizer build"
 	skip "64 MiB from a file: memory bounded" \
+		"no GNU /usr/bin/time, or a sanitizer build"
+	skip "64 MiB from a file in 2 blocks: memory bounded" \
 		"no GNU /usr/bin/time, or a sanitizer build"
 fi
 
@@ -252,6 +262,91 @@ is "$(corun --pipe -c 'wc -l' </proc/self/status)" \
 	"--pipe on a /proc file (size 0): its lines are read"
 
 # ---------------------------------------------------------------------
+# --block -N: a regular file cut into N blocks per job slot (-j), each an
+# even share of what is left, at record ends (GNU parallel's --pipepart
+# --block -N, the oracle where installed).
+for n in 1 2; do
+	for j in 2 3; do
+		corun --pipe --block -$n -j $j -c 'wc -l' --json <big \
+			>part.$n.$j
+		is "$? $(jpy part.$n.$j 'len(R)') $(vsum part.$n.$j)" \
+			"0 $((n * j)) 1000000" \
+			"--block -$n -j $j: $((n * j)) jobs, their lines add up to wc -l"
+		if [ $have_parallel = 1 ]; then
+			parallel --pipepart -a big --block -$n -j $j wc -l \
+				>ppart.$n.$j 2>/dev/null
+			is "$(jpy part.$n.$j 'len(R)') $(vsum part.$n.$j)" \
+				"$(awk '{ s += $1 } END { print NR, s }' ppart.$n.$j)" \
+				"--block -$n -j $j: as many jobs and lines as parallel --pipepart"
+		else
+			skip "--block -$n -j $j: the jobs and lines of parallel --pipepart" \
+				"no GNU parallel"
+		fi
+	done
+done
+cpus=$(getconf _NPROCESSORS_ONLN)
+corun --pipe --block -2 -j 0 -c 'wc -l' --json <big >part.j0
+is "$(jpy part.j0 'len(R)') $(vsum part.j0)" "$((2 * cpus)) 1000000" \
+	"--block -2 -j 0: two jobs per online CPU"
+
+# The blocks put back together are the file; each ends at a line end and
+# they are even shares of it, a line (7 bytes here) apart at most.
+seq 100000 >mid
+corun --pipe --block -2 -j 3 -k -c cat --json <mid >even.out
+values even.out >even.back
+check "--block -2: the blocks in order are the file, byte for byte" \
+	cmp even.back mid
+is "$(jpy even.out 'len(R)') $(jpy even.out 'sum(not r["value"].endswith("\n") for r in R)')" \
+	"6 0" "--block -2 -j 3: six blocks, each ending at the end of a line"
+is "$(jpy even.out 'max(len(r["value"]) for r in R) - min(len(r["value"]) for r in R) <= 7')" \
+	true "--block -2 -j 3: the blocks are even shares, a line apart at most"
+
+# --recend and --recstart: cut only where one record ends and the next
+# starts ("y;" ends a record with no X after it, so it is no boundary).
+"$PY" -c 'import sys; sys.stdout.write("".join("X%d;" % i + "y;" * (4 + i % 3)
+    for i in range(20000)))' >recs
+corun --pipe --block -2 -j 2 -k -c cat --json --recend ';' --recstart X \
+	<recs >recs.out
+values recs.out >recs.back
+check "--block -2 --recend ';' --recstart X: the blocks are the file" \
+	cmp recs.back recs
+is "$(jpy recs.out 'len(R)') $(jpy recs.out 'all(r["value"].startswith("X") and r["value"].endswith(";") for r in R)')" \
+	"4 true" \
+	"--block -2 --recend ';' --recstart X: four blocks, cut between ';' and X"
+tr ';' '\n' <recs >recs2
+corun --pipe --block -1 -j 4 -k -c cat --json --recstart X <recs2 \
+	>recs2.out
+is "$(jpy recs2.out 'len(R)') $(jpy recs2.out 'all(r["value"].startswith("X") for r in R)')" \
+	"4 true" "--block -1 --recstart X: four blocks, each starting with X"
+
+# From where standard input stands: the rest of the file is shared out.
+(
+	dd bs=1000 count=1 of=/dev/null 2>/dev/null
+	corun --pipe --block -2 -j 2 -k -c cat --json >offp.out
+) <off
+is "$(jpy offp.out 'len(R)') $(values offp.out | md5sum)" \
+	"4 $(tail -c +1001 off | md5sum)" \
+	"--block -2 -j 2 from an offset: the rest of the file in four blocks"
+
+# Any standard input but a regular file is a usage error (its size is not
+# known in advance); an empty file makes no job; a /proc file (size 0) is
+# read in blocks of 1 MiB.
+seq 10 | corun --pipe --block -1 -c 'wc -l' >nreg.out 2>nreg.err
+is "$? $(wc -c <nreg.out | tr -d ' ')" "2 0" \
+	"--block -1 with a pipe on standard input: usage error, no job"
+contains "$(cat nreg.err)" "regular file" \
+	"--block -1 with a pipe: the message says a regular file is needed"
+corun --pipe --block -1 -c 'wc -l' </dev/null >nreg.out 2>&1
+is "$?" 2 "--block -1 with /dev/null on standard input: usage error"
+: >empty
+corun --pipe --block -1 -c cat --json <empty >emptyp.out
+is "$? $(wc -c <emptyp.out | tr -d ' ')" "0 0" \
+	"--block -1 on an empty file: no job, exit status 0"
+is "$(corun --pipe --block -1 -c 'wc -l' </proc/self/status)" \
+	"$(wc -l </proc/self/status | tr -d ' ')" \
+	"--block -1 on a /proc file (size 0): its lines are read"
+
+# ---------------------------------------------------------------------
 # Usage errors, and standard input without --pipe.
 usage() {
 	corun "$@" </dev/null >usage.out 2>usage.err
@@ -264,6 +359,10 @@ usage --pipe -c 'id=x wc -l'
 usage --pipe -c cat big
 usage --recend x
 usage --block 0 --pipe -c cat
+usage --block -0 --pipe -c cat
+usage --block -x --pipe -c cat
+usage --block -1000001 --pipe -c cat
+usage --block -1K --pipe -c cat
 contains "$(corun --pipe -c 'sleep 1' </dev/null 2>&1)" "exec or sh" \
 	"--pipe with another kind: the message says exec or sh"
 
