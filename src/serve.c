@@ -16,7 +16,8 @@
  * once; frames to send are appended to one buffer, written when standard
  * output is writable (at most once per loop iteration, so many RESULTs go
  * out in one write). A JOB's line is a plan line (plan.h): its id and
- * executor, then the job in the job language, which is parsed and
+ * executor, then the job in the job language with its options last;
+ * plan_read turns it back into a job line, which is parsed and
  * submitted with a final function (no record): STARTED goes out when its
  * attempt starts, RESULT when it is final. Retries, ids, after= and
  * group= are the parent's business and are dropped here. A CANCEL stops
