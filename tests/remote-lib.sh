@@ -54,6 +54,17 @@ remote_cleanup() {
 }
 trap remote_cleanup EXIT
 
+# Stop the daemon PID: TERM, then KILL if it still runs 2 s later.
+remote_stop() {
+	kill "$1" 2>/dev/null
+	rs_i=0
+	while kill -0 "$1" 2>/dev/null && [ $rs_i -lt 40 ]; do
+		sleep 0.05
+		rs_i=$((rs_i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
+}
+
 # Skip the test unless it runs as root with the commands named present.
 remote_require() {
 	[ "$(id -u)" = 0 ] || remote_skip "needs root (a user, sshd, netns)"

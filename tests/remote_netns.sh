@@ -75,8 +75,8 @@ fi
 
 # This machine (one slot) holds its job until the test lets it go, so that
 # nsh gets two; there (not root) a job would sleep for a minute.
-JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then
-	while [ ! -e $T/release ]; do sleep 0.05; done; echo local
+JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then \
+while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
 else sleep 60; fi' $T/mark-{}"
 bg_corun cut /dev/null cut.json cut.err --json -S 1/:,2/nsh \
 	--host-timeout ${HT}s \

@@ -68,8 +68,8 @@ is "$(jpy two.json '[r["id"] for r in R
 # until the test lets it go, so that h1 gets two jobs; on h1 (not root) a
 # job would sleep for a minute. Once both run there, sshd is stopped (no
 # new session: h1 cannot come back) and h1's ssh client is killed.
-JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then
-	while [ ! -e $T/release ]; do sleep 0.05; done; echo local
+JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then \
+while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
 else sleep 60; fi' $T/mark-{}"
 bg_corun kill /dev/null kill.json kill.err --json -S 1/:,2/h1 \
 	--launcher "$LAUNCH" -c "$JOB" ::: 1 2 3 4
