@@ -22,7 +22,7 @@
 # shellcheck source=tests/remote-lib.sh
 . "$SRCDIR/tests/remote-lib.sh"
 
-# The host timeout of the run (seconds) and the one of the worker.
+# The host timeout of the run (seconds): the worker gets it in the HELLO.
 HT=2
 
 remote_require /usr/sbin/sshd ssh ssh-keygen useradd userdel pgrep ip
@@ -80,7 +80,7 @@ while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
 else sleep 60; fi' $T/mark-{}"
 bg_corun cut /dev/null cut.json cut.err --json -S 1/:,2/nsh \
 	--host-timeout ${HT}s \
-	--launcher "$SSH {host} $RCORUN --serve --host-timeout ${HT}s" \
+	--launcher "$SSH {host} $RCORUN --serve" \
 	-c "$JOB" ::: 1 2 3
 i=0
 max=$(ticks 15)

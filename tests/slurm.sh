@@ -24,7 +24,7 @@
 # shellcheck source=tests/remote-lib.sh
 . "$SRCDIR/tests/remote-lib.sh"
 
-# The host timeout of the run and of the workers (seconds).
+# The host timeout of the run (seconds): the workers get it in the HELLO.
 HT=2
 NODE=corun-node
 
@@ -35,7 +35,8 @@ for c in munged munge unmunge slurmctld slurmd srun sinfo squeue scancel; do
 done
 
 S=$T/slurm
-mkdir -p "$S/state" "$S/spool" && chmod 700 "$S" || bail "cannot make $S"
+mkdir -p "$S/state" "$S/spool" || bail "cannot make $S"
+chmod 700 "$S"
 
 # munge: a fresh key, its own socket.
 dd if=/dev/urandom of="$S/munge.key" bs=1024 count=1 2>/dev/null
@@ -104,7 +105,7 @@ remote_on_exit "slurm_drain"
 slurm_drain() {
 	scancel --full --cluster=coruntest --partition=test 2>/dev/null
 	sd_i=0
-	while [ -n "$(squeue -h -o %i 2>/dev/null)" ] && [ $sd_i -lt 100 ]; do
+	while [ -n "$(squeue -h -o %i 2>/dev/null)" ] && [ "$sd_i" -lt 100 ]; do
 		sleep 0.1
 		sd_i=$((sd_i + 1))
 	done
@@ -125,7 +126,7 @@ $(grep -h error "$S/slurmctld.out" "$S/slurmd.out" | tail -n 1)"
 done
 
 SRUN="srun -N1 -n1 --exact -w"
-like "$(timeout -k 3 "$(scaled 20)" $SRUN "$NODE" sh -c \
+like "$(timeout -k 3 "$(scaled 20)" srun -N1 -n1 --exact -w "$NODE" sh -c \
 	"echo \$SLURM_JOB_ID; $CORUN_LINK --version" 2>&1)" \
 	'^[0-9]+
 corun ' "srun runs the built corun in a Slurm step"
@@ -135,7 +136,7 @@ if ! "$CORUN" --help | grep -q -- '--hosts'; then
 	done_testing
 fi
 
-LAUNCH="$SRUN {host} $CORUN_LINK --serve --host-timeout ${HT}s"
+LAUNCH="$SRUN {host} $CORUN_LINK --serve"
 
 # Jobs through srun: each says which Slurm job it ran in.
 corun --json -S "2/$NODE" --launcher "$LAUNCH" \
@@ -183,7 +184,7 @@ while [ -n "$(stepjobs)" ] && [ $i -lt "$(ticks $((HT + 5)))" ]; do
 done
 diag "killed srun: its step's jobs gone after $(since "$t0") s (--host-timeout ${HT}s)"
 is "$(stepjobs)" "" "killed srun: no job is left in the Slurm steps" ||
-	diag "$(ps -eo pid,ppid,args | grep -F "$T/mark" | grep -v grep)"
+	diag "$(procs_with "$T/mark")"
 is "$(bg_wait kill 30)" 0 "killed srun: exit status 0" || diag "$(cat kill.err)"
 is "$(jpy kill.json '[len(R), sorted(r["id"] for r in R),
 	sorted({r["status"] for r in R})]')" '[4, ["1", "2", "3", "4"], ["ok"]]' \
