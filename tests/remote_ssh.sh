@@ -106,7 +106,7 @@ is "$(jpy kill.json '[len(R), sorted(r["id"] for r in R),
 	sorted({r["status"] for r in R}), sorted({r["value"] for r in R})]')" \
 	'[4, ["1", "2", "3", "4"], ["ok"], ["local\n"]]' \
 	"killed launcher: one ok record per job, all ended on this machine"
-is "$(jpy kill.json '[r["id"] for r in R if r.get("host")]')" '[]' \
+is "$(jpy kill.json '[r["id"] for r in R if r.get("host") == "h1"]')" '[]' \
 	"killed launcher: no record names h1"
 no_leftovers "no corun, launcher, worker or job is left"
 
