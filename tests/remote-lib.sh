@@ -198,9 +198,10 @@ EOF
 		remote_skip "sshd refuses its config: $(head -n 1 "$1/sshd.check")"
 	if [ -n "${4:-}" ]; then
 		ip netns exec "$4" /usr/sbin/sshd -D -e -f "$1/sshd_config" \
-			2>"$1/sshd.log" &
+			</dev/null >/dev/null 2>"$1/sshd.log" &
 	else
-		/usr/sbin/sshd -D -e -f "$1/sshd_config" 2>"$1/sshd.log" &
+		/usr/sbin/sshd -D -e -f "$1/sshd_config" </dev/null \
+			>/dev/null 2>"$1/sshd.log" &
 	fi
 	SSHD_PID=$!
 	bg_track $SSHD_PID

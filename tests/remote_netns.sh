@@ -106,6 +106,8 @@ is "$(jpy cut.json '[len(R), sorted(r["id"] for r in R),
 	"cut link: one ok record per job, all ended on this machine"
 is "$(jpy cut.json '[r["id"] for r in R if r.get("host") == "nsh"]')" '[]' \
 	"cut link: no record names the lost host"
+like "$(cat cut.err)" '^corun: host lost: nsh: ' \
+	"cut link: standard error says the host is lost"
 i=0
 max=$(ticks $((HT + 3)))
 while [ -n "$(remote_user_procs "$T/mark-")$(remote_user_procs "$RCORUN")" ] &&
@@ -118,6 +120,8 @@ is "$(remote_user_procs "$T/mark-")" "" \
 	diag "$(ps -o pid,args -u "$RUSER")"
 is "$(remote_user_procs "$RCORUN")" "" \
 	"cut link: the cut-off worker is gone"
+# Our sshd is the one process left with $T in its command line.
+remote_stop "$SSHD_PID"
 no_leftovers "no corun, launcher, worker or job is left"
 
 done_testing

@@ -108,6 +108,8 @@ is "$(jpy kill.json '[len(R), sorted(r["id"] for r in R),
 	"killed launcher: one ok record per job, all ended on this machine"
 is "$(jpy kill.json '[r["id"] for r in R if r.get("host") == "h1"]')" '[]' \
 	"killed launcher: no record names h1"
+like "$(cat kill.err)" '^corun: host lost: h1: ' \
+	"killed launcher: standard error says the host is lost"
 no_leftovers "no corun, launcher, worker or job is left"
 
 done_testing

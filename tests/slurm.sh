@@ -6,8 +6,12 @@
 # here), state and spool directories, logs and free ports of 127.0.0.1, one
 # node (NodeAddr=127.0.0.1, slurmd -N) with proctrack/linuxproc (no cgroup
 # needed), no accounting. Nothing outside the test's directory is touched.
-#  - Jobs through --launcher 'srun -N1 -n1 --exact -w {host} corun --serve'
-#    run inside Slurm steps: one ok record per job, each naming the node.
+#  - Jobs through --launcher 'srun -u -N1 -n1 --exact -w {host} corun
+#    --serve' run inside Slurm steps: one ok record per job, each naming
+#    the node. (-u: without it slurmstepd holds a task's output until a
+#    newline or its end, so the worker's frames wait, and the host is lost
+#    for silence; with it, in Slurm 22.05, the bytes pass at once and as
+#    they are, over pipes, not a terminal.)
 #  - One srun killed with SIGKILL mid-run. Its step goes on (slurmstepd
 #    keeps the task's standard input open: no end of input reaches the
 #    worker, unlike ssh), so only the heartbeats tell: the worker, hearing
@@ -15,7 +19,7 @@
 #    sleep for a minute) and exits, and the parent re-runs them (on this
 #    machine, or on the node through a new srun): one ok record per job.
 # At the end every Slurm job of the cluster is cancelled and the daemons
-# stopped. Skipped (TAP SKIP) when not root or Slurm or munge is missing or
+# stopped (before no_leftovers, and on every exit path). Skipped (TAP SKIP) when not root or Slurm or munge is missing or
 # cannot start; the checks of -S are skipped while corun --help lists no
 # --hosts.
 
@@ -46,7 +50,6 @@ munged -f -F --key-file="$S/munge.key" --socket="$S/munge.sock" \
 	--log-file="$S/munged.log" >"$S/munged.out" 2>&1 &
 MUNGED=$!
 bg_track $MUNGED
-remote_on_exit "remote_stop $MUNGED"
 i=0
 until munge -S "$S/munge.sock" -n 2>/dev/null |
 	unmunge -S "$S/munge.sock" >/dev/null 2>&1; do
@@ -92,23 +95,26 @@ export SLURM_CONF
 slurmctld -D -i -f "$SLURM_CONF" >"$S/slurmctld.out" 2>&1 &
 CTLD=$!
 bg_track $CTLD
-remote_on_exit "remote_stop $CTLD"
 slurmd -D -f "$SLURM_CONF" -N "$NODE" >"$S/slurmd.out" 2>&1 &
 SLURMD=$!
 bg_track $SLURMD
-remote_on_exit "remote_stop $SLURMD"
-# Cancel whatever Slurm job is left, and wait (bounded) until none is.
-remote_on_exit "slurm_drain"
+remote_on_exit "slurm_down"
 
-# Cancel every job of the cluster and wait until its steps are gone.
-# shellcheck disable=SC2317 # called by remote_cleanup
-slurm_drain() {
-	scancel --full --cluster=coruntest --partition=test 2>/dev/null
+# Cancel every job of the cluster, wait (bounded) until none is left, and
+# stop the daemons; once.
+slurm_down() {
+	[ -n "${SLURM_DOWN:-}" ] && return 0
+	SLURM_DOWN=1
+	timeout 5 scancel --full --partition=test 2>/dev/null
 	sd_i=0
-	while [ -n "$(squeue -h -o %i 2>/dev/null)" ] && [ "$sd_i" -lt 100 ]; do
+	while [ -n "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] &&
+		[ "$sd_i" -lt 100 ]; do
 		sleep 0.1
 		sd_i=$((sd_i + 1))
 	done
+	remote_stop "$SLURMD"
+	remote_stop "$CTLD"
+	remote_stop "$MUNGED"
 }
 
 i=0
@@ -125,8 +131,8 @@ $(grep -h error "$S/slurmctld.out" "$S/slurmd.out" | tail -n 1)"
 	i=$((i + 1))
 done
 
-SRUN="srun -N1 -n1 --exact -w"
-like "$(timeout -k 3 "$(scaled 20)" srun -N1 -n1 --exact -w "$NODE" sh -c \
+SRUN="srun -u -N1 -n1 --exact -w"
+like "$(timeout -k 3 "$(scaled 20)" srun -u -N1 -n1 --exact -w "$NODE" sh -c \
 	"echo \$SLURM_JOB_ID; $CORUN_LINK --version" 2>&1)" \
 	'^[0-9]+
 corun ' "srun runs the built corun in a Slurm step"
@@ -192,6 +198,8 @@ is "$(jpy kill.json '[len(R), sorted(r["id"] for r in R),
 like "$(jpy kill.json 'sorted({r["value"] for r in R})')" \
 	'^\["local\\n"(, "slurm\\n")?\]$' \
 	"killed srun: the jobs moved to this machine or to a new srun"
+# The daemons are the only processes left with $T in their command line.
+slurm_down
 no_leftovers "no corun, srun, worker or job is left"
 
 done_testing
