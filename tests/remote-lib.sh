@@ -54,6 +54,20 @@ remote_cleanup() {
 }
 trap remote_cleanup EXIT
 
+# How long a remote job sleeps when nothing stops it (seconds), and the
+# cap of every wait for such jobs to be gone: far below it, so a job that
+# was not stopped can never pass for one that was, however loaded the
+# machine (TIME_SCALE) is.
+# shellcheck disable=SC2034 # used by the tests
+REMOTE_SLEEP=900
+REMOTE_CAP=300
+
+# Print how many polls 0.05 s apart make SECS seconds scaled, but no more
+# than REMOTE_CAP: the bound of a wait for remote jobs to be gone.
+remote_ticks() {
+	awk -v s="$(bound "$1" "$REMOTE_CAP")" 'BEGIN { printf "%d\n", s * 20 }'
+}
+
 # Stop the daemon PID: TERM, then KILL if it still runs 2 s later.
 remote_stop() {
 	kill "$1" 2>/dev/null

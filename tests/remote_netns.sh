@@ -11,7 +11,7 @@
 #    per job, none naming the lost host;
 #  - the cut-off worker, hearing nothing from its parent for the host
 #    timeout, kills its jobs: no job process and no worker is left in the
-#    namespace (bounded wait: the jobs would sleep for a minute).
+#    namespace (bounded wait: the jobs would sleep for 15 minutes).
 # The namespace, the link, the user and sshd are removed on every exit
 # path. Skipped (TAP SKIP) when not root or ip netns, a veth pair or sshd
 # cannot be set up; the checks of -S are skipped while corun --help lists
@@ -74,10 +74,10 @@ if ! "$CORUN" --help | grep -q -- '--hosts'; then
 fi
 
 # This machine (one slot) holds its job until the test lets it go, so that
-# nsh gets two; there (not root) a job would sleep for a minute.
+# nsh gets two; there (not root) a job would sleep for 15 minutes.
 JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then \
 while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
-else sleep 60; fi' $T/mark-{}"
+else sleep $REMOTE_SLEEP; fi' $T/mark-{}"
 bg_corun cut /dev/null cut.json cut.err --json -S 1/:,2/nsh \
 	--host-timeout ${HT}s \
 	--launcher "$SSH {host} $RCORUN --serve" \
@@ -109,7 +109,7 @@ is "$(jpy cut.json '[r["id"] for r in R if r.get("host") == "nsh"]')" '[]' \
 like "$(cat cut.err)" '^corun: host lost: nsh: ' \
 	"cut link: standard error says the host is lost"
 i=0
-max=$(ticks $((HT + 3)))
+max=$(remote_ticks $((HT + 3)))
 while [ -n "$(remote_user_procs "$T/mark-")$(remote_user_procs "$RCORUN")" ] &&
 	[ $i -lt "$max" ]; do
 	sleep 0.05

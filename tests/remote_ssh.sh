@@ -8,7 +8,7 @@
 #    take no new session, so the host stays down): the worker on the
 #    "remote" side sees its input end and kills its jobs' process groups,
 #    so no job process of the remote user is left (bounded wait: the jobs
-#    would sleep for a minute), nor the worker; the run still gives one
+#    would sleep for 15 minutes), nor the worker; the run still gives one
 #    ok record per job, the jobs that had started remotely having moved to
 #    this machine (`:`).
 # Skipped (TAP SKIP) when not root or sshd cannot be set up; the checks of
@@ -66,11 +66,11 @@ is "$(jpy two.json '[r["id"] for r in R
 
 # A launcher killed mid-run. This machine (`:`, one slot) holds its job
 # until the test lets it go, so that h1 gets two jobs; on h1 (not root) a
-# job would sleep for a minute. Once both run there, sshd is stopped (no
+# job would sleep for 15 minutes. Once both run there, sshd is stopped (no
 # new session: h1 cannot come back) and h1's ssh client is killed.
 JOB="exec sh -c 'if [ \$(id -u) = 0 ]; then \
 while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
-else sleep 60; fi' $T/mark-{}"
+else sleep $REMOTE_SLEEP; fi' $T/mark-{}"
 bg_corun kill /dev/null kill.json kill.err --json -S 1/:,2/h1 \
 	--launcher "$LAUNCH" -c "$JOB" ::: 1 2 3 4
 i=0
@@ -90,7 +90,7 @@ check "killed launcher: h1's ssh client is found" test -n "$client"
 [ -n "$client" ] && kill -9 $client
 : >release
 i=0
-max=$(ticks 10)
+max=$(remote_ticks 10)
 while [ -n "$(remote_user_procs "$T/mark-")" ] && [ $i -lt "$max" ]; do
 	sleep 0.05
 	i=$((i + 1))

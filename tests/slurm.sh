@@ -16,7 +16,7 @@
 #    keeps the task's standard input open: no end of input reaches the
 #    worker, unlike ssh), so only the heartbeats tell: the worker, hearing
 #    nothing for --host-timeout, kills its jobs (bounded wait: they would
-#    sleep for a minute) and exits, and the parent re-runs them (on this
+#    sleep for 15 minutes) and exits, and the parent re-runs them (on this
 #    machine, or on the node through a new srun): one ok record per job.
 # At the end every Slurm job of the cluster is cancelled and the daemons
 # stopped (before no_leftovers, and on every exit path). Skipped (TAP SKIP) when not root or Slurm or munge is missing or
@@ -159,11 +159,12 @@ is "$(jpy srun.json '[r["id"] for r in R
 
 # One srun killed mid-run. This machine (`:`, one slot) holds its job until
 # the test lets it go, so that the node gets two; there a job sleeps for a
-# minute (as sh -c ... slurm-MARK, to be found) unless let go too.
+# quarter of an hour (as sh -c ... slurm-MARK, to be found) unless let go
+# too.
 JOB="exec sh -c 'if [ -z \"\$SLURM_JOB_ID\" ]; then \
 while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
 elif [ -e $T/release ]; then echo slurm; \
-else exec sh -c \"sleep 60\" slurm-\$0; fi' $T/mark-{}"
+else exec sh -c \"sleep $REMOTE_SLEEP\" slurm-\$0; fi' $T/mark-{}"
 bg_corun kill /dev/null kill.json kill.err --json -S "1/:,2/$NODE" \
 	--host-timeout ${HT}s --launcher "$LAUNCH" -c "$JOB" ::: 1 2 3 4
 stepjobs() {
@@ -184,7 +185,8 @@ check "killed srun: the srun is found" test -n "$sruns"
 : >release
 t0=$(now)
 i=0
-while [ -n "$(stepjobs)" ] && [ $i -lt "$(ticks $((HT + 5)))" ]; do
+max=$(remote_ticks $((HT + 5)))
+while [ -n "$(stepjobs)" ] && [ $i -lt "$max" ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
