@@ -41,6 +41,19 @@ static int children; /* exec/sh children running (the -j slots) */
  * smallest free one of 1..-j. */
 static struct slots slots = SLOTS_INIT;
 
+/* End an attempt that could not start; see executors.h. */
+void
+exec_attempt_unstarted(struct attempt *at, const char *msg)
+{
+	struct result res;
+
+	result_init(&res);
+	res.status = ST_FAILED;
+	res.unstarted = true;
+	result_error(&res, "%s", msg);
+	sched_attempt_done(at, &res);
+}
+
 /* sleep's timer fired. */
 static void
 loop_sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)

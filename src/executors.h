@@ -86,6 +86,9 @@ void sched_attempt_slotted(struct attempt *);
 void sched_attempt_requeue(struct attempt *);
 /* An attempt ended; res is moved from (left empty). */
 void sched_attempt_done(struct attempt *, struct result *res);
+/* End an attempt that could not start (no host, no transfer set up):
+ * failed, unstarted (retry-on start), with msg as its error. */
+void exec_attempt_unstarted(struct attempt *, const char *msg);
 /* An executor stopped an attempt early (timeout, cancel): end it; signal
  * is the one it sent to stop it, or 0. */
 void sched_attempt_stopped(struct attempt *, int signal);

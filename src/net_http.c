@@ -461,19 +461,6 @@ http_retry_after(struct http_xfer *x)
 	return after > INT_MAX ? INT_MAX : (int)after;
 }
 
-/* End an attempt that could not start (retry-on start). */
-static void
-http_fail(struct attempt *at, const char *msg)
-{
-	struct result res;
-
-	result_init(&res);
-	res.status = ST_FAILED;
-	res.unstarted = true;
-	result_error(&res, "%s", msg);
-	sched_attempt_done(at, &res);
-}
-
 /* A transfer is over (code from libcurl): end the job's attempt, or put
  * it back in its queue when it found no descriptor. */
 static void
@@ -503,7 +490,7 @@ http_finish(struct http_xfer *x, CURLcode code)
 			http_set_cap(H.nsocks > 0 ? H.nsocks : 1);
 			sched_attempt_requeue(at);
 		} else {
-			http_fail(at, msg);
+			exec_attempt_unstarted(at, msg);
 		}
 		return;
 	}
@@ -566,7 +553,7 @@ net_http_start(struct attempt *at)
 	sched_attempt_started(at);
 	if (net_check_http_args(spec->argc, spec->argv, &a, err, sizeof err) ==
 	    -1) {
-		http_fail(at, err);
+		exec_attempt_unstarted(at, err);
 		return;
 	}
 	if (H.multi == NULL && http_init(err, sizeof err) == -1) {
@@ -575,7 +562,7 @@ net_http_start(struct attempt *at)
 		if (room_fds_short() != 0 && room_wait())
 			sched_attempt_requeue(at);
 		else
-			http_fail(at, err);
+			exec_attempt_unstarted(at, err);
 		return;
 	}
 	x = xcalloc(1, sizeof *x);
@@ -585,14 +572,14 @@ net_http_start(struct attempt *at)
 	x->easy = lcurl.easy_init();
 	if (x->easy == NULL) {
 		http_xfer_free(x);
-		http_fail(at, "http: cannot create a transfer");
+		exec_attempt_unstarted(at, "http: cannot create a transfer");
 		return;
 	}
 	http_setup(x, &a, spec->argc, spec->argv);
 	mc = lcurl.multi_add_handle(H.multi, x->easy);
 	if (mc != CURLM_OK) {
 		http_xfer_free(x);
-		http_fail(at, lcurl.multi_strerror(mc));
+		exec_attempt_unstarted(at, lcurl.multi_strerror(mc));
 		return;
 	}
 	x->entered = true;

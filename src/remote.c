@@ -219,19 +219,6 @@ remote_ready(const struct attempt *at)
 	       remote_all_down() != NULL;
 }
 
-/* Fail an attempt no host can take. */
-static void
-remote_refuse(struct attempt *at, const char *msg)
-{
-	struct result res;
-
-	result_init(&res);
-	res.status = ST_FAILED;
-	res.unstarted = true;
-	result_error(&res, "%s", msg);
-	sched_attempt_done(at, &res);
-}
-
 /* Send the attempt to the host with the most room. */
 static void
 remote_submit(struct attempt *at)
@@ -248,7 +235,7 @@ remote_submit(struct attempt *at)
 		errfmt(msg, sizeof msg, "no host is up: %s: %s",
 		       d ? d->name : "?",
 		       d && d->errline[0] ? d->errline : "it did not start");
-		remote_refuse(at, msg);
+		exec_attempt_unstarted(at, msg);
 		return;
 	}
 	/* Its slot on the host: command mode's {%} is filled in now. */
@@ -281,7 +268,8 @@ remote_submit(struct attempt *at)
 		free(rj);
 		slots_give(&h->jslots, at->slot);
 		at->slot = 0;
-		remote_refuse(at, "the job's line is too long to send");
+		exec_attempt_unstarted(at,
+				       "the job's line is too long to send");
 		return;
 	}
 	TAILQ_INSERT_TAIL(&h->jobs, rj, entry);

@@ -156,6 +156,18 @@ remote_user_procs() {
 	pgrep -u "$RUSER" -f -- "$1" | sort -n | tr '\n' ' ' | sed 's/ $//'
 }
 
+# Wait up to 15 s (scaled) until at least N processes of the test user
+# have the string in their command line: remote_wait_procs STRING N.
+remote_wait_procs() {
+	rwp_i=0
+	rwp_max=$(ticks 15)
+	while [ "$(remote_user_procs "$1" | wc -w)" -lt "$2" ] &&
+		[ $rwp_i -lt "$rwp_max" ]; do
+		sleep 0.05
+		rwp_i=$((rwp_i + 1))
+	done
+}
+
 # Run ssh with the ssh_config of remote_ssh_config (in $T/ssh), bounded
 # to SECS (scaled) seconds: remote_within SECS HOST COMMAND.
 remote_within() {

@@ -82,13 +82,7 @@ bg_corun cut /dev/null cut.json cut.err --json -S 1/:,2/nsh \
 	--host-timeout ${HT}s \
 	--launcher "$SSH {host} $RCORUN --serve" \
 	-c "$JOB" ::: 1 2 3
-i=0
-max=$(ticks 15)
-while [ "$(remote_user_procs "$T/mark-" | wc -w)" -lt 2 ] &&
-	[ $i -lt "$max" ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+remote_wait_procs "$T/mark-" 2
 is "$(remote_user_procs "$T/mark-" | wc -w)" 2 \
 	"cut link: two jobs run in the namespace as the remote user"
 t0=$(now)

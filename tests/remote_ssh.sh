@@ -73,13 +73,7 @@ while [ ! -e $T/release ]; do sleep 0.05; done; echo local; \
 else sleep $REMOTE_SLEEP; fi' $T/mark-{}"
 bg_corun kill /dev/null kill.json kill.err --json -S 1/:,2/h1 \
 	--launcher "$LAUNCH" -c "$JOB" ::: 1 2 3 4
-i=0
-max=$(ticks 15)
-while [ "$(remote_user_procs "$T/mark-" | wc -w)" -lt 2 ] &&
-	[ $i -lt "$max" ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+remote_wait_procs "$T/mark-" 2
 is "$(remote_user_procs "$T/mark-" | wc -w)" 2 \
 	"killed launcher: two jobs run on h1 as the remote user"
 kill -9 "$SSHD_PID"
